@@ -1,0 +1,106 @@
+// ESLint flat config: strict, type-aware, zero warnings (run with --max-warnings 0).
+import tseslint from 'typescript-eslint';
+
+const focusedOrSkipped = [
+  {
+    selector:
+      "CallExpression[callee.object.name=/^(it|describe|test)$/][callee.property.name='only']",
+    message: 'Focused tests hide the rest of the suite.',
+  },
+  {
+    selector:
+      "CallExpression[callee.object.name=/^(it|describe|test)$/][callee.property.name='skip']",
+    message: 'Skipped tests pass silently; make the test run or delete it.',
+  },
+];
+
+const enginePurity = [
+  {
+    group: [
+      '@nestjs/*',
+      'kafkajs',
+      'pg',
+      'pg-*',
+      '@electric-sql/*',
+      'fast-xml-parser',
+      'class-validator',
+      'class-transformer',
+      'testcontainers',
+      '@testcontainers/*',
+    ],
+    message: 'libs/engine is pure: no framework, driver, broker or parser.',
+  },
+  {
+    group: ['fs', 'node:*', 'fs/*', 'path', 'http', 'https', 'net', 'child_process', 'os'],
+    message: 'libs/engine does no I/O.',
+  },
+];
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', '.cache/**', 'coverage/**', '**/*.js', '**/*.mjs'] },
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      eqeqeq: ['error', 'always'],
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/switch-exhaustiveness-check': 'error',
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
+      '@typescript-eslint/consistent-type-imports': [
+        'error',
+        { fixStyle: 'inline-type-imports', disallowTypeAnnotations: false },
+      ],
+      'no-restricted-syntax': ['error', ...focusedOrSkipped],
+    },
+  },
+  {
+    // The engine is pure: no framework, driver, broker, parser, file system or clock.
+    files: ['libs/engine/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            ...enginePurity,
+            {
+              group: ['@onebill/*', '../../*'],
+              message: 'libs/engine depends on no other part of the project.',
+            },
+          ],
+        },
+      ],
+      'no-restricted-globals': [
+        'error',
+        { name: 'Date', message: 'libs/engine has no clock: dates come in as data.' },
+        { name: 'parseFloat', message: 'Money is Decimal, never a binary float.' },
+      ],
+      'no-restricted-properties': [
+        'error',
+        { property: 'toNumber', message: 'Money stays Decimal in the engine.' },
+        {
+          object: 'Decimal',
+          property: 'set',
+          message: "Use the engine's configured Decimal clone, never Decimal.set.",
+        },
+      ],
+    },
+  },
+  {
+    // The engine's scenario tests read the shipped rule sets (libs/rules) to test the real rules;
+    // they still may not touch a framework, driver or the file system directly.
+    files: ['libs/engine/**/*.spec.ts', 'libs/engine/src/scenarios/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: enginePurity }] },
+  },
+  {
+    files: ['**/*.spec.ts', 'test/**/*.ts'],
+    rules: {
+      '@typescript-eslint/unbound-method': 'off',
+    },
+  },
+);

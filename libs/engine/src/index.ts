@@ -1,0 +1,15 @@
+export * from './types';
+export { EngineError } from './errors';
+export { compileRuleSet, type CompiledRuleSet } from './compile';
+export { settle, compiled, emptyAccumulators, type SettleInput } from './settle';
+export {
+  parseFen,
+  formatFen,
+  parseBp,
+  formatBp,
+  applyRatio,
+  MAX_FEN,
+  type Fen,
+  type Bp,
+} from './money';
+export { accumulatorsFrom, withoutContribution } from './accumulators';

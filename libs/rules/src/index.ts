@@ -1,0 +1,3 @@
+export * from './types';
+export { resolveRuleSet } from './resolve';
+export { RuleBook, projectRoot, type Hospital, type RuleBookOptions } from './load';

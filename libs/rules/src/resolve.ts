@@ -1,0 +1,109 @@
+/**
+ * Applies a year's figures to a rule set: every {pctOfFigure, figure} becomes an amount, rounded
+ * half-up to the fen here — the named rounding point for thresholds (docs/adr/0002).
+ * Pure: no file system; the loader reads and validates the files.
+ */
+import Decimal from 'decimal.js';
+import { type AssistanceTerms, type ResolvedRuleSet, compileRuleSet } from '@onebill/engine';
+import { type AmountSpec, type FiguresFile, type RuleSetFile, RuleSetError } from './types';
+
+/** Our own configured Decimal: never Decimal.set on the shared constructor. */
+const D = Decimal.clone({ precision: 40, rounding: Decimal.ROUND_HALF_UP });
+
+function figure(figures: FiguresFile, name: string, field: string): InstanceType<typeof D> {
+  const f = figures.figures[name];
+  if (f === undefined) {
+    throw new RuleSetError(
+      'MISSING_FIGURE',
+      `figures.${name}`,
+      `${field} needs the figure "${name}", which the ${figures.region} figures of ${figures.year} do not give`,
+    );
+  }
+  return new D(f.amount);
+}
+
+function amount(spec: AmountSpec, figures: FiguresFile, field: string): string {
+  if (typeof spec === 'string') return spec;
+  return new D(spec.pctOfFigure).times(figure(figures, spec.figure, field)).toFixed(2);
+}
+
+const amountOrNull = (
+  spec: AmountSpec | null,
+  figures: FiguresFile,
+  field: string,
+): string | null => (spec === null ? null : amount(spec, figures, field));
+
+export function resolveRuleSet(rs: RuleSetFile, figures: FiguresFile): ResolvedRuleSet {
+  if (rs.region !== figures.region) {
+    throw new RuleSetError(
+      'INVALID_FIGURES',
+      'region',
+      `figures of ${figures.region} given for rule set ${rs.version} of ${rs.region}`,
+    );
+  }
+  for (const name of rs.requiredFigures) figure(figures, name, `rule set ${rs.version}`);
+  for (const m of rs.figureMinimums) {
+    const value = figure(figures, m.figure, `figureMinimums`);
+    const floor = figure(figures, m.atLeast, `figureMinimums`);
+    if (value.lessThan(floor)) {
+      throw new RuleSetError(
+        'FIGURE_BELOW_MINIMUM',
+        `figures.${m.figure}`,
+        `${m.figure} ${value.toFixed(2)} of ${figures.region} ${figures.year} is below ${m.atLeast} ${floor.toFixed(2)} (${m.article})`,
+      );
+    }
+  }
+  const resolved: ResolvedRuleSet = {
+    version: `${rs.version}+figures-${figures.year}.${figures.revision}`,
+    region: rs.region,
+    year: figures.year,
+    medTypes: rs.medTypes,
+    categories: rs.categories,
+    basic: rs.insurance.basic,
+    critical: rs.insurance.critical,
+    tilt: rs.tilt,
+    commercial: rs.insurance.commercial,
+    assistance: rs.assistance.map((b, i) => ({
+      ...b,
+      terms: Object.fromEntries(
+        Object.entries(b.terms).map(([code, t]): [string, AssistanceTerms] => [
+          code,
+          {
+            deductible: amountOrNull(
+              t.deductible,
+              figures,
+              `assistance[${i}].terms.${code}.deductible`,
+            ),
+            ratio: t.ratio,
+            annualCap: amountOrNull(
+              t.annualCap,
+              figures,
+              `assistance[${i}].terms.${code}.annualCap`,
+            ),
+          },
+        ]),
+      ),
+    })),
+    tilted:
+      rs.tilted === null
+        ? null
+        : {
+            ...rs.tilted,
+            threshold: amount(rs.tilted.threshold, figures, 'tilted.threshold'),
+            annualCap: amountOrNull(rs.tilted.annualCap, figures, 'tilted.annualCap'),
+          },
+    fundCodes: rs.fundCodes,
+    articles: rs.articles,
+  };
+  // fail at load, not on the first bill
+  try {
+    compileRuleSet(resolved);
+  } catch (e) {
+    throw new RuleSetError(
+      'INVALID_RULE_SET',
+      null,
+      `rule set ${rs.version}: ${(e as Error).message}`,
+    );
+  }
+  return resolved;
+}

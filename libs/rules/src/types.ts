@@ -1,0 +1,112 @@
+/** The rule-set and yearly-figures files as stored (contracts/ruleset/*.schema.json). */
+import type {
+  CommercialRule,
+  Category,
+  FundCodes,
+  HospitalLevel,
+  Insutype,
+  Segment,
+  VisitClass,
+} from '@onebill/engine';
+
+/** A money amount, or a percentage of one of the year's figures (e.g. 5 % of PCDI). */
+export type AmountSpec = string | { pctOfFigure: string; figure: string };
+
+export interface BasicTierFile {
+  deductibleByLevel: Record<HospitalLevel, string>;
+  ratioByLevel: Record<HospitalLevel, string>;
+  deductiblePer: 'visit' | 'year';
+  deductibleGroup: string;
+  annualCap: string | null;
+  capGroup: string;
+}
+
+export interface RuleSetFile {
+  region: string;
+  name: string;
+  version: string;
+  effectiveFrom: string;
+  effectiveTo: string | null;
+  pcdiScope: string;
+  requiredFigures: string[];
+  figureMinimums: { figure: string; atLeast: string; article: string }[];
+  medTypes: Record<string, VisitClass>;
+  categories: Category[];
+  insurance: {
+    example: boolean;
+    source: string;
+    basic: Record<Insutype, Partial<Record<VisitClass, BasicTierFile>>>;
+    critical: Record<
+      Insutype,
+      {
+        visitClasses: VisitClass[];
+        deductible: string;
+        segments: Segment[];
+        annualCap: string | null;
+      } | null
+    >;
+    commercial: CommercialRule | null;
+  };
+  tilt: { categories: string[]; deductibleFactor: string; ratioAddition: string } | null;
+  assistance: {
+    name: string;
+    visitClasses: VisitClass[];
+    deductibleGroup: string;
+    referralRequired: boolean;
+    referralExempt: { visitClasses: VisitClass[]; followUp: boolean };
+    article: string;
+    terms: Record<
+      string,
+      { deductible: AmountSpec | null; ratio: string; annualCap: AmountSpec | null }
+    >;
+  }[];
+  tilted: {
+    categories: string[];
+    visitClasses: VisitClass[];
+    requiresReferral: boolean;
+    requiresInProvince: boolean;
+    threshold: AmountSpec;
+    ratio: string;
+    annualCap: AmountSpec | null;
+    article: string;
+  } | null;
+  fundCodes: Record<Insutype, FundCodes>;
+  articles: {
+    basic: string;
+    critical: string;
+    tilt: string;
+    commercial: string;
+    order: string;
+    identities: string;
+  };
+  readings: string[];
+}
+
+export interface FiguresFile {
+  region: string;
+  year: number;
+  revision: number;
+  example: boolean;
+  note: string;
+  figures: Record<string, { amount: string; ofYear?: number; what: string; source?: string }>;
+}
+
+/** A rule set or figures problem: names what is missing or wrong. */
+export class RuleSetError extends Error {
+  constructor(
+    readonly code:
+      | 'UNKNOWN_REGION'
+      | 'NO_RULE_SET_IN_FORCE'
+      | 'NO_FIGURES_FOR_YEAR'
+      | 'MISSING_FIGURE'
+      | 'FIGURE_BELOW_MINIMUM'
+      | 'INVALID_RULE_SET'
+      | 'INVALID_FIGURES'
+      | 'OVERLAPPING_RULE_SETS',
+    readonly field: string | null,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'RuleSetError';
+  }
+}

@@ -1,0 +1,3 @@
+export * from './kafka';
+export * from './events/settlement-event';
+export * from './xml';

@@ -1,0 +1,6 @@
+export * from './admin';
+export * from './config';
+export * from './consumer';
+export * from './kafka-client';
+export * from './producer';
+export * from './topics';

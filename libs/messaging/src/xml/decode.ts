@@ -1,0 +1,356 @@
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { validateSync, type ValidationError } from 'class-validator';
+import Decimal from 'decimal.js';
+import type { Bill, HospitalLevel, Insutype } from '@onebill/engine/types';
+import { AdmissionDto, DischargeDto, ReversalDto } from './dto';
+import type { DecodeError, DecodeErrorCode } from './errors';
+
+export const DEFAULT_MAX_BYTES = 64 * 1024;
+export interface DecodeOptions {
+  maxBytes?: number;
+}
+
+const AMOUNT_FIELDS = [
+  'medfee_sumamt',
+  'fulamt_ownpay_amt',
+  'overlmt_selfpay',
+  'preselfpay_amt',
+  'inscp_scp_amt',
+] as const;
+
+const parser = new XMLParser({
+  processEntities: false,
+  parseTagValue: false,
+  parseAttributeValue: false,
+  ignoreAttributes: false,
+  attributeNamePrefix: '@_',
+  trimValues: true,
+  ignoreDeclaration: true,
+  isArray: (name) => name === 'identity',
+});
+
+type Pre = { ok: true; body: Record<string, unknown> } | { ok: false; errors: DecodeError[] };
+
+function err(
+  code: DecodeErrorCode,
+  field: string | null,
+  rule: string,
+  message: string,
+): DecodeError {
+  return { code, field, rule, message };
+}
+
+/** Size cap, entity ban, well-formedness, root element and version: everything before mapping. */
+function preParse(raw: Buffer | string, root: string, opts?: DecodeOptions): Pre {
+  const max = opts?.maxBytes ?? DEFAULT_MAX_BYTES;
+  const size = typeof raw === 'string' ? Buffer.byteLength(raw, 'utf8') : raw.length;
+  if (size > max)
+    return {
+      ok: false,
+      errors: [err('TOO_LARGE', null, `maxBytes:${max}`, `message is ${size} bytes, limit ${max}`)],
+    };
+  const text = typeof raw === 'string' ? raw : raw.toString('utf8');
+  if (/<!DOCTYPE|<!ENTITY/i.test(text)) {
+    return {
+      ok: false,
+      errors: [
+        err(
+          'ENTITY_NOT_ALLOWED',
+          null,
+          'noDoctype',
+          'DOCTYPE and ENTITY declarations are not accepted',
+        ),
+      ],
+    };
+  }
+  const v = XMLValidator.validate(text);
+  if (v !== true) {
+    return {
+      ok: false,
+      errors: [
+        err(
+          'MALFORMED_XML',
+          null,
+          v.err.code,
+          `${v.err.msg} (line ${v.err.line}, col ${v.err.col})`,
+        ),
+      ],
+    };
+  }
+  const parsed: unknown = parser.parse(text);
+  const keys = parsed && typeof parsed === 'object' ? Object.keys(parsed) : [];
+  if (keys.length !== 1 || keys[0] !== root) {
+    return {
+      ok: false,
+      errors: [
+        err(
+          'WRONG_ROOT',
+          null,
+          `root:${root}`,
+          `expected one <${root}> root, got ${keys.join(',') || 'none'}`,
+        ),
+      ],
+    };
+  }
+  const body = (parsed as Record<string, unknown>)[root];
+  if (!body || typeof body !== 'object' || Array.isArray(body)) {
+    return { ok: false, errors: [err('MISSING_FIELD', null, 'isNotEmpty', `<${root}> is empty`)] };
+  }
+  const b = body as Record<string, unknown>;
+  if (b['@_version'] !== '1') {
+    return {
+      ok: false,
+      errors: [err('UNSUPPORTED_VERSION', 'version', 'equals:1', `version must be "1"`)],
+    };
+  }
+  return { ok: true, body: b };
+}
+
+const PREDEFINED: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
+
+/** processEntities is off (no expansion of anything declared); decode only XML's five predefined entities. */
+function unescapeXml(v: string): string {
+  return v.replace(/&(lt|gt|amp|quot|apos);/g, (_m, n: string) => PREDEFINED[n] ?? _m);
+}
+
+/** Copy only known string fields into a fresh DTO; report unknown/nested content. */
+function toDto<T extends object>(
+  Ctor: new () => T,
+  body: Record<string, unknown>,
+  fields: readonly string[],
+  optional: readonly string[],
+  withIdentities: boolean,
+): { dto: T; errors: DecodeError[] } {
+  const errors: DecodeError[] = [];
+  const dto = new Ctor();
+  const target = dto as Record<string, unknown>;
+  for (const key of Object.keys(body)) {
+    if (key.startsWith('@_')) continue;
+    if (!fields.includes(key) && !(withIdentities && key === 'identities')) {
+      errors.push(err('UNKNOWN_FIELD', key, 'whitelist', `unknown element <${key}>`));
+    }
+  }
+  for (const f of fields) {
+    const v = body[f];
+    if (v === undefined || v === '') {
+      if (!optional.includes(f))
+        errors.push(err('MISSING_FIELD', f, 'isDefined', `<${f}> is required`));
+      continue;
+    }
+    if (typeof v !== 'string') {
+      errors.push(err('INVALID_FIELD', f, 'isString', `<${f}> must be text`));
+      continue;
+    }
+    target[f] = unescapeXml(v);
+  }
+  if (withIdentities) {
+    const ids = body['identities'];
+    const list: string[] = [];
+    if (ids !== undefined && ids !== '') {
+      const inner =
+        typeof ids === 'object' && ids !== null
+          ? (ids as Record<string, unknown>)['identity']
+          : undefined;
+      if (!Array.isArray(inner) || inner.some((x) => typeof x !== 'string')) {
+        errors.push(
+          err(
+            'INVALID_FIELD',
+            'identities',
+            'identityList',
+            '<identities> must hold <identity> text elements',
+          ),
+        );
+      } else {
+        list.push(...(inner as string[]));
+      }
+    }
+    target['identities'] = list;
+  }
+  return { dto, errors };
+}
+
+function validationErrors(dto: object, skip: Set<string>): DecodeError[] {
+  const out: DecodeError[] = [];
+  const walk = (e: ValidationError): void => {
+    if (skip.has(e.property)) return;
+    for (const [rule, msg] of Object.entries(e.constraints ?? {})) {
+      out.push(err('INVALID_FIELD', e.property, rule, msg));
+    }
+    e.children?.forEach(walk);
+  };
+  validateSync(dto, { forbidUnknownValues: true, whitelist: true }).forEach(walk);
+  return out;
+}
+
+/** "0012.5" → "12.50"; exact, via decimal.js. */
+export function normaliseAmount(s: string): string {
+  return new Decimal(s).toFixed(2);
+}
+
+const ADMISSION_FIELDS = [
+  'fixmedins_code',
+  'mdtrt_id',
+  'psn_no',
+  'insutype',
+  'med_type',
+  'hosp_lv',
+  'begntime',
+  'refl_flag',
+  'in_prov_flag',
+] as const;
+const DISCHARGE_FIELDS = [
+  ...ADMISSION_FIELDS,
+  'psn_name',
+  'certno',
+  'endtime',
+  'fu_flag',
+  'cmi_flag',
+  ...AMOUNT_FIELDS,
+] as const;
+
+export type DischargeDecoded =
+  | { ok: true; bill: Bill; person: { name?: string; certno?: string } }
+  | { ok: false; errors: DecodeError[] };
+
+export function decodeDischarge(raw: Buffer | string, opts?: DecodeOptions): DischargeDecoded {
+  const pre = preParse(raw, 'discharge', opts);
+  if (!pre.ok) return pre;
+  const { dto, errors } = toDto(
+    DischargeDto,
+    pre.body,
+    DISCHARGE_FIELDS,
+    ['psn_name', 'certno'],
+    true,
+  );
+  const missing = new Set(
+    errors.filter((e) => e.code === 'MISSING_FIELD').map((e) => e.field ?? ''),
+  );
+  errors.push(...validationErrors(dto, missing));
+  if (errors.length === 0) {
+    const [fee, ...parts] = AMOUNT_FIELDS.map((f) => new Decimal(dto[f]));
+    const sum = parts.reduce((a, b) => a.plus(b), new Decimal(0));
+    if (!sum.equals(fee!)) {
+      errors.push(
+        err(
+          'AMOUNTS_DO_NOT_ADD_UP',
+          'medfee_sumamt',
+          'medfee_sumamt=fulamt_ownpay_amt+overlmt_selfpay+preselfpay_amt+inscp_scp_amt',
+          `medfee_sumamt ${fee!.toFixed(2)} but the parts add up to ${sum.toFixed(2)}`,
+        ),
+      );
+    }
+    if (dto.endtime < dto.begntime) {
+      errors.push(
+        err(
+          'DISCHARGE_BEFORE_ADMISSION',
+          'endtime',
+          'endtime>=begntime',
+          `endtime ${dto.endtime} is before begntime ${dto.begntime}`,
+        ),
+      );
+    }
+  }
+  if (errors.length > 0) return { ok: false, errors };
+  const bill: Bill = {
+    fixmedinsCode: dto.fixmedins_code,
+    mdtrtId: dto.mdtrt_id,
+    psnNo: dto.psn_no,
+    insutype: dto.insutype as Insutype,
+    medType: dto.med_type,
+    hospitalLevel: dto.hosp_lv as HospitalLevel,
+    admissionDate: dto.begntime.slice(0, 10),
+    dischargeDate: dto.endtime.slice(0, 10),
+    referred: dto.refl_flag === '1',
+    inProvince: dto.in_prov_flag === '1',
+    followUp: dto.fu_flag === '1',
+    commercialEnrolled: dto.cmi_flag === '1',
+    identities: [...dto.identities],
+    medfeeSumamt: normaliseAmount(dto.medfee_sumamt),
+    fulamtOwnpayAmt: normaliseAmount(dto.fulamt_ownpay_amt),
+    overlmtSelfpay: normaliseAmount(dto.overlmt_selfpay),
+    preselfpayAmt: normaliseAmount(dto.preselfpay_amt),
+    inscpScpAmt: normaliseAmount(dto.inscp_scp_amt),
+  };
+  const person: { name?: string; certno?: string } = {};
+  if (dto.psn_name !== undefined) person.name = dto.psn_name;
+  if (dto.certno !== undefined) person.certno = dto.certno;
+  return { ok: true, bill, person };
+}
+
+export interface Admission {
+  fixmedinsCode: string;
+  mdtrtId: string;
+  psnNo: string;
+  insutype: Insutype;
+  medType: string;
+  hospitalLevel: HospitalLevel;
+  admissionDate: string;
+  admissionTime: string;
+  referred: boolean;
+  inProvince: boolean;
+  identities: string[];
+}
+
+export function decodeAdmission(
+  raw: Buffer | string,
+  opts?: DecodeOptions,
+): { ok: true; admission: Admission } | { ok: false; errors: DecodeError[] } {
+  const pre = preParse(raw, 'admission', opts);
+  if (!pre.ok) return pre;
+  const { dto, errors } = toDto(AdmissionDto, pre.body, ADMISSION_FIELDS, [], true);
+  const missing = new Set(
+    errors.filter((e) => e.code === 'MISSING_FIELD').map((e) => e.field ?? ''),
+  );
+  errors.push(...validationErrors(dto, missing));
+  if (errors.length > 0) return { ok: false, errors };
+  return {
+    ok: true,
+    admission: {
+      fixmedinsCode: dto.fixmedins_code,
+      mdtrtId: dto.mdtrt_id,
+      psnNo: dto.psn_no,
+      insutype: dto.insutype as Insutype,
+      medType: dto.med_type,
+      hospitalLevel: dto.hosp_lv as HospitalLevel,
+      admissionDate: dto.begntime.slice(0, 10),
+      admissionTime: dto.begntime,
+      referred: dto.refl_flag === '1',
+      inProvince: dto.in_prov_flag === '1',
+      identities: [...dto.identities],
+    },
+  };
+}
+
+export interface Reversal {
+  fixmedinsCode: string;
+  mdtrtId: string;
+  setlId?: string;
+  reason: string;
+}
+
+export function decodeReversal(
+  raw: Buffer | string,
+  opts?: DecodeOptions,
+): { ok: true; reversal: Reversal } | { ok: false; errors: DecodeError[] } {
+  const pre = preParse(raw, 'reversal', opts);
+  if (!pre.ok) return pre;
+  const { dto, errors } = toDto(
+    ReversalDto,
+    pre.body,
+    ['fixmedins_code', 'mdtrt_id', 'setl_id', 'reason'],
+    ['setl_id'],
+    false,
+  );
+  const missing = new Set(
+    errors.filter((e) => e.code === 'MISSING_FIELD').map((e) => e.field ?? ''),
+  );
+  errors.push(...validationErrors(dto, missing));
+  if (errors.length > 0) return { ok: false, errors };
+  const reversal: Reversal = {
+    fixmedinsCode: dto.fixmedins_code,
+    mdtrtId: dto.mdtrt_id,
+    reason: dto.reason,
+  };
+  if (dto.setl_id !== undefined) reversal.setlId = dto.setl_id;
+  return { ok: true, reversal };
+}

@@ -1,0 +1,66 @@
+import 'reflect-metadata';
+import {
+  IsArray,
+  IsIn,
+  IsNotEmpty,
+  IsOptional,
+  IsString,
+  Matches,
+  MaxLength,
+} from 'class-validator';
+
+export const AMOUNT_RE = /^\d{1,12}(\.\d{1,2})?$/;
+export const DATETIME_RE =
+  /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01]) ([01]\d|2[0-3]):[0-5]\d:[0-5]\d$/;
+export const CODE_RE = /^[A-Za-z0-9_-]{1,64}$/;
+export const FLAG = ['0', '1'];
+export const INSUTYPES = ['390', '310'];
+export const MED_TYPES = ['11', '13', '14', '21'];
+export const HOSP_LVS = ['1', '2', '3'];
+export const IDENTITY_CODES = [
+  'tekun',
+  'guer',
+  'dibao',
+  'dibao_edge',
+  'monitored',
+  'illness_poor',
+  'de_facto_orphan',
+  'relapse_poor',
+  'deep_hardship_worker',
+  'relative_hardship_worker',
+  'county_named',
+];
+
+/** Field names are the wire names; the decoder copies plain strings onto a fresh instance. */
+export class AdmissionDto {
+  @IsString() @Matches(CODE_RE) fixmedins_code!: string;
+  @IsString() @Matches(CODE_RE) mdtrt_id!: string;
+  @IsString() @Matches(CODE_RE) psn_no!: string;
+  @IsString() @IsIn(INSUTYPES) insutype!: string;
+  @IsString() @IsIn(MED_TYPES) med_type!: string;
+  @IsString() @IsIn(HOSP_LVS) hosp_lv!: string;
+  @IsString() @Matches(DATETIME_RE) begntime!: string;
+  @IsString() @IsIn(FLAG) refl_flag!: string;
+  @IsString() @IsIn(FLAG) in_prov_flag!: string;
+  @IsArray() @IsIn(IDENTITY_CODES, { each: true }) identities!: string[];
+}
+
+export class DischargeDto extends AdmissionDto {
+  @IsOptional() @IsString() @MaxLength(50) psn_name?: string;
+  @IsOptional() @IsString() @Matches(/^[0-9]{17}[0-9X]$/) certno?: string;
+  @IsString() @Matches(DATETIME_RE) endtime!: string;
+  @IsString() @IsIn(FLAG) fu_flag!: string;
+  @IsString() @IsIn(FLAG) cmi_flag!: string;
+  @IsString() @Matches(AMOUNT_RE) medfee_sumamt!: string;
+  @IsString() @Matches(AMOUNT_RE) fulamt_ownpay_amt!: string;
+  @IsString() @Matches(AMOUNT_RE) overlmt_selfpay!: string;
+  @IsString() @Matches(AMOUNT_RE) preselfpay_amt!: string;
+  @IsString() @Matches(AMOUNT_RE) inscp_scp_amt!: string;
+}
+
+export class ReversalDto {
+  @IsString() @Matches(CODE_RE) fixmedins_code!: string;
+  @IsString() @Matches(CODE_RE) mdtrt_id!: string;
+  @IsOptional() @IsString() @Matches(CODE_RE) setl_id?: string;
+  @IsString() @IsNotEmpty() @MaxLength(200) reason!: string;
+}

@@ -1,0 +1,4 @@
+export * from './errors';
+export * from './dto';
+export * from './decode';
+export * from './encode';

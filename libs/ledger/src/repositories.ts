@@ -1,0 +1,418 @@
+/**
+ * The ledger's queries. Each takes the `Queryable` to run on: inside a transaction, pass the
+ * transaction's handle. Money columns are numeric(14,2) and travel as strings; the full engine
+ * result is kept as JSONB beside them so a settlement can be explained and replayed.
+ */
+import { createHash } from 'node:crypto';
+import type { Accumulators, Bill, SettlementResult } from '@onebill/engine';
+import type { Queryable } from './db';
+
+export function sha256(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+// ---------------------------------------------------------------- inbox
+
+export type InboxSource = 'kafka' | 'http';
+export type InboxStatus = 'settled' | 'reversed' | 'rejected' | 'conflict' | 'duplicate';
+
+export interface NewInbox {
+  source: InboxSource;
+  topic?: string | null;
+  partition?: number | null;
+  offset?: string | null;
+  key?: string | null;
+  payload: string;
+  status: InboxStatus;
+  correlationId?: string | null;
+}
+
+export interface InboxRef {
+  id: string;
+  /** false when this Kafka position was already recorded (a redelivery); id is then the first row's */
+  inserted: boolean;
+  status: InboxStatus;
+}
+
+/** Records a consumed or received message. A Kafka position is recorded once. */
+export async function insertInbox(q: Queryable, message: NewInbox): Promise<InboxRef> {
+  const params = [
+    message.source,
+    message.topic ?? null,
+    message.partition ?? null,
+    message.offset ?? null,
+    message.key ?? null,
+    message.payload,
+    sha256(message.payload),
+    message.status,
+    message.correlationId ?? null,
+  ];
+  const inserted = await q.query<{ id: string; status: InboxStatus }>(
+    `INSERT INTO inbox (source, topic, partition, "offset", key, payload, payload_sha256, status, correlation_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+     ON CONFLICT (topic, partition, "offset") WHERE source = 'kafka' DO NOTHING
+     RETURNING id::text AS id, status`,
+    params,
+  );
+  const row = inserted.rows[0];
+  if (row) return { id: row.id, inserted: true, status: row.status };
+  const existing = await q.query<{ id: string; status: InboxStatus }>(
+    `SELECT id::text AS id, status FROM inbox
+     WHERE source = 'kafka' AND topic = $1 AND partition = $2 AND "offset" = $3`,
+    [message.topic, message.partition, message.offset],
+  );
+  const first = existing.rows[0];
+  if (!first) throw new Error('inbox conflict without an existing row');
+  return { id: first.id, inserted: false, status: first.status };
+}
+
+export async function setInboxStatus(q: Queryable, id: string, status: InboxStatus): Promise<void> {
+  await q.query('UPDATE inbox SET status = $2 WHERE id = $1', [id, status]);
+}
+
+// ---------------------------------------------------------------- settlements
+
+export type SettlementStatus = 'settled' | 'reversed';
+
+export interface SettlementRow {
+  setlId: string;
+  fixmedinsCode: string;
+  mdtrtId: string;
+  psnNo: string;
+  year: number;
+  bodyHash: string;
+  ruleSetVersion: string;
+  categoryUsed: string | null;
+  clrOptins: string;
+  inboxId: string | null;
+  result: SettlementResult;
+  status: SettlementStatus;
+  createdAt: Date;
+  reversedAt: Date | null;
+}
+
+interface SettlementDbRow {
+  setl_id: string;
+  fixmedins_code: string;
+  mdtrt_id: string;
+  psn_no: string;
+  year: number;
+  body_hash: string;
+  rule_set_version: string;
+  category_used: string | null;
+  clr_optins: string;
+  inbox_id: string | null;
+  result: SettlementResult | string;
+  status: SettlementStatus;
+  created_at: Date;
+  reversed_at: Date | null;
+}
+
+const SETTLEMENT_COLUMNS = `setl_id, fixmedins_code, mdtrt_id, psn_no, year, body_hash, rule_set_version,
+  category_used, clr_optins, inbox_id::text AS inbox_id, result, status, created_at, reversed_at`;
+
+function toSettlement(row: SettlementDbRow): SettlementRow {
+  return {
+    setlId: row.setl_id,
+    fixmedinsCode: row.fixmedins_code,
+    mdtrtId: row.mdtrt_id,
+    psnNo: row.psn_no,
+    year: row.year,
+    bodyHash: row.body_hash,
+    ruleSetVersion: row.rule_set_version,
+    categoryUsed: row.category_used,
+    clrOptins: row.clr_optins,
+    inboxId: row.inbox_id,
+    result:
+      typeof row.result === 'string' ? (JSON.parse(row.result) as SettlementResult) : row.result,
+    status: row.status,
+    createdAt: row.created_at,
+    reversedAt: row.reversed_at,
+  };
+}
+
+/** The bill's current settlement (status settled), or null. */
+export async function findSettlementByBill(
+  q: Queryable,
+  fixmedinsCode: string,
+  mdtrtId: string,
+): Promise<SettlementRow | null> {
+  const { rows } = await q.query<SettlementDbRow>(
+    `SELECT ${SETTLEMENT_COLUMNS} FROM settlements
+     WHERE fixmedins_code = $1 AND mdtrt_id = $2 AND status = 'settled'`,
+    [fixmedinsCode, mdtrtId],
+  );
+  return rows[0] ? toSettlement(rows[0]) : null;
+}
+
+export async function findSettlement(q: Queryable, setlId: string): Promise<SettlementRow | null> {
+  const { rows } = await q.query<SettlementDbRow>(
+    `SELECT ${SETTLEMENT_COLUMNS} FROM settlements WHERE setl_id = $1`,
+    [setlId],
+  );
+  return rows[0] ? toSettlement(rows[0]) : null;
+}
+
+export interface NewSettlement {
+  setlId: string;
+  bill: Bill;
+  /** sha256 of the canonical bill body: a redelivery has the same, a conflicting body differs */
+  bodyHash: string;
+  /** clr_optins: the county agency that pays (the settlement.events key) */
+  clrOptins: string;
+  inboxId?: string | null;
+  result: SettlementResult;
+}
+
+/**
+ * Inserts the bill's settlement. Returns null when the bill is already settled: the partial
+ * unique index settlements_one_settled_per_bill decides between concurrent duplicates, and the
+ * loser's transaction should roll back and read the winner's row.
+ */
+export async function insertSettlement(
+  q: Queryable,
+  s: NewSettlement,
+): Promise<SettlementRow | null> {
+  const info = s.result.setlinfo;
+  const { rows } = await q.query<SettlementDbRow>(
+    `INSERT INTO settlements (
+       setl_id, fixmedins_code, mdtrt_id, psn_no, year, body_hash, rule_set_version, category_used,
+       clr_optins, inbox_id,
+       medfee_sumamt, fulamt_ownpay_amt, overlmt_selfpay, preselfpay_amt, inscp_scp_amt,
+       act_pay_dedc, hifp_pay, hifmi_pay, maf_pay, oth_pay, fund_pay_sumamt, psn_part_amt,
+       acct_pay, psn_cash_pay, inscp_psn_part, result)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
+             $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26::jsonb)
+     ON CONFLICT (fixmedins_code, mdtrt_id) WHERE status = 'settled' DO NOTHING
+     RETURNING ${SETTLEMENT_COLUMNS}`,
+    [
+      s.setlId,
+      s.bill.fixmedinsCode,
+      s.bill.mdtrtId,
+      s.bill.psnNo,
+      s.result.accumulators.year,
+      s.bodyHash,
+      s.result.ruleSetVersion,
+      s.result.categoryUsed,
+      s.clrOptins,
+      s.inboxId ?? null,
+      info.medfeeSumamt,
+      info.fulamtOwnpayAmt,
+      info.overlmtSelfpay,
+      info.preselfpayAmt,
+      info.inscpScpAmt,
+      info.actPayDedc,
+      info.hifpPay,
+      info.hifmiPay,
+      info.mafPay,
+      info.othPay,
+      info.fundPaySumamt,
+      info.psnPartAmt,
+      info.acctPay,
+      info.psnCashPay,
+      info.inscpPsnPart,
+      JSON.stringify(s.result),
+    ],
+  );
+  return rows[0] ? toSettlement(rows[0]) : null;
+}
+
+/**
+ * Marks a settled bill reversed and records the reversal. Returns null when there is no settled
+ * row with this id (already reversed or unknown). The caller restores the accumulators in the
+ * same transaction.
+ */
+export async function reverseSettlement(
+  q: Queryable,
+  setlId: string,
+  options: { inboxId?: string | null; reason?: string | null } = {},
+): Promise<SettlementRow | null> {
+  const { rows } = await q.query<SettlementDbRow>(
+    `UPDATE settlements SET status = 'reversed', reversed_at = now()
+     WHERE setl_id = $1 AND status = 'settled'
+     RETURNING ${SETTLEMENT_COLUMNS}`,
+    [setlId],
+  );
+  const row = rows[0];
+  if (!row) return null;
+  await q.query('INSERT INTO reversals (setl_id, inbox_id, reason) VALUES ($1, $2, $3)', [
+    setlId,
+    options.inboxId ?? null,
+    options.reason ?? null,
+  ]);
+  return toSettlement(row);
+}
+
+// ---------------------------------------------------------------- accumulators
+
+export interface LockedAccumulators {
+  data: Accumulators;
+  version: number;
+}
+
+/** A person's position at the start of a year: nothing consumed, nothing paid. */
+export function zeroAccumulators(year: number): Accumulators {
+  return {
+    year,
+    basicDeductibleUsed: {},
+    basicPaid: {},
+    criticalBase: '0.00',
+    criticalPaid: '0.00',
+    commercialBase: '0.00',
+    commercialPaid: '0.00',
+    assistanceDeductibleUsed: {},
+    assistancePaid: {},
+    tiltedBurden: '0.00',
+    tiltedPaid: '0.00',
+    inscpSelfPay: '0.00',
+    cashSelfPay: '0.00',
+  };
+}
+
+/**
+ * Locks the person's row for the year until the transaction ends (creating it at zero first),
+ * so two bills of one person settle one after the other, the second on the first's result.
+ */
+export async function lockAccumulators(
+  q: Queryable,
+  psnNo: string,
+  year: number,
+): Promise<LockedAccumulators> {
+  await q.query(
+    `INSERT INTO accumulators (psn_no, year, data) VALUES ($1, $2, $3::jsonb)
+     ON CONFLICT (psn_no, year) DO NOTHING`,
+    [psnNo, year, JSON.stringify(zeroAccumulators(year))],
+  );
+  const { rows } = await q.query<{ data: Accumulators | string; version: number }>(
+    'SELECT data, version FROM accumulators WHERE psn_no = $1 AND year = $2 FOR UPDATE',
+    [psnNo, year],
+  );
+  const row = rows[0];
+  if (!row) throw new Error(`accumulators ${psnNo}/${year} vanished under lock`);
+  const data = typeof row.data === 'string' ? (JSON.parse(row.data) as Accumulators) : row.data;
+  return { data, version: row.version };
+}
+
+/** Saves the new position; expectedVersion guards against a write without the lock. */
+export async function saveAccumulators(
+  q: Queryable,
+  psnNo: string,
+  data: Accumulators,
+  expectedVersion: number,
+): Promise<number> {
+  const { rows } = await q.query<{ version: number }>(
+    `UPDATE accumulators SET data = $3::jsonb, version = version + 1, updated_at = now()
+     WHERE psn_no = $1 AND year = $2 AND version = $4
+     RETURNING version`,
+    [psnNo, data.year, JSON.stringify(data), expectedVersion],
+  );
+  const row = rows[0];
+  if (!row) {
+    throw new Error(`accumulators ${psnNo}/${data.year} are not at version ${expectedVersion}`);
+  }
+  return row.version;
+}
+
+// ---------------------------------------------------------------- outbox
+
+export interface OutboxEvent {
+  /** stable uuid: the consumers' dedupe key */
+  eventId: string;
+  topic: string;
+  key: string | null;
+  payload: string;
+  headers: Record<string, string>;
+}
+
+export interface OutboxRow extends OutboxEvent {
+  id: string;
+  createdAt: Date;
+}
+
+/** Writes an event in the caller's transaction. The same event id is written once. */
+export async function insertOutbox(q: Queryable, event: OutboxEvent): Promise<boolean> {
+  const { rowCount } = await q.query(
+    `INSERT INTO outbox (event_id, topic, key, payload, headers)
+     VALUES ($1, $2, $3, $4, $5::jsonb)
+     ON CONFLICT (event_id) DO NOTHING`,
+    [event.eventId, event.topic, event.key, event.payload, JSON.stringify(event.headers)],
+  );
+  return rowCount === 1;
+}
+
+/**
+ * Claims up to `limit` unpublished events, oldest first, for the rest of the caller's
+ * transaction. Rows another relay holds are skipped, so concurrent relays get disjoint batches.
+ */
+export async function claimOutboxBatch(q: Queryable, limit: number): Promise<OutboxRow[]> {
+  const { rows } = await q.query<{
+    id: string;
+    event_id: string;
+    topic: string;
+    key: string | null;
+    payload: string;
+    headers: Record<string, string> | string;
+    created_at: Date;
+  }>(
+    `SELECT id::text AS id, event_id::text AS event_id, topic, key, payload, headers, created_at
+     FROM outbox
+     WHERE published_at IS NULL
+     ORDER BY id
+     LIMIT $1
+     FOR UPDATE SKIP LOCKED`,
+    [limit],
+  );
+  return rows.map((row) => ({
+    id: row.id,
+    eventId: row.event_id,
+    topic: row.topic,
+    key: row.key,
+    payload: row.payload,
+    headers:
+      typeof row.headers === 'string'
+        ? (JSON.parse(row.headers) as Record<string, string>)
+        : row.headers,
+    createdAt: row.created_at,
+  }));
+}
+
+export async function markPublished(q: Queryable, eventIds: string[]): Promise<number> {
+  if (eventIds.length === 0) return 0;
+  const { rowCount } = await q.query(
+    `UPDATE outbox SET published_at = now()
+     WHERE event_id = ANY($1::uuid[]) AND published_at IS NULL`,
+    [eventIds],
+  );
+  return rowCount;
+}
+
+// ---------------------------------------------------------------- rejects
+
+export interface NewReject {
+  inboxId: string | null;
+  reasonCode: string;
+  field?: string | null;
+  message: string;
+  payload: string;
+}
+
+export async function insertReject(q: Queryable, reject: NewReject): Promise<string> {
+  const { rows } = await q.query<{ id: string }>(
+    `INSERT INTO rejects (inbox_id, reason_code, field, message, payload)
+     VALUES ($1, $2, $3, $4, $5)
+     RETURNING id::text AS id`,
+    [reject.inboxId, reject.reasonCode, reject.field ?? null, reject.message, reject.payload],
+  );
+  const row = rows[0];
+  if (!row) throw new Error('reject insert returned no row');
+  return row.id;
+}
+
+/** Links a fixed and resubmitted reject to the inbox row of its new attempt. */
+export async function markResubmitted(
+  q: Queryable,
+  rejectId: string,
+  inboxId: string,
+): Promise<void> {
+  await q.query('UPDATE rejects SET resubmitted_as = $2 WHERE id = $1', [rejectId, inboxId]);
+}

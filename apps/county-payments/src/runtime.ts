@@ -1,0 +1,79 @@
+/**
+ * The county payment service without HTTP: database (pg or PGlite, migrated) + the batch consumer
+ * of `settlement.events.v1`. `start()` / `stop()` are what main.ts and the tests call.
+ */
+import { openDb, type Db } from '@onebill/ledger';
+import {
+  KafkaClient,
+  Topics,
+  TOPIC_SPECS,
+  type KafkaBatchConsumer,
+  type KafkaLogSink,
+} from '@onebill/messaging';
+import type { CountyPaymentsConfig } from './config';
+import { SettlementEventIngest } from './ingest';
+import { migrate } from './payables.repository';
+
+export class CountyPaymentsRuntime {
+  private consumer: KafkaBatchConsumer | undefined;
+  private client: KafkaClient | undefined;
+  ingest: SettlementEventIngest | undefined;
+
+  private constructor(
+    readonly config: CountyPaymentsConfig,
+    readonly db: Db,
+    private readonly log: KafkaLogSink,
+  ) {}
+
+  static async open(
+    config: CountyPaymentsConfig,
+    log: KafkaLogSink = {
+      error: (m) => console.error(m),
+      warn: (m) => console.warn(m),
+      log: (m) => console.log(m),
+    },
+  ): Promise<CountyPaymentsRuntime> {
+    const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+    try {
+      await migrate(db);
+    } catch (error) {
+      await db.close();
+      throw error;
+    }
+    return new CountyPaymentsRuntime(config, db, log);
+  }
+
+  /** Ensures the topic exists, joins the group and returns once partitions are assigned. */
+  async start(): Promise<void> {
+    this.client = new KafkaClient({ ...this.config.kafka, logSink: this.log });
+    const spec = TOPIC_SPECS.filter((s) => s.topic === Topics.settlementEvents);
+    await this.client.admin().ensureTopics(spec);
+    const ingest = new SettlementEventIngest(this.db, this.config.counties, this.log);
+    this.ingest = ingest;
+    this.consumer = this.client.batchConsumer({
+      groupId: this.config.groupId,
+      topics: [Topics.settlementEvents],
+      handler: (batch) => ingest.handleBatch(batch),
+      onCrash: (error, willRestart) =>
+        this.log.error(
+          `[county-payments] consumer crashed (${willRestart ? 'restarting' : 'stopped'}): ${error.message}`,
+        ),
+    });
+    await this.consumer.start();
+    await this.consumer.waitForJoin();
+  }
+
+  get consuming(): boolean {
+    return this.consumer !== undefined;
+  }
+
+  /** Stops consuming (in-flight batches finish and commit), then closes Kafka and the database. */
+  async stop(): Promise<void> {
+    const consumer = this.consumer;
+    this.consumer = undefined;
+    if (consumer) await consumer.stop();
+    if (this.client) await this.client.close();
+    this.client = undefined;
+    await this.db.close();
+  }
+}

@@ -12,9 +12,15 @@ CREATE TABLE inbox (
   payload        text        NOT NULL,
   payload_sha256 char(64)    NOT NULL,
   received_at    timestamptz NOT NULL DEFAULT now(),
+  -- 'received' only inside the transaction that processes the message: every committed row has
+  -- its outcome (DESIGN.md: every consumed message ends as a settlement, a reversal or a reject).
   status         text        NOT NULL
-                 CHECK (status IN ('settled', 'reversed', 'rejected', 'conflict', 'duplicate')),
+                 CHECK (status IN ('received', 'settled', 'reversed', 'rejected', 'conflict',
+                                   'duplicate', 'admitted')),
   correlation_id text,
+  -- what the message became, so that a redelivery is answered with the first outcome
+  setl_id        text,
+  reject_id      bigint,
   CHECK (source <> 'kafka' OR (topic IS NOT NULL AND partition IS NOT NULL AND "offset" IS NOT NULL))
 );
 -- A redelivered Kafka record is recognised by its position, not by its content.
@@ -33,6 +39,12 @@ CREATE TABLE settlements (
   category_used    text,
   clr_optins       text          NOT NULL,
   inbox_id         bigint REFERENCES inbox (id),
+  -- when the gateway settled it (Beijing time, as the national platform writes it)
+  setl_time        text          NOT NULL,
+  -- the settlement.events.v1 event of this settlement: a reversal's event points back to it
+  event_id         uuid          NOT NULL UNIQUE,
+  -- the person's position before this bill: a reversal takes (after - before) back out
+  accumulators_before jsonb      NOT NULL,
   medfee_sumamt    numeric(14,2) NOT NULL,
   fulamt_ownpay_amt numeric(14,2) NOT NULL,
   overlmt_selfpay  numeric(14,2) NOT NULL,
@@ -108,4 +120,17 @@ CREATE TABLE reversals (
   inbox_id    bigint      REFERENCES inbox (id),
   reason      text,
   created_at  timestamptz NOT NULL DEFAULT now()
+);
+
+-- Admissions (interface 2401): an open visit. Optional for settlement; kept for the cashier's
+-- desk and the audit trail. The same visit admitted twice keeps the first row.
+CREATE TABLE admissions (
+  fixmedins_code text        NOT NULL,
+  mdtrt_id       text        NOT NULL,
+  psn_no         text        NOT NULL,
+  med_type       text        NOT NULL,
+  begntime       text        NOT NULL,
+  inbox_id       bigint      REFERENCES inbox (id),
+  created_at     timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (fixmedins_code, mdtrt_id)
 );

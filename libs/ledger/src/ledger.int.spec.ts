@@ -18,7 +18,7 @@ import {
   type OutboxRow,
   type SettlementRow,
 } from './repositories';
-import { bodyHashOf, sampleBill, sampleResult } from './testing/fixtures';
+import { bodyHashOf, sampleBill, sampleResult, settlementExtras } from './testing/fixtures';
 
 function databaseUrl(): string {
   const url = process.env.DATABASE_URL;
@@ -101,6 +101,7 @@ describe('ledger on PostgreSQL', () => {
           bill,
           bodyHash: bodyHashOf(bill),
           clrOptins: '510402',
+          ...settlementExtras(),
           result,
         });
         after();

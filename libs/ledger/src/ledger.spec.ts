@@ -17,7 +17,7 @@ import {
   reverseSettlement,
   saveAccumulators,
 } from './repositories';
-import { bodyHashOf, sampleBill, sampleResult } from './testing/fixtures';
+import { bodyHashOf, sampleBill, sampleResult, settlementExtras } from './testing/fixtures';
 
 describe('ledger on PGlite', () => {
   let db: PgliteDb;
@@ -69,6 +69,7 @@ describe('ledger on PGlite', () => {
         bill,
         bodyHash: bodyHashOf(bill),
         clrOptins: '510402',
+        ...settlementExtras(),
         inboxId: inbox.id,
         result,
       });
@@ -102,6 +103,7 @@ describe('ledger on PGlite', () => {
       bill,
       bodyHash: bodyHashOf(bill),
       clrOptins: '510402',
+      ...settlementExtras(),
       result,
     });
     expect(again).toBeNull();
@@ -142,7 +144,14 @@ describe('ledger on PGlite', () => {
     const first = await insertInbox(db, message);
     const second = await insertInbox(db, message);
     expect(first.inserted).toBe(true);
-    expect(second).toEqual({ id: first.id, inserted: false, status: 'rejected' });
+    expect(second).toEqual({
+      id: first.id,
+      inserted: false,
+      status: 'rejected',
+      setlId: null,
+      rejectId: null,
+      correlationId: null,
+    });
 
     const rejectId = await insertReject(db, {
       inboxId: first.id,
@@ -166,6 +175,7 @@ describe('ledger on PGlite', () => {
           bill,
           bodyHash: bodyHashOf(bill),
           clrOptins: '510402',
+          ...settlementExtras(),
           result: sampleResult(bill),
         });
         throw new Error('publish step failed');

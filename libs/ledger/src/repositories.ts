@@ -14,7 +14,8 @@ export function sha256(text: string): string {
 // ---------------------------------------------------------------- inbox
 
 export type InboxSource = 'kafka' | 'http';
-export type InboxStatus = 'settled' | 'reversed' | 'rejected' | 'conflict' | 'duplicate';
+export type InboxStatus =
+  'received' | 'settled' | 'reversed' | 'rejected' | 'conflict' | 'duplicate' | 'admitted';
 
 export interface NewInbox {
   source: InboxSource;
@@ -32,6 +33,10 @@ export interface InboxRef {
   /** false when this Kafka position was already recorded (a redelivery); id is then the first row's */
   inserted: boolean;
   status: InboxStatus;
+  /** for a redelivery: what the first delivery became */
+  setlId: string | null;
+  rejectId: string | null;
+  correlationId: string | null;
 }
 
 /** Records a consumed or received message. A Kafka position is recorded once. */
@@ -55,19 +60,50 @@ export async function insertInbox(q: Queryable, message: NewInbox): Promise<Inbo
     params,
   );
   const row = inserted.rows[0];
-  if (row) return { id: row.id, inserted: true, status: row.status };
-  const existing = await q.query<{ id: string; status: InboxStatus }>(
-    `SELECT id::text AS id, status FROM inbox
+  if (row) {
+    return {
+      id: row.id,
+      inserted: true,
+      status: row.status,
+      setlId: null,
+      rejectId: null,
+      correlationId: message.correlationId ?? null,
+    };
+  }
+  const existing = await q.query<{
+    id: string;
+    status: InboxStatus;
+    setl_id: string | null;
+    reject_id: string | null;
+    correlation_id: string | null;
+  }>(
+    `SELECT id::text AS id, status, setl_id, reject_id::text AS reject_id, correlation_id FROM inbox
      WHERE source = 'kafka' AND topic = $1 AND partition = $2 AND "offset" = $3`,
     [message.topic, message.partition, message.offset],
   );
   const first = existing.rows[0];
   if (!first) throw new Error('inbox conflict without an existing row');
-  return { id: first.id, inserted: false, status: first.status };
+  return {
+    id: first.id,
+    inserted: false,
+    status: first.status,
+    setlId: first.setl_id,
+    rejectId: first.reject_id,
+    correlationId: first.correlation_id,
+  };
 }
 
-export async function setInboxStatus(q: Queryable, id: string, status: InboxStatus): Promise<void> {
-  await q.query('UPDATE inbox SET status = $2 WHERE id = $1', [id, status]);
+export async function setInboxStatus(
+  q: Queryable,
+  id: string,
+  status: InboxStatus,
+  ref: { setlId?: string | null; rejectId?: string | null } = {},
+): Promise<void> {
+  await q.query(
+    `UPDATE inbox SET status = $2, setl_id = coalesce($3, setl_id), reject_id = coalesce($4::bigint, reject_id)
+     WHERE id = $1`,
+    [id, status, ref.setlId ?? null, ref.rejectId ?? null],
+  );
 }
 
 // ---------------------------------------------------------------- settlements
@@ -85,6 +121,9 @@ export interface SettlementRow {
   categoryUsed: string | null;
   clrOptins: string;
   inboxId: string | null;
+  setlTime: string;
+  eventId: string;
+  accumulatorsBefore: Accumulators;
   result: SettlementResult;
   status: SettlementStatus;
   createdAt: Date;
@@ -102,6 +141,9 @@ interface SettlementDbRow {
   category_used: string | null;
   clr_optins: string;
   inbox_id: string | null;
+  setl_time: string;
+  event_id: string;
+  accumulators_before: Accumulators | string;
   result: SettlementResult | string;
   status: SettlementStatus;
   created_at: Date;
@@ -109,7 +151,12 @@ interface SettlementDbRow {
 }
 
 const SETTLEMENT_COLUMNS = `setl_id, fixmedins_code, mdtrt_id, psn_no, year, body_hash, rule_set_version,
-  category_used, clr_optins, inbox_id::text AS inbox_id, result, status, created_at, reversed_at`;
+  category_used, clr_optins, inbox_id::text AS inbox_id, setl_time, event_id::text AS event_id,
+  accumulators_before, result, status, created_at, reversed_at`;
+
+function json<T>(v: T | string): T {
+  return typeof v === 'string' ? (JSON.parse(v) as T) : v;
+}
 
 function toSettlement(row: SettlementDbRow): SettlementRow {
   return {
@@ -123,8 +170,10 @@ function toSettlement(row: SettlementDbRow): SettlementRow {
     categoryUsed: row.category_used,
     clrOptins: row.clr_optins,
     inboxId: row.inbox_id,
-    result:
-      typeof row.result === 'string' ? (JSON.parse(row.result) as SettlementResult) : row.result,
+    setlTime: row.setl_time,
+    eventId: row.event_id,
+    accumulatorsBefore: json(row.accumulators_before),
+    result: json(row.result),
     status: row.status,
     createdAt: row.created_at,
     reversedAt: row.reversed_at,
@@ -161,6 +210,12 @@ export interface NewSettlement {
   /** clr_optins: the county agency that pays (the settlement.events key) */
   clrOptins: string;
   inboxId?: string | null;
+  /** when the gateway settled it, 'YYYY-MM-DD HH:mm:ss' (Beijing time) */
+  setlTime: string;
+  /** id of the settlement.events.v1 event written with it */
+  eventId: string;
+  /** the person's position the engine started from */
+  accumulatorsBefore: Accumulators;
   result: SettlementResult;
 }
 
@@ -180,9 +235,10 @@ export async function insertSettlement(
        clr_optins, inbox_id,
        medfee_sumamt, fulamt_ownpay_amt, overlmt_selfpay, preselfpay_amt, inscp_scp_amt,
        act_pay_dedc, hifp_pay, hifmi_pay, maf_pay, oth_pay, fund_pay_sumamt, psn_part_amt,
-       acct_pay, psn_cash_pay, inscp_psn_part, result)
+       acct_pay, psn_cash_pay, inscp_psn_part, result, setl_time, event_id, accumulators_before)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
-             $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26::jsonb)
+             $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26::jsonb,
+             $27, $28, $29::jsonb)
      ON CONFLICT (fixmedins_code, mdtrt_id) WHERE status = 'settled' DO NOTHING
      RETURNING ${SETTLEMENT_COLUMNS}`,
     [
@@ -212,6 +268,9 @@ export async function insertSettlement(
       info.psnCashPay,
       info.inscpPsnPart,
       JSON.stringify(s.result),
+      s.setlTime,
+      s.eventId,
+      JSON.stringify(s.accumulatorsBefore),
     ],
   );
   return rows[0] ? toSettlement(rows[0]) : null;
@@ -415,4 +474,91 @@ export async function markResubmitted(
   inboxId: string,
 ): Promise<void> {
   await q.query('UPDATE rejects SET resubmitted_as = $2 WHERE id = $1', [rejectId, inboxId]);
+}
+
+// ---------------------------------------------------------------- reads without locks
+
+/** The person's position for the year as last committed, without a lock (pre-settlement). */
+export async function readAccumulators(
+  q: Queryable,
+  psnNo: string,
+  year: number,
+): Promise<Accumulators | null> {
+  const { rows } = await q.query<{ data: Accumulators | string }>(
+    'SELECT data FROM accumulators WHERE psn_no = $1 AND year = $2',
+    [psnNo, year],
+  );
+  const row = rows[0];
+  return row ? json(row.data) : null;
+}
+
+/** Events written but not yet published. */
+export async function outboxBacklog(q: Queryable): Promise<number> {
+  const { rows } = await q.query<{ n: number }>(
+    'SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL',
+  );
+  return rows[0]?.n ?? 0;
+}
+
+// ---------------------------------------------------------------- admissions
+
+export interface NewAdmission {
+  fixmedinsCode: string;
+  mdtrtId: string;
+  psnNo: string;
+  medType: string;
+  begntime: string;
+  inboxId: string | null;
+}
+
+/** Records an open visit; false when the visit was already admitted (the first row stays). */
+export async function insertAdmission(q: Queryable, a: NewAdmission): Promise<boolean> {
+  const { rowCount } = await q.query(
+    `INSERT INTO admissions (fixmedins_code, mdtrt_id, psn_no, med_type, begntime, inbox_id)
+     VALUES ($1, $2, $3, $4, $5, $6)
+     ON CONFLICT (fixmedins_code, mdtrt_id) DO NOTHING`,
+    [a.fixmedinsCode, a.mdtrtId, a.psnNo, a.medType, a.begntime, a.inboxId],
+  );
+  return rowCount === 1;
+}
+
+export interface RejectRow {
+  id: string;
+  inboxId: string | null;
+  reasonCode: string;
+  field: string | null;
+  message: string;
+  payload: string;
+  createdAt: Date;
+  resubmittedAs: string | null;
+}
+
+export async function findReject(q: Queryable, id: string): Promise<RejectRow | null> {
+  const { rows } = await q.query<{
+    id: string;
+    inbox_id: string | null;
+    reason_code: string;
+    field: string | null;
+    message: string;
+    payload: string;
+    created_at: Date;
+    resubmitted_as: string | null;
+  }>(
+    `SELECT id::text AS id, inbox_id::text AS inbox_id, reason_code, field, message, payload,
+            created_at, resubmitted_as::text AS resubmitted_as
+     FROM rejects WHERE id = $1`,
+    [id],
+  );
+  const r = rows[0];
+  if (!r) return null;
+  return {
+    id: r.id,
+    inboxId: r.inbox_id,
+    reasonCode: r.reason_code,
+    field: r.field,
+    message: r.message,
+    payload: r.payload,
+    createdAt: r.created_at,
+    resubmittedAs: r.resubmitted_as,
+  };
 }

@@ -3,6 +3,9 @@
  * answers and events. The XML codec (./xml) writes the same names as elements.
  */
 import type { Accumulators, ProcStep, SettlementResult } from '@onebill/engine';
+import type { SettlementEnvelope } from './xml/encode';
+
+export type { SettlementEnvelope };
 
 export interface WireProcStep {
   step: string;
@@ -53,15 +56,6 @@ export interface WireSettlement {
   rule_set_version: string;
   visit_class: string;
   warnings: string[];
-}
-
-export interface SettlementEnvelope {
-  setlId: string;
-  fixmedinsCode: string;
-  mdtrtId: string;
-  psnNo: string;
-  clrOptins: string;
-  setlTime: string;
 }
 
 function wireStep(s: ProcStep): WireProcStep {

@@ -4,8 +4,8 @@
  * consistent: funds + personal part = total.
  */
 import { randomUUID } from 'node:crypto';
-import type { Bill, SettlementResult } from '@onebill/engine';
-import { sha256 } from '../repositories';
+import type { Accumulators, Bill, SettlementResult } from '@onebill/engine';
+import { sha256, zeroAccumulators } from '../repositories';
 
 export function sampleBill(overrides: Partial<Bill> = {}): Bill {
   return {
@@ -92,4 +92,17 @@ export function sampleResult(bill: Bill): SettlementResult {
 
 export function bodyHashOf(bill: Bill): string {
   return sha256(JSON.stringify(bill));
+}
+
+/** The gateway-side fields of a new settlement: when, its event id, the position before it. */
+export function settlementExtras(): {
+  setlTime: string;
+  eventId: string;
+  accumulatorsBefore: Accumulators;
+} {
+  return {
+    setlTime: '2024-03-10 16:20:00',
+    eventId: randomUUID(),
+    accumulatorsBefore: zeroAccumulators(2024),
+  };
 }

@@ -1,0 +1,98 @@
+/**
+ * Every environment variable the gateway reads, parsed and validated once at start into one typed
+ * object. A bad value stops the start with the list of everything that is wrong.
+ */
+export interface GatewayConfig {
+  /** HTTP port of the cashier's-desk API and the console */
+  port: number;
+  host: string;
+  /** PostgreSQL URL; when absent the embedded PGlite store is used */
+  databaseUrl: string | null;
+  /** PGlite data folder (embedded default); ":memory:" for a throw-away store */
+  pgliteDir: string;
+  /** Kafka bootstrap brokers, comma-separated; when absent there is no Kafka intake or relay */
+  kafkaBrokers: string[] | null;
+  kafkaClientId: string;
+  kafkaGroupId: string;
+  /** largest discharge message accepted, in bytes (checked before parsing) */
+  maxMessageBytes: number;
+  /** outbox relay: rows per batch and idle poll interval */
+  outboxBatch: number;
+  outboxPollMs: number;
+  /** feed the embedded default with the HIS simulator: bills per second, 0 = off */
+  simulatorRate: number;
+  simulatorSeed: number;
+  /** the year of the simulated bills (yearly figures must exist for it) */
+  simulatorYear: number;
+  /** stop the simulator after this many bills (0 = no limit) */
+  simulatorCount: number;
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** a 'flow' line with the counters and the outbox backlog every so often (0 = never) */
+  statsIntervalMs: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
+  const problems: string[] = [];
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    if (!/^\d+$/.test(raw)) {
+      problems.push(`${name}="${raw}" must be a whole number`);
+      return fallback;
+    }
+    const v = Number.parseInt(raw, 10);
+    if (v < min || v > max) problems.push(`${name}=${v} must be between ${min} and ${max}`);
+    return v;
+  };
+  const str = (name: string, fallback: string): string => {
+    const raw = env[name];
+    return raw === undefined || raw === '' ? fallback : raw;
+  };
+
+  const databaseUrl =
+    env.DATABASE_URL === undefined || env.DATABASE_URL === '' ? null : env.DATABASE_URL;
+  if (databaseUrl !== null && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    problems.push('DATABASE_URL must start with postgres:// or postgresql://');
+  }
+  let kafkaBrokers: string[] | null = null;
+  if (env.KAFKA_BROKERS !== undefined && env.KAFKA_BROKERS !== '') {
+    kafkaBrokers = env.KAFKA_BROKERS.split(',').map((b) => b.trim());
+    for (const b of kafkaBrokers) {
+      if (!/^[A-Za-z0-9.-]+:\d{1,5}$/.test(b))
+        problems.push(`KAFKA_BROKERS entry "${b}" must be host:port`);
+    }
+  }
+  const logLevel = str('LOG_LEVEL', 'info');
+  if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) {
+    problems.push(`LOG_LEVEL="${logLevel}" must be one of debug, info, warn, error`);
+  }
+  const config: GatewayConfig = {
+    port: int('PORT', 3000, 1, 65535),
+    host: str('HOST', '127.0.0.1'),
+    databaseUrl,
+    pgliteDir: str('PGLITE_DIR', '.data/pglite'),
+    kafkaBrokers,
+    kafkaClientId: str('KAFKA_CLIENT_ID', 'onebill-gateway'),
+    kafkaGroupId: str('KAFKA_GROUP_ID', 'onebill-gateway'),
+    maxMessageBytes: int('MAX_MESSAGE_BYTES', 65536, 1024, 10 * 1024 * 1024),
+    outboxBatch: int('OUTBOX_BATCH', 500, 1, 10000),
+    outboxPollMs: int('OUTBOX_POLL_MS', 50, 5, 60000),
+    // embedded mode (no Kafka) feeds itself so that a fresh clone shows bills flowing
+    simulatorRate: int('SIMULATOR_RATE', kafkaBrokers === null ? 20 : 0, 0, 100000),
+    // a new seed per start by default: a persistent PGlite store would see yesterday's bills again
+    simulatorSeed: int('SIMULATOR_SEED', Date.now() % 2 ** 31, 0, 2 ** 31),
+    simulatorYear: int('SIMULATOR_YEAR', 2024, 2023, 2100),
+    simulatorCount: int('SIMULATOR_COUNT', 0, 0, 100_000_000),
+    logLevel: logLevel as GatewayConfig['logLevel'],
+    statsIntervalMs: int('STATS_INTERVAL_MS', 5000, 0, 3_600_000),
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}

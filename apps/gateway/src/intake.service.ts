@@ -1,0 +1,658 @@
+/**
+ * One message in, one outcome out: a settlement, a duplicate of one, a reversal, an admission, a
+ * conflict or a reject with reasons. Whatever the transport (Kafka, HTTP), the message and its
+ * outcome are written in ONE database transaction together with the person's accumulators and the
+ * outbox events; the caller acknowledges the message (commits the Kafka offset, answers the HTTP
+ * call) only after that transaction has committed.
+ *
+ * Exactly-once effect rests on the database, not on Kafka (DESIGN.md, known traps):
+ * - a Kafka record is recognised by (topic, partition, offset): a redelivery gets the first answer;
+ * - the person's accumulator row is locked first (SELECT … FOR UPDATE), which serialises every
+ *   settlement of that person, so the check for an existing settlement that follows sees any
+ *   settlement committed meanwhile;
+ * - a partial unique index on (fixmedins_code, mdtrt_id) WHERE status = 'settled' is the last word:
+ *   if it refuses the insert, the transaction rolls back, is retried, and finds the winner.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import {
+  type Accumulators,
+  type Bill,
+  EngineError,
+  type SettlementResult,
+  compiled,
+  emptyAccumulators,
+  settle,
+  withoutContribution,
+} from '@onebill/engine';
+import {
+  type Db,
+  type Queryable,
+  type SettlementRow,
+  findReject,
+  findSettlement,
+  findSettlementByBill,
+  insertAdmission,
+  insertInbox,
+  insertOutbox,
+  insertReject,
+  insertSettlement,
+  lockAccumulators,
+  readAccumulators,
+  reverseSettlement,
+  saveAccumulators,
+  setInboxStatus,
+  type InboxStatus,
+  type OutboxEvent,
+} from '@onebill/ledger';
+import {
+  decodeAdmission,
+  decodeDischarge,
+  decodeReversal,
+  encodeSettlementResultXml,
+  type DecodeError,
+} from '@onebill/messaging/xml';
+import { Topics } from '@onebill/messaging/kafka/topics';
+import { toWire } from '@onebill/messaging/wire';
+import { type Hospital, type RuleBook, RuleSetError } from '@onebill/rules';
+import type { Logger } from './log';
+
+export interface Source {
+  kind: 'kafka' | 'http';
+  topic?: string;
+  partition?: number;
+  offset?: string;
+  key?: string | null;
+  correlationId?: string;
+}
+
+/** One reason a message was not settled: which field, which rule, in words. */
+export interface Problem {
+  code: string;
+  field: string | null;
+  rule: string;
+  message: string;
+}
+
+export type Outcome =
+  | {
+      status: 'settled' | 'duplicate' | 'reversed';
+      settlement: SettlementRow;
+      correlationId: string;
+    }
+  | { status: 'admitted'; fixmedinsCode: string; mdtrtId: string; correlationId: string }
+  | {
+      status: 'conflict';
+      problems: Problem[];
+      existingSetlId: string;
+      rejectId: string;
+      correlationId: string;
+    }
+  | { status: 'rejected'; problems: Problem[]; rejectId: string | null; correlationId: string };
+
+export interface PreviewOutcome {
+  ok: boolean;
+  problems: Problem[];
+  result?: SettlementResult;
+  hospital?: Hospital;
+}
+
+const ROOT = /^\s*(?:<\?xml[^>]*\?>\s*)?(?:<!--[\s\S]*?-->\s*)*<\s*([A-Za-z_][\w.-]*)/;
+
+/** The root element's name, read without parsing (the decoder checks it again). */
+export function rootElement(raw: string): string | null {
+  return ROOT.exec(raw.slice(0, 512))?.[1] ?? null;
+}
+
+const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
+
+/** The bill's identity for the conflict check: the decoded bill, not the bytes (a resent message
+ *  with other whitespace or element order is the same bill). */
+function billHash(bill: Bill): string {
+  return sha256(JSON.stringify(bill));
+}
+
+function fromDecode(errors: DecodeError[]): Problem[] {
+  return errors.map((e) => ({ code: e.code, field: e.field, rule: e.rule, message: e.message }));
+}
+
+/** The unique index refused a settlement: roll back, then retry and find the winner. */
+class Retry extends Error {}
+
+export class GatewayProblem extends Error {
+  constructor(readonly problem: Problem) {
+    super(problem.message);
+  }
+}
+
+export interface IntakeOptions {
+  maxMessageBytes: number;
+  /** the gateway's clock; settlement times and event times come from it */
+  now?: () => Date;
+}
+
+export class IntakeService {
+  private readonly now: () => Date;
+  private readonly maxBytes: number;
+
+  constructor(
+    private readonly db: Db,
+    private readonly rules: RuleBook,
+    private readonly log: Logger,
+    options: IntakeOptions,
+  ) {
+    this.maxBytes = options.maxMessageBytes;
+    this.now = options.now ?? (() => new Date());
+  }
+
+  /** Decode, validate and compute on the person's current position, storing nothing (2303). */
+  async preview(raw: string): Promise<PreviewOutcome> {
+    const decoded = decodeDischarge(raw, { maxBytes: this.maxBytes });
+    if (!decoded.ok) return { ok: false, problems: fromDecode(decoded.errors) };
+    try {
+      const { hospital, bill } = this.admit(decoded.bill);
+      const ruleSet = compiled(this.rules.resolve(hospital.region, bill.dischargeDate));
+      const year = yearOf(bill);
+      const accumulators =
+        (await readAccumulators(this.db, bill.psnNo, year)) ?? emptyAccumulators(year);
+      const result = settle({ bill, accumulators, ruleSet });
+      return { ok: true, problems: [], result, hospital };
+    } catch (e) {
+      return { ok: false, problems: [problemOf(e)] };
+    }
+  }
+
+  /** Processes one inbound message to its outcome; resolves after the transaction committed. */
+  async submit(raw: string, source: Source): Promise<Outcome> {
+    const correlationId = source.correlationId ?? randomUUID();
+    const root = rootElement(raw);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const outcome = await this.db.transaction(async (tx) => {
+          const inbox = await this.inbox(tx, raw, source, correlationId);
+          if (typeof inbox !== 'string') return inbox;
+          if (root === 'reversal') return this.reverse(tx, inbox, raw, source, correlationId);
+          if (root === 'admission') return this.admission(tx, inbox, raw, source, correlationId);
+          return this.settleBill(tx, inbox, raw, source, correlationId);
+        });
+        this.log.debug(`message ${outcome.status}`, {
+          correlationId: outcome.correlationId,
+          source: source.kind,
+          ...(source.offset === undefined
+            ? {}
+            : { partition: source.partition, offset: source.offset }),
+          ...summary(outcome),
+        });
+        return outcome;
+      } catch (e) {
+        if (e instanceof Retry && attempt < 5) continue;
+        throw e;
+      }
+    }
+  }
+
+  /** Keeps a message that failed for an unexpected reason as a reject, so it blocks nothing. */
+  async internalReject(raw: string, source: Source, error: unknown): Promise<Outcome> {
+    const correlationId = source.correlationId ?? randomUUID();
+    const problem: Problem = {
+      code: 'INTERNAL_ERROR',
+      field: null,
+      rule: 'the gateway could not process this message; an operator can resubmit it',
+      message: error instanceof Error ? error.message : String(error),
+    };
+    return this.db.transaction(async (tx) => {
+      const inbox = await this.inbox(tx, raw, source, correlationId);
+      if (typeof inbox !== 'string') return inbox;
+      return this.reject(tx, inbox, raw, source, [problem], correlationId);
+    });
+  }
+
+  private admit(bill: Bill): { hospital: Hospital; bill: Bill } {
+    const hospital = this.rules.hospital(bill.fixmedinsCode);
+    if (hospital === undefined) {
+      throw new GatewayProblem({
+        code: 'UNKNOWN_HOSPITAL',
+        field: 'fixmedins_code',
+        rule: 'a designated institution in the registry (config/hospitals.json)',
+        message: `${bill.fixmedinsCode} is not a designated institution in the registry`,
+      });
+    }
+    if (bill.hospitalLevel !== hospital.level) {
+      throw new GatewayProblem({
+        code: 'HOSPITAL_LEVEL_MISMATCH',
+        field: 'hosp_lv',
+        rule: "the hospital level must be the registry's level for the institution",
+        message: `${bill.fixmedinsCode} is level ${hospital.level} in the registry, the message says ${bill.hospitalLevel}`,
+      });
+    }
+    return { hospital, bill };
+  }
+
+  private async settleBill(
+    tx: Queryable,
+    inboxId: string,
+    raw: string,
+    source: Source,
+    correlationId: string,
+  ): Promise<Outcome> {
+    const decoded = decodeDischarge(raw, { maxBytes: this.maxBytes });
+    if (!decoded.ok)
+      return this.reject(tx, inboxId, raw, source, fromDecode(decoded.errors), correlationId);
+    let admitted: { hospital: Hospital; bill: Bill };
+    let ruleSet;
+    try {
+      admitted = this.admit(decoded.bill);
+      ruleSet = compiled(this.rules.resolve(admitted.hospital.region, admitted.bill.dischargeDate));
+    } catch (e) {
+      return this.reject(tx, inboxId, raw, source, [problemOf(e)], correlationId);
+    }
+    const { bill, hospital } = admitted;
+    const year = yearOf(bill);
+    // 1. the person's row lock serialises all of this person's settlements
+    const locked = await lockAccumulators(tx, bill.psnNo, year);
+    // 2. settled already?
+    const hash = billHash(bill);
+    const existing = await findSettlementByBill(tx, bill.fixmedinsCode, bill.mdtrtId);
+    if (existing !== null) {
+      if (existing.bodyHash === hash) {
+        await setInboxStatus(tx, inboxId, 'duplicate', { setlId: existing.setlId });
+        return { status: 'duplicate', settlement: existing, correlationId };
+      }
+      const problem: Problem = {
+        code: 'CONFLICT',
+        field: 'mdtrt_id',
+        rule: 'a bill is settled once; reverse it (2305) before sending a different one',
+        message: `visit ${bill.mdtrtId} of ${bill.fixmedinsCode} is already settled as ${existing.setlId} with a different bill`,
+      };
+      const rejectId = await this.rejectRow(
+        tx,
+        inboxId,
+        raw,
+        source,
+        [problem],
+        correlationId,
+        'conflict',
+      );
+      return {
+        status: 'conflict',
+        problems: [problem],
+        existingSetlId: existing.setlId,
+        rejectId,
+        correlationId,
+      };
+    }
+    // 3. compute
+    let result: SettlementResult;
+    try {
+      result = settle({ bill, accumulators: locked.data, ruleSet });
+    } catch (e) {
+      return this.reject(tx, inboxId, raw, source, [problemOf(e)], correlationId);
+    }
+    // 4. the unique index decides between concurrent duplicates
+    const stored = await insertSettlement(tx, {
+      setlId: `S${randomUUID().replace(/-/g, '').slice(0, 24).toUpperCase()}`,
+      bill,
+      bodyHash: hash,
+      clrOptins: hospital.admdvs,
+      inboxId,
+      setlTime: formatTime(this.now()),
+      eventId: randomUUID(),
+      accumulatorsBefore: locked.data,
+      result,
+    });
+    if (stored === null) throw new Retry();
+    await saveAccumulators(tx, bill.psnNo, result.accumulators, locked.version);
+    for (const e of this.settlementEvents(stored, 'settled', correlationId))
+      await insertOutbox(tx, e);
+    await setInboxStatus(tx, inboxId, 'settled', { setlId: stored.setlId });
+    return { status: 'settled', settlement: stored, correlationId };
+  }
+
+  private async reverse(
+    tx: Queryable,
+    inboxId: string,
+    raw: string,
+    source: Source,
+    correlationId: string,
+  ): Promise<Outcome> {
+    const decoded = decodeReversal(raw, { maxBytes: this.maxBytes });
+    if (!decoded.ok)
+      return this.reject(tx, inboxId, raw, source, fromDecode(decoded.errors), correlationId);
+    const { fixmedinsCode, mdtrtId, setlId, reason } = decoded.reversal;
+    const notSettled = (): Promise<Outcome> =>
+      this.reject(
+        tx,
+        inboxId,
+        raw,
+        source,
+        [
+          {
+            code: 'NOT_SETTLED',
+            field: 'mdtrt_id',
+            rule: 'only a settled bill can be reversed',
+            message: `visit ${mdtrtId} of ${fixmedinsCode} has no settlement in force`,
+          },
+        ],
+        correlationId,
+      );
+    const found = await findSettlementByBill(tx, fixmedinsCode, mdtrtId);
+    if (found === null) return notSettled();
+    const locked = await lockAccumulators(tx, found.psnNo, found.year);
+    // read again under the person's lock: a concurrent reversal may have won
+    const settled = await findSettlementByBill(tx, fixmedinsCode, mdtrtId);
+    if (settled === null) return notSettled();
+    if (setlId !== undefined && setlId !== settled.setlId) {
+      return this.reject(
+        tx,
+        inboxId,
+        raw,
+        source,
+        [
+          {
+            code: 'SETL_ID_MISMATCH',
+            field: 'setl_id',
+            rule: 'setl_id, when given, must be the settlement in force',
+            message: `visit ${mdtrtId} is settled as ${settled.setlId}, not ${setlId}`,
+          },
+        ],
+        correlationId,
+      );
+    }
+    const restored: Accumulators = withoutContribution(
+      locked.data,
+      settled.accumulatorsBefore,
+      settled.result.accumulators,
+    );
+    const reversed = await reverseSettlement(tx, settled.setlId, { inboxId, reason });
+    if (reversed === null) throw new Retry();
+    await saveAccumulators(tx, settled.psnNo, restored, locked.version);
+    for (const e of this.settlementEvents(reversed, 'reversed', correlationId))
+      await insertOutbox(tx, e);
+    await setInboxStatus(tx, inboxId, 'reversed', { setlId: settled.setlId });
+    return { status: 'reversed', settlement: reversed, correlationId };
+  }
+
+  private async admission(
+    tx: Queryable,
+    inboxId: string,
+    raw: string,
+    source: Source,
+    correlationId: string,
+  ): Promise<Outcome> {
+    const decoded = decodeAdmission(raw, { maxBytes: this.maxBytes });
+    if (!decoded.ok)
+      return this.reject(tx, inboxId, raw, source, fromDecode(decoded.errors), correlationId);
+    const a = decoded.admission;
+    if (this.rules.hospital(a.fixmedinsCode) === undefined) {
+      return this.reject(
+        tx,
+        inboxId,
+        raw,
+        source,
+        [
+          {
+            code: 'UNKNOWN_HOSPITAL',
+            field: 'fixmedins_code',
+            rule: 'a designated institution in the registry (config/hospitals.json)',
+            message: `${a.fixmedinsCode} is not a designated institution in the registry`,
+          },
+        ],
+        correlationId,
+      );
+    }
+    await insertAdmission(tx, {
+      fixmedinsCode: a.fixmedinsCode,
+      mdtrtId: a.mdtrtId,
+      psnNo: a.psnNo,
+      medType: a.medType,
+      begntime: a.admissionTime,
+      inboxId,
+    });
+    await setInboxStatus(tx, inboxId, 'admitted');
+    return {
+      status: 'admitted',
+      fixmedinsCode: a.fixmedinsCode,
+      mdtrtId: a.mdtrtId,
+      correlationId,
+    };
+  }
+
+  /** Records the message; for a Kafka redelivery of a message already processed, its outcome. */
+  private async inbox(
+    tx: Queryable,
+    raw: string,
+    source: Source,
+    correlationId: string,
+  ): Promise<string | Outcome> {
+    const ref = await insertInbox(tx, {
+      source: source.kind,
+      topic: source.topic ?? null,
+      partition: source.partition ?? null,
+      offset: source.offset ?? null,
+      key: source.key ?? null,
+      payload: raw,
+      status: 'received',
+      correlationId,
+    });
+    if (ref.inserted) return ref.id;
+    // the same Kafka record again (a rebalance or a restart redelivered it): answer what it became
+    const firstCorrelation = ref.correlationId ?? correlationId;
+    if (ref.setlId !== null) {
+      const s = await findSettlement(tx, ref.setlId);
+      if (s !== null)
+        return { status: 'duplicate', settlement: s, correlationId: firstCorrelation };
+    }
+    const reject = ref.rejectId === null ? null : await findReject(tx, ref.rejectId);
+    return {
+      status: 'rejected',
+      problems:
+        reject === null
+          ? []
+          : [
+              {
+                code: reject.reasonCode,
+                field: reject.field,
+                rule: 'as first recorded',
+                message: reject.message,
+              },
+            ],
+      rejectId: ref.rejectId,
+      correlationId: firstCorrelation,
+    };
+  }
+
+  private async reject(
+    tx: Queryable,
+    inboxId: string,
+    raw: string,
+    source: Source,
+    problems: Problem[],
+    correlationId: string,
+  ): Promise<Outcome> {
+    const rejectId = await this.rejectRow(
+      tx,
+      inboxId,
+      raw,
+      source,
+      problems,
+      correlationId,
+      'rejected',
+    );
+    return { status: 'rejected', problems, rejectId, correlationId };
+  }
+
+  private async rejectRow(
+    tx: Queryable,
+    inboxId: string,
+    raw: string,
+    source: Source,
+    problems: Problem[],
+    correlationId: string,
+    status: Extract<InboxStatus, 'rejected' | 'conflict'>,
+  ): Promise<string> {
+    const first = problems[0] as Problem;
+    const rejectId = await insertReject(tx, {
+      inboxId,
+      reasonCode: first.code,
+      field: first.field,
+      message: problems.map((p) => p.message).join('; '),
+      payload: raw,
+    });
+    const hospitalKey = /<fixmedins_code>\s*([^<\s]{1,40})\s*<\/fixmedins_code>/.exec(
+      raw.slice(0, 4096),
+    )?.[1];
+    const eventId = randomUUID();
+    await insertOutbox(tx, {
+      eventId,
+      topic: Topics.hisDischargeRejected,
+      key: hospitalKey ?? 'unknown',
+      headers: {
+        'content-type': 'application/json',
+        'correlation-id': correlationId,
+        'event-id': eventId,
+      },
+      payload: JSON.stringify({
+        reject_id: rejectId,
+        status,
+        reason_code: first.code,
+        field: first.field,
+        rule: first.rule,
+        message: first.message,
+        errors: problems,
+        source: {
+          kind: source.kind,
+          topic: source.topic ?? null,
+          partition: source.partition ?? null,
+          offset: source.offset ?? null,
+        },
+        original_payload: raw,
+      }),
+    });
+    await setInboxStatus(tx, inboxId, status, { rejectId });
+    return rejectId;
+  }
+
+  private settlementEvents(
+    s: SettlementRow,
+    type: 'settled' | 'reversed',
+    correlationId: string,
+  ): OutboxEvent[] {
+    const neg = (a: string): string =>
+      type === 'settled' || /^0\.00$/.test(a) ? a : a.startsWith('-') ? a.slice(1) : `-${a}`;
+    const info = s.result.setlinfo;
+    // the settled event's id is the one stored with the settlement; a reversal's is new and
+    // points back to it
+    const eventId = type === 'settled' ? s.eventId : randomUUID();
+    const occurredAt = this.now();
+    // a settled event belongs to the month of its settlement; a reversal to the month it happened
+    const time = type === 'settled' ? s.setlTime : formatTime(occurredAt);
+    const county = {
+      event_id: eventId,
+      event_type: type,
+      occurred_at: occurredAt.toISOString(),
+      setl_id: s.setlId,
+      fixmedins_code: s.fixmedinsCode,
+      mdtrt_id: s.mdtrtId,
+      psn_no: s.psnNo,
+      clr_optins: s.clrOptins,
+      setl_time: time,
+      month: time.slice(0, 7),
+      rule_set_version: s.ruleSetVersion,
+      category_used: s.result.categoryUsed,
+      medfee_sumamt: neg(info.medfeeSumamt),
+      fund_pay_sumamt: neg(info.fundPaySumamt),
+      psn_cash_pay: neg(info.psnCashPay),
+      funds: s.result.setldetail.map((d) => ({
+        fund_pay_type: d.fundPayType,
+        fund: d.fund,
+        amount: neg(d.fundPayamt),
+      })),
+      ...(type === 'reversed' ? { reverses_event_id: s.eventId } : {}),
+    };
+    const envelope = {
+      setlId: s.setlId,
+      fixmedinsCode: s.fixmedinsCode,
+      mdtrtId: s.mdtrtId,
+      psnNo: s.psnNo,
+      clrOptins: s.clrOptins,
+      setlTime: s.setlTime,
+    };
+    const headers = (id: string, contentType: string): Record<string, string> => ({
+      'content-type': contentType,
+      'correlation-id': correlationId,
+      'event-type': type,
+      'event-id': id,
+    });
+    const resultId = randomUUID();
+    return [
+      {
+        eventId,
+        topic: Topics.settlementEvents,
+        key: s.clrOptins,
+        headers: headers(eventId, 'application/json'),
+        payload: JSON.stringify(county),
+      },
+      {
+        eventId: resultId,
+        topic: Topics.hisSettlementResult,
+        key: s.fixmedinsCode,
+        headers: headers(resultId, type === 'settled' ? 'application/xml' : 'application/json'),
+        payload:
+          type === 'settled'
+            ? encodeSettlementResultXml(s.result, envelope)
+            : JSON.stringify({ status: 'reversed', ...toWire(s.result, envelope) }),
+      },
+    ];
+  }
+}
+
+function yearOf(bill: Bill): number {
+  return Number.parseInt(bill.dischargeDate.slice(0, 4), 10);
+}
+
+/** The problem an expected failure stands for; anything else is a bug and is rethrown. */
+export function problemOf(e: unknown): Problem {
+  if (e instanceof GatewayProblem) return e.problem;
+  if (e instanceof EngineError)
+    return { code: e.code, field: e.field, rule: e.rule, message: e.message };
+  if (e instanceof RuleSetError) {
+    return {
+      code: e.code,
+      field: e.field,
+      rule: 'the rules and yearly figures in force',
+      message: e.message,
+    };
+  }
+  throw e;
+}
+
+function pad(n: number): string {
+  return n < 10 ? `0${n}` : String(n);
+}
+
+/** 2024-05-10 14:03:07, in Beijing time (UTC+8), as the national platform writes times. */
+export function formatTime(d: Date): string {
+  const t = new Date(d.getTime() + 8 * 3600_000);
+  return `${t.getUTCFullYear()}-${pad(t.getUTCMonth() + 1)}-${pad(t.getUTCDate())} ${pad(
+    t.getUTCHours(),
+  )}:${pad(t.getUTCMinutes())}:${pad(t.getUTCSeconds())}`;
+}
+
+function summary(o: Outcome): Record<string, unknown> {
+  switch (o.status) {
+    case 'settled':
+    case 'duplicate':
+    case 'reversed':
+      return {
+        setlId: o.settlement.setlId,
+        fixmedinsCode: o.settlement.fixmedinsCode,
+        mdtrtId: o.settlement.mdtrtId,
+        psnCashPay: o.settlement.result.setlinfo.psnCashPay,
+      };
+    case 'admitted':
+      return { fixmedinsCode: o.fixmedinsCode, mdtrtId: o.mdtrtId };
+    case 'conflict':
+      return { existingSetlId: o.existingSetlId, rejectId: o.rejectId };
+    case 'rejected':
+      return { rejectId: o.rejectId, reasons: o.problems.map((p) => `${p.code}:${p.field ?? ''}`) };
+  }
+}

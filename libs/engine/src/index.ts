@@ -13,3 +13,4 @@ export {
   type Bp,
 } from './money';
 export { accumulatorsFrom, withoutContribution } from './accumulators';
+export { depositWaiver, type AdmissionFacts, type DepositWaiver } from './waiver';

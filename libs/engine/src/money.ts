@@ -93,6 +93,8 @@ function digits(s: string): number {
 
 /** "1234.50" */
 export function formatFen(fen: Fen): string {
+  // most amounts of a bill are zero (no commercial insurance, no tilted assistance, …)
+  if (fen === 0) return '0.00';
   const neg = fen < 0;
   const abs = neg ? -fen : fen;
   const yuan = Math.trunc(abs / 100);

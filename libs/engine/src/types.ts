@@ -167,6 +167,14 @@ export interface AssistanceBucket {
   article: string;
 }
 
+/** Treatment first, pay later: who is admitted without a deposit. */
+export interface DepositWaiverRule {
+  categories: string[];
+  visitClasses: VisitClass[];
+  requiresReferral: boolean;
+  article: string;
+}
+
 export interface TiltedAssistanceRule {
   /** categories eligible (Reading: the assistance categories) */
   categories: string[];
@@ -215,6 +223,7 @@ export interface ResolvedRuleSet {
   commercial: CommercialRule | null;
   assistance: AssistanceBucket[];
   tilted: TiltedAssistanceRule | null;
+  depositWaiver: DepositWaiverRule | null;
   fundCodes: Record<Insutype, FundCodes>;
   articles: {
     basic: string;

@@ -26,11 +26,33 @@ export interface Db extends Queryable {
   close(): Promise<void>;
 }
 
+/**
+ * Statements with parameters run as named prepared statements: PostgreSQL parses and plans each
+ * once per connection instead of once per call (the settle path runs the same dozen statements for
+ * every bill). The name is the statement's number in this process; past MAX_PREPARED distinct texts
+ * (dynamic filters) the rest run unnamed.
+ */
+const MAX_PREPARED = 500;
+const prepared = new Map<string, string>();
+
+function queryConfig(
+  sql: string,
+  params: unknown[],
+): { text: string; values: unknown[]; name?: string } {
+  if (params.length === 0) return { text: sql, values: params };
+  let name = prepared.get(sql);
+  if (name === undefined && prepared.size < MAX_PREPARED) {
+    name = `onebill_${prepared.size + 1}`;
+    prepared.set(sql, name);
+  }
+  return name === undefined ? { text: sql, values: params } : { text: sql, values: params, name };
+}
+
 class PgTx implements Queryable {
   constructor(private readonly client: PoolClient) {}
 
   async query<R>(sql: string, params: unknown[] = []): Promise<QueryResult<R>> {
-    const result = await this.client.query(sql, params);
+    const result = await this.client.query(queryConfig(sql, params));
     return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
   }
 
@@ -49,7 +71,7 @@ export class PgDb implements Db {
   }
 
   async query<R>(sql: string, params: unknown[] = []): Promise<QueryResult<R>> {
-    const result = await this.pool.query(sql, params);
+    const result = await this.pool.query(queryConfig(sql, params));
     return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
   }
 
@@ -140,7 +162,9 @@ export class PgliteDb implements Db {
 export async function openDb(options: {
   databaseUrl?: string;
   dataDir?: string | null;
+  /** PostgreSQL connections at most (default 10) */
+  poolSize?: number;
 }): Promise<Db> {
-  if (options.databaseUrl) return PgDb.fromUrl(options.databaseUrl);
+  if (options.databaseUrl) return PgDb.fromUrl(options.databaseUrl, options.poolSize ?? 10);
   return PgliteDb.open(options.dataDir === null ? undefined : (options.dataDir ?? '.data/pglite'));
 }

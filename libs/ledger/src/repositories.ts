@@ -26,6 +26,12 @@ export interface NewInbox {
   payload: string;
   status: InboxStatus;
   correlationId?: string | null;
+  /** the hospital the message names, read from the raw text (may not decode) */
+  fixmedinsCode?: string | null;
+  /** the credential that submitted it over HTTP or the console */
+  submittedBy?: string | null;
+  /** the reject this message is a fixed resubmission of */
+  resubmissionOf?: string | null;
 }
 
 export interface InboxRef {
@@ -51,10 +57,14 @@ export async function insertInbox(q: Queryable, message: NewInbox): Promise<Inbo
     sha256(message.payload),
     message.status,
     message.correlationId ?? null,
+    message.fixmedinsCode ?? null,
+    message.submittedBy ?? null,
+    message.resubmissionOf ?? null,
   ];
   const inserted = await q.query<{ id: string; status: InboxStatus }>(
-    `INSERT INTO inbox (source, topic, partition, "offset", key, payload, payload_sha256, status, correlation_id)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+    `INSERT INTO inbox (source, topic, partition, "offset", key, payload, payload_sha256, status,
+                        correlation_id, fixmedins_code, submitted_by, resubmission_of)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
      ON CONFLICT (topic, partition, "offset") WHERE source = 'kafka' DO NOTHING
      RETURNING id::text AS id, status`,
     params,
@@ -130,7 +140,7 @@ export interface SettlementRow {
   reversedAt: Date | null;
 }
 
-interface SettlementDbRow {
+export interface SettlementDbRow {
   setl_id: string;
   fixmedins_code: string;
   mdtrt_id: string;
@@ -150,7 +160,7 @@ interface SettlementDbRow {
   reversed_at: Date | null;
 }
 
-const SETTLEMENT_COLUMNS = `setl_id, fixmedins_code, mdtrt_id, psn_no, year, body_hash, rule_set_version,
+export const SETTLEMENT_COLUMNS = `setl_id, fixmedins_code, mdtrt_id, psn_no, year, body_hash, rule_set_version,
   category_used, clr_optins, inbox_id::text AS inbox_id, setl_time, event_id::text AS event_id,
   accumulators_before, result, status, created_at, reversed_at`;
 
@@ -158,7 +168,7 @@ function json<T>(v: T | string): T {
   return typeof v === 'string' ? (JSON.parse(v) as T) : v;
 }
 
-function toSettlement(row: SettlementDbRow): SettlementRow {
+export function toSettlement(row: SettlementDbRow): SettlementRow {
   return {
     setlId: row.setl_id,
     fixmedinsCode: row.fixmedins_code,
@@ -337,14 +347,13 @@ export async function lockAccumulators(
   psnNo: string,
   year: number,
 ): Promise<LockedAccumulators> {
-  await q.query(
-    `INSERT INTO accumulators (psn_no, year, data) VALUES ($1, $2, $3::jsonb)
-     ON CONFLICT (psn_no, year) DO NOTHING`,
-    [psnNo, year, JSON.stringify(zeroAccumulators(year))],
-  );
+  // one round trip: the row is created if missing, and locked either way (ON CONFLICT DO UPDATE
+  // takes the row lock and returns the row as it is; the no-op update leaves data and version)
   const { rows } = await q.query<{ data: Accumulators | string; version: number }>(
-    'SELECT data, version FROM accumulators WHERE psn_no = $1 AND year = $2 FOR UPDATE',
-    [psnNo, year],
+    `INSERT INTO accumulators (psn_no, year, data) VALUES ($1, $2, $3::jsonb)
+     ON CONFLICT (psn_no, year) DO UPDATE SET psn_no = accumulators.psn_no
+     RETURNING data, version`,
+    [psnNo, year, JSON.stringify(zeroAccumulators(year))],
   );
   const row = rows[0];
   if (!row) throw new Error(`accumulators ${psnNo}/${year} vanished under lock`);
@@ -389,6 +398,23 @@ export interface OutboxRow extends OutboxEvent {
 }
 
 /** Writes an event in the caller's transaction. The same event id is written once. */
+/** Several events in one statement; how many were new (an event id already there is skipped). */
+export async function insertOutboxMany(q: Queryable, events: OutboxEvent[]): Promise<number> {
+  if (events.length === 0) return 0;
+  const params: unknown[] = [];
+  const rows = events.map((e) => {
+    params.push(e.eventId, e.topic, e.key, e.payload, JSON.stringify(e.headers));
+    const n = params.length;
+    return `($${n - 4}, $${n - 3}, $${n - 2}, $${n - 1}, $${n}::jsonb)`;
+  });
+  const { rowCount } = await q.query(
+    `INSERT INTO outbox (event_id, topic, key, payload, headers) VALUES ${rows.join(', ')}
+     ON CONFLICT (event_id) DO NOTHING`,
+    params,
+  );
+  return rowCount;
+}
+
 export async function insertOutbox(q: Queryable, event: OutboxEvent): Promise<boolean> {
   const { rowCount } = await q.query(
     `INSERT INTO outbox (event_id, topic, key, payload, headers)
@@ -453,27 +479,44 @@ export interface NewReject {
   field?: string | null;
   message: string;
   payload: string;
+  fixmedinsCode?: string | null;
 }
 
 export async function insertReject(q: Queryable, reject: NewReject): Promise<string> {
   const { rows } = await q.query<{ id: string }>(
-    `INSERT INTO rejects (inbox_id, reason_code, field, message, payload)
-     VALUES ($1, $2, $3, $4, $5)
+    `INSERT INTO rejects (inbox_id, reason_code, field, message, payload, fixmedins_code)
+     VALUES ($1, $2, $3, $4, $5, $6)
      RETURNING id::text AS id`,
-    [reject.inboxId, reject.reasonCode, reject.field ?? null, reject.message, reject.payload],
+    [
+      reject.inboxId,
+      reject.reasonCode,
+      reject.field ?? null,
+      reject.message,
+      reject.payload,
+      reject.fixmedinsCode ?? null,
+    ],
   );
   const row = rows[0];
   if (!row) throw new Error('reject insert returned no row');
   return row.id;
 }
 
-/** Links a fixed and resubmitted reject to the inbox row of its new attempt. */
+/**
+ * Links a fixed and resubmitted reject to the inbox row of its new attempt, with who did it.
+ * false when the reject was already resubmitted (the first resubmission stays the link).
+ */
 export async function markResubmitted(
   q: Queryable,
   rejectId: string,
   inboxId: string,
-): Promise<void> {
-  await q.query('UPDATE rejects SET resubmitted_as = $2 WHERE id = $1', [rejectId, inboxId]);
+  by: string | null = null,
+): Promise<boolean> {
+  const { rowCount } = await q.query(
+    `UPDATE rejects SET resubmitted_as = $2, resubmitted_by = $3, resubmitted_at = now()
+      WHERE id = $1 AND resubmitted_as IS NULL`,
+    [rejectId, inboxId, by],
+  );
+  return rowCount === 1;
 }
 
 // ---------------------------------------------------------------- reads without locks
@@ -530,27 +573,32 @@ export interface RejectRow {
   message: string;
   payload: string;
   createdAt: Date;
+  fixmedinsCode: string | null;
   resubmittedAs: string | null;
+  resubmittedBy: string | null;
+  resubmittedAt: Date | null;
 }
 
-export async function findReject(q: Queryable, id: string): Promise<RejectRow | null> {
-  const { rows } = await q.query<{
-    id: string;
-    inbox_id: string | null;
-    reason_code: string;
-    field: string | null;
-    message: string;
-    payload: string;
-    created_at: Date;
-    resubmitted_as: string | null;
-  }>(
-    `SELECT id::text AS id, inbox_id::text AS inbox_id, reason_code, field, message, payload,
-            created_at, resubmitted_as::text AS resubmitted_as
-     FROM rejects WHERE id = $1`,
-    [id],
-  );
-  const r = rows[0];
-  if (!r) return null;
+/** The columns of a RejectRow, for every query that reads rejects. */
+export const REJECT_COLUMNS = `r.id::text AS id, r.inbox_id::text AS inbox_id, r.reason_code,
+  r.field, r.message, r.payload, r.created_at, r.fixmedins_code,
+  r.resubmitted_as::text AS resubmitted_as, r.resubmitted_by, r.resubmitted_at`;
+
+export interface RejectDbRow {
+  id: string;
+  inbox_id: string | null;
+  reason_code: string;
+  field: string | null;
+  message: string;
+  payload: string;
+  created_at: Date;
+  fixmedins_code: string | null;
+  resubmitted_as: string | null;
+  resubmitted_by: string | null;
+  resubmitted_at: Date | null;
+}
+
+export function rejectFromDb(r: RejectDbRow): RejectRow {
   return {
     id: r.id,
     inboxId: r.inbox_id,
@@ -559,6 +607,19 @@ export async function findReject(q: Queryable, id: string): Promise<RejectRow | 
     message: r.message,
     payload: r.payload,
     createdAt: r.created_at,
+    fixmedinsCode: r.fixmedins_code,
     resubmittedAs: r.resubmitted_as,
+    resubmittedBy: r.resubmitted_by,
+    resubmittedAt: r.resubmitted_at,
   };
+}
+
+export async function findReject(q: Queryable, id: string): Promise<RejectRow | null> {
+  if (!/^\d{1,18}$/.test(id)) return null;
+  const { rows } = await q.query<RejectDbRow>(
+    `SELECT ${REJECT_COLUMNS} FROM rejects r WHERE r.id = $1`,
+    [id],
+  );
+  const r = rows[0];
+  return r ? rejectFromDb(r) : null;
 }

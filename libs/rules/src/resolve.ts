@@ -62,6 +62,7 @@ export function resolveRuleSet(rs: RuleSetFile, figures: FiguresFile): ResolvedR
     basic: rs.insurance.basic,
     critical: rs.insurance.critical,
     tilt: rs.tilt,
+    depositWaiver: rs.depositWaiver,
     commercial: rs.insurance.commercial,
     assistance: rs.assistance.map((b, i) => ({
       ...b,

@@ -70,6 +70,12 @@ export interface RuleSetFile {
     annualCap: AmountSpec | null;
     article: string;
   } | null;
+  depositWaiver: {
+    categories: string[];
+    visitClasses: VisitClass[];
+    requiresReferral: boolean;
+    article: string;
+  } | null;
   fundCodes: Record<Insutype, FundCodes>;
   articles: {
     basic: string;

@@ -82,6 +82,9 @@ export class TopicAdmin {
         })),
       });
       created.push(...missing.map((spec) => spec.topic));
+      // waitForLeaders asks the controller; a KRaft broker can still answer NOT_LEADER to a
+      // ListOffsets for a moment after that. Wait until every new partition answers.
+      await this.untilServing(missing.map((spec) => spec.topic));
     }
     const fewerPartitions: EnsureTopicsResult['fewerPartitions'] = [];
     if (present.length > 0) {
@@ -99,6 +102,23 @@ export class TopicAdmin {
       }
     }
     return { created, existing: present.map((spec) => spec.topic), fewerPartitions };
+  }
+
+  /** Waits until a ListOffsets on every partition of the topics succeeds (at most `timeoutMs`). */
+  async untilServing(topics: readonly string[], timeoutMs = 30_000): Promise<void> {
+    const admin = await this.connected();
+    const deadline = Date.now() + timeoutMs;
+    for (const topic of topics) {
+      for (;;) {
+        try {
+          await admin.fetchTopicOffsets(topic);
+          break;
+        } catch (error) {
+          if (Date.now() > deadline) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+      }
+    }
   }
 
   async deleteTopics(topics: readonly string[]): Promise<void> {

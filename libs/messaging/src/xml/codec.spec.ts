@@ -67,7 +67,7 @@ describe('decodeDischarge', () => {
     const r = decodeDischarge(Buffer.from(BASE));
     if (!r.ok) throw new Error(JSON.stringify(r.errors));
     expect(r.bill).toMatchObject({
-      fixmedinsCode: 'H51040000004',
+      fixmedinsCode: 'H51040000002',
       medType: '21',
       admissionDate: '2024-03-05',
       dischargeDate: '2024-03-15',

@@ -95,7 +95,7 @@ export const SAMPLE_RESULT: SettlementResult = {
 
 export const SAMPLE_ENVELOPE: SettlementEnvelope = {
   setlId: 'SETL2024510400000004',
-  fixmedinsCode: 'H51040000004',
+  fixmedinsCode: 'H51040000002',
   mdtrtId: 'MDT20245104000004',
   psnNo: '5104001000148',
   clrOptins: '510411',

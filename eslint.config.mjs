@@ -60,6 +60,21 @@ export default tseslint.config(
     },
   },
   {
+    // Libraries never reach into an app: apps depend on libs, not the other way round.
+    files: ['libs/**/*.ts'],
+    ignores: ['libs/engine/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['**/apps/*', '**/apps/**'], message: 'libs/* must not import from apps/.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // The engine is pure: no framework, driver, broker, parser, file system or clock.
     files: ['libs/engine/**/*.ts'],
     rules: {

@@ -1,15 +1,28 @@
 import { type DynamicModule, Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { TerminusModule } from '@nestjs/terminus';
+import { AuthGuard, Authenticator } from './auth';
+import { ConsoleController } from './console.controller';
+import { HealthController } from './health.controller';
 import { HttpController } from './http.controller';
 import { GatewayRuntime } from './runtime';
 
-/** The HTTP face of a runtime built (and owned) by main.ts. */
+/**
+ * The HTTP face of a runtime built (and owned) by main.ts. Every route passes the AuthGuard: it is
+ * @Public() or names its roles with @Allow(...); anything else is refused.
+ */
 @Module({})
 export class GatewayModule {
   static forRuntime(runtime: GatewayRuntime): DynamicModule {
     return {
       module: GatewayModule,
-      controllers: [HttpController],
-      providers: [{ provide: GatewayRuntime, useValue: runtime }],
+      imports: [TerminusModule.forRoot({ logger: false })],
+      controllers: [HttpController, ConsoleController, HealthController],
+      providers: [
+        { provide: GatewayRuntime, useValue: runtime },
+        { provide: Authenticator, useValue: runtime.auth },
+        { provide: APP_GUARD, useClass: AuthGuard },
+      ],
     };
   }
 }

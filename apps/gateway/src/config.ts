@@ -8,12 +8,16 @@ export interface GatewayConfig {
   host: string;
   /** PostgreSQL URL; when absent the embedded PGlite store is used */
   databaseUrl: string | null;
+  /** PostgreSQL connections at most (the Kafka lanes and the relay share them) */
+  dbPoolSize: number;
   /** PGlite data folder (embedded default); ":memory:" for a throw-away store */
   pgliteDir: string;
   /** Kafka bootstrap brokers, comma-separated; when absent there is no Kafka intake or relay */
   kafkaBrokers: string[] | null;
   kafkaClientId: string;
   kafkaGroupId: string;
+  /** Kafka partitions the consumer works on at once (each with its lanes by person) */
+  kafkaPartitionsConcurrently: number;
   /** largest discharge message accepted, in bytes (checked before parsing) */
   maxMessageBytes: number;
   /** outbox relay: rows per batch and idle poll interval */
@@ -29,6 +33,13 @@ export interface GatewayConfig {
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** a 'flow' line with the counters and the outbox backlog every so often (0 = never) */
   statsIntervalMs: number;
+  /** JSON file of credentials (name, role, hospital, token SHA-256); null = none configured */
+  credentialsFile: string | null;
+  /**
+   * 'auto': when no credentials file is configured, create a development operator credential and
+   * print its token at start; 'off': never (the API then answers 401 to everyone).
+   */
+  devCredential: 'auto' | 'off';
 }
 
 export class ConfigError extends Error {
@@ -73,14 +84,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
   if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) {
     problems.push(`LOG_LEVEL="${logLevel}" must be one of debug, info, warn, error`);
   }
+  const devCredential = str('GATEWAY_DEV_CREDENTIAL', 'auto');
+  if (devCredential !== 'auto' && devCredential !== 'off') {
+    problems.push(`GATEWAY_DEV_CREDENTIAL="${devCredential}" must be auto or off`);
+  }
   const config: GatewayConfig = {
     port: int('PORT', 3000, 1, 65535),
     host: str('HOST', '127.0.0.1'),
     databaseUrl,
+    dbPoolSize: int('DB_POOL_SIZE', 20, 1, 500),
     pgliteDir: str('PGLITE_DIR', '.data/pglite'),
     kafkaBrokers,
     kafkaClientId: str('KAFKA_CLIENT_ID', 'onebill-gateway'),
     kafkaGroupId: str('KAFKA_GROUP_ID', 'onebill-gateway'),
+    kafkaPartitionsConcurrently: int('KAFKA_PARTITIONS_CONCURRENTLY', 6, 1, 64),
     maxMessageBytes: int('MAX_MESSAGE_BYTES', 65536, 1024, 10 * 1024 * 1024),
     outboxBatch: int('OUTBOX_BATCH', 500, 1, 10000),
     outboxPollMs: int('OUTBOX_POLL_MS', 50, 5, 60000),
@@ -92,6 +109,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     simulatorCount: int('SIMULATOR_COUNT', 0, 0, 100_000_000),
     logLevel: logLevel as GatewayConfig['logLevel'],
     statsIntervalMs: int('STATS_INTERVAL_MS', 5000, 0, 3_600_000),
+    credentialsFile:
+      env.GATEWAY_CREDENTIALS_FILE === undefined || env.GATEWAY_CREDENTIALS_FILE === ''
+        ? null
+        : env.GATEWAY_CREDENTIALS_FILE,
+    devCredential: devCredential === 'off' ? 'off' : 'auto',
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -5,32 +5,28 @@
  * the settlement-result XML when the client asks for application/xml. The contract is
  * contracts/openapi/gateway.v1.yaml, served at /api/v1/openapi.yaml.
  */
-import {
-  Controller,
-  Get,
-  Header,
-  HttpCode,
-  Inject,
-  Param,
-  Post,
-  Query,
-  Req,
-  Res,
-} from '@nestjs/common';
+import { Controller, Get, Header, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { findSettlement, findSettlementByBill, type SettlementRow } from '@onebill/ledger';
+import {
+  type Db,
+  findSettlement,
+  findSettlementByBill,
+  findSettlementsOfPerson,
+  type SettlementRow,
+} from '@onebill/ledger';
 import { encodeSettlementResultXml, jsonMessageToXml } from '@onebill/messaging/xml';
-import { toWire } from '@onebill/messaging/wire';
+import { type SettlementEnvelope, toWire } from '@onebill/messaging/wire';
 import { projectRoot } from '@onebill/rules';
-import type { Outcome, Problem } from './intake.service';
+import { Allow, principalOf, Public, scopeOf } from './auth';
+import { hospitalOfRaw, type Outcome, type Problem, waiverWire } from './intake.service';
 import { GatewayRuntime } from './runtime';
 
 type Body = { ok: true; xml: string } | { ok: false; problem: Problem };
 
 /** The request body as message XML, or the reason it cannot be one. */
-function messageOf(req: Request): Body {
+export function messageOf(req: Request): Body {
   const body: unknown = req.body;
   if (typeof body === 'string' && body.trim() !== '') return { ok: true, xml: body };
   if (Buffer.isBuffer(body) && body.length > 0) return { ok: true, xml: body.toString('utf8') };
@@ -58,19 +54,32 @@ function messageOf(req: Request): Body {
   };
 }
 
+/**
+ * A hospital credential may only send messages of its own institution: 403 before anything is
+ * stored (the message is not the hospital's to send). Operators send for any hospital.
+ */
+export function foreignHospital(req: Request, res: Response, xml: string): boolean {
+  const scope = scopeOf(principalOf(req));
+  const named = hospitalOfRaw(xml);
+  if (scope === undefined || named === null || named === scope) return false;
+  sendProblems(res, 403, 'forbidden', [
+    {
+      code: 'FORBIDDEN_HOSPITAL',
+      field: 'fixmedins_code',
+      rule: 'a hospital credential sends and reads only its own institution',
+      message: `this credential is for ${scope}, the message is for ${named}`,
+    },
+  ]);
+  return true;
+}
+
 function wantsXml(req: Request): boolean {
   const accept = req.headers.accept ?? '';
   return /\b(application|text)\/xml\b/.test(accept) && !/application\/json/.test(accept);
 }
 
-function sendSettlement(
-  req: Request,
-  res: Response,
-  status: number,
-  s: SettlementRow,
-  outcome: string,
-): void {
-  const envelope = {
+export function envelopeOf(s: SettlementRow): SettlementEnvelope {
+  return {
     setlId: s.setlId,
     fixmedinsCode: s.fixmedinsCode,
     mdtrtId: s.mdtrtId,
@@ -78,6 +87,38 @@ function sendSettlement(
     clrOptins: s.clrOptins,
     setlTime: s.setlTime,
   };
+}
+
+/** Whether the caller may see this settlement: a hospital only its own. */
+export function visible(req: Request, s: SettlementRow): boolean {
+  const scope = scopeOf(principalOf(req));
+  return scope === undefined || scope === s.fixmedinsCode;
+}
+
+/**
+ * The settlement with this id if the caller may see it. Otherwise answers 404 and gives null:
+ * another hospital's bill is answered as if it did not exist (no data, no existence).
+ */
+export async function visibleSettlement(
+  db: Db,
+  req: Request,
+  res: Response,
+  setlId: string,
+): Promise<SettlementRow | null> {
+  const s = await findSettlement(db, setlId);
+  if (s !== null && visible(req, s)) return s;
+  notFound(res, `no settlement ${setlId}`);
+  return null;
+}
+
+export function sendSettlement(
+  req: Request,
+  res: Response,
+  status: number,
+  s: SettlementRow,
+  outcome: string,
+): void {
+  const envelope = envelopeOf(s);
   if (wantsXml(req)) {
     res.status(status).type('application/xml').send(encodeSettlementResultXml(s.result, envelope));
     return;
@@ -87,7 +128,7 @@ function sendSettlement(
     .json({ status: outcome, settlement_status: s.status, ...toWire(s.result, envelope) });
 }
 
-function sendProblems(
+export function sendProblems(
   res: Response,
   status: number,
   outcome: string,
@@ -97,7 +138,7 @@ function sendProblems(
   res.status(status).json({ status: outcome, errors: problems, ...extra });
 }
 
-function sendOutcome(req: Request, res: Response, o: Outcome): void {
+export function sendOutcome(req: Request, res: Response, o: Outcome): void {
   res.setHeader('x-correlation-id', o.correlationId);
   switch (o.status) {
     case 'settled':
@@ -108,9 +149,12 @@ function sendOutcome(req: Request, res: Response, o: Outcome): void {
       sendSettlement(req, res, 200, o.settlement, o.status);
       return;
     case 'admitted':
-      res
-        .status(201)
-        .json({ status: o.status, fixmedins_code: o.fixmedinsCode, mdtrt_id: o.mdtrtId });
+      res.status(201).json({
+        status: o.status,
+        fixmedins_code: o.fixmedinsCode,
+        mdtrt_id: o.mdtrtId,
+        deposit_waiver: waiverWire(o.depositWaiver),
+      });
       return;
     case 'conflict':
       sendProblems(res, 409, o.status, o.problems, {
@@ -124,7 +168,7 @@ function sendOutcome(req: Request, res: Response, o: Outcome): void {
   }
 }
 
-function notFound(res: Response, message: string): void {
+export function notFound(res: Response, message: string): void {
   sendProblems(res, 404, 'not-found', [
     { code: 'NOT_FOUND', field: null, rule: 'an existing settlement', message },
   ]);
@@ -137,12 +181,14 @@ export class HttpController {
   constructor(@Inject(GatewayRuntime) private readonly runtime: GatewayRuntime) {}
 
   @Post('api/v1/settlements/preview')
+  @Allow('operator', 'hospital')
   async preview(@Req() req: Request, @Res() res: Response): Promise<void> {
     const body = messageOf(req);
     if (!body.ok) {
       sendProblems(res, 400, 'rejected', [body.problem]);
       return;
     }
+    if (foreignHospital(req, res, body.xml)) return;
     const p = await this.runtime.intake.preview(body.xml);
     if (!p.ok || p.result === undefined) {
       sendProblems(res, 422, 'rejected', p.problems);
@@ -154,16 +200,19 @@ export class HttpController {
   }
 
   @Post('api/v1/settlements')
+  @Allow('operator', 'hospital')
   settle(@Req() req: Request, @Res() res: Response): Promise<void> {
     return this.submit(req, res);
   }
 
   @Post('api/v1/reversals')
+  @Allow('operator', 'hospital')
   reverse(@Req() req: Request, @Res() res: Response): Promise<void> {
     return this.submit(req, res);
   }
 
   @Post('api/v1/admissions')
+  @Allow('operator', 'hospital')
   admit(@Req() req: Request, @Res() res: Response): Promise<void> {
     return this.submit(req, res);
   }
@@ -174,51 +223,69 @@ export class HttpController {
       sendProblems(res, 400, 'rejected', [body.problem]);
       return;
     }
+    if (foreignHospital(req, res, body.xml)) return;
     const correlation = req.headers['x-correlation-id'];
-    const outcome = await this.runtime.intake.submit(body.xml, {
-      kind: 'http',
-      ...(typeof correlation === 'string' && correlation !== ''
-        ? { correlationId: correlation.slice(0, 128) }
-        : {}),
-    });
-    this.runtime.record(outcome);
+    const outcome = await this.runtime.submit(
+      body.xml,
+      {
+        kind: 'http',
+        submittedBy: principalOf(req).name,
+        ...(typeof correlation === 'string' && correlation !== ''
+          ? { correlationId: correlation.slice(0, 128) }
+          : {}),
+      },
+      req.path,
+    );
     sendOutcome(req, res, outcome);
   }
 
   @Get('api/v1/settlements/:setlId')
+  @Allow('operator', 'auditor', 'hospital')
   async byId(
     @Param('setlId') setlId: string,
     @Req() req: Request,
     @Res() res: Response,
   ): Promise<void> {
-    const s = await findSettlement(this.runtime.db, setlId);
-    if (s === null) {
-      notFound(res, `no settlement ${setlId}`);
-      return;
-    }
-    sendSettlement(req, res, 200, s, 'found');
+    const s = await visibleSettlement(this.runtime.db, req, res, setlId);
+    if (s !== null) sendSettlement(req, res, 200, s, 'found');
   }
 
   @Get('api/v1/settlements')
+  @Allow('operator', 'auditor', 'hospital')
   async byBill(
     @Query('fixmedins_code') fixmedinsCode: string | undefined,
     @Query('mdtrt_id') mdtrtId: string | undefined,
+    @Query('psn_no') psnNo: string | undefined,
     @Req() req: Request,
     @Res() res: Response,
   ): Promise<void> {
+    if (typeof psnNo === 'string' && psnNo !== '') {
+      const rows = await findSettlementsOfPerson(this.runtime.db, psnNo, {
+        fixmedinsCode: scopeOf(principalOf(req)),
+        limit: 100,
+      });
+      res.status(200).json({
+        status: 'found',
+        settlements: rows.map((s) => ({
+          settlement_status: s.status,
+          ...toWire(s.result, envelopeOf(s)),
+        })),
+      });
+      return;
+    }
     if (typeof fixmedinsCode !== 'string' || typeof mdtrtId !== 'string') {
       sendProblems(res, 400, 'bad-request', [
         {
           code: 'MISSING_QUERY',
           field: typeof fixmedinsCode !== 'string' ? 'fixmedins_code' : 'mdtrt_id',
-          rule: 'GET /api/v1/settlements needs fixmedins_code and mdtrt_id',
-          message: 'both fixmedins_code and mdtrt_id are required',
+          rule: 'GET /api/v1/settlements needs fixmedins_code and mdtrt_id, or psn_no',
+          message: "give fixmedins_code and mdtrt_id (one bill) or psn_no (a person's bills)",
         },
       ]);
       return;
     }
     const s = await findSettlementByBill(this.runtime.db, fixmedinsCode, mdtrtId);
-    if (s === null) {
+    if (s === null || !visible(req, s)) {
       notFound(res, `no settlement in force for ${fixmedinsCode} / ${mdtrtId}`);
       return;
     }
@@ -226,6 +293,7 @@ export class HttpController {
   }
 
   @Get('api/v1/openapi.yaml')
+  @Public()
   @Header('content-type', 'application/yaml; charset=utf-8')
   openapi(): string {
     this.openapiText ??= readFileSync(
@@ -235,19 +303,8 @@ export class HttpController {
     return this.openapiText;
   }
 
-  @Get('health')
-  @HttpCode(200)
-  live(): { status: string } {
-    return { status: 'ok' };
-  }
-
-  @Get('health/ready')
-  async ready(@Res() res: Response): Promise<void> {
-    const r = await this.runtime.ready();
-    res.status(r.ok ? 200 : 503).json({ status: r.ok ? 'ok' : 'unavailable', checks: r.checks });
-  }
-
   @Get('api/v1/stats')
+  @Allow('operator', 'auditor')
   stats(): Record<string, number> {
     return { ...this.runtime.counters };
   }

@@ -17,6 +17,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import {
   type Accumulators,
   type Bill,
+  type DepositWaiver,
+  depositWaiver,
   EngineError,
   type SettlementResult,
   compiled,
@@ -34,7 +36,9 @@ import {
   insertAdmission,
   insertInbox,
   insertOutbox,
+  insertOutboxMany,
   insertReject,
+  markResubmitted,
   insertSettlement,
   lockAccumulators,
   readAccumulators,
@@ -63,6 +67,10 @@ export interface Source {
   offset?: string;
   key?: string | null;
   correlationId?: string;
+  /** the credential that submitted it (HTTP, console) */
+  submittedBy?: string;
+  /** the reject this message is a fixed resubmission of (console) */
+  resubmissionOf?: string;
 }
 
 /** One reason a message was not settled: which field, which rule, in words. */
@@ -79,15 +87,37 @@ export type Outcome =
       settlement: SettlementRow;
       correlationId: string;
     }
-  | { status: 'admitted'; fixmedinsCode: string; mdtrtId: string; correlationId: string }
+  | {
+      status: 'admitted';
+      fixmedinsCode: string;
+      mdtrtId: string;
+      correlationId: string;
+      /** treatment first, pay later: whether no deposit is asked, and why */
+      depositWaiver: DepositWaiver;
+    }
   | {
       status: 'conflict';
       problems: Problem[];
       existingSetlId: string;
       rejectId: string;
       correlationId: string;
+      fixmedinsCode: string | null;
     }
-  | { status: 'rejected'; problems: Problem[]; rejectId: string | null; correlationId: string };
+  | {
+      status: 'rejected';
+      problems: Problem[];
+      rejectId: string | null;
+      correlationId: string;
+      /** the hospital the message names, if it names one */
+      fixmedinsCode: string | null;
+    };
+
+/** A reject was resubmitted once already: the fix goes on from the newer reject, if any. */
+export class AlreadyResubmitted extends Error {
+  constructor(readonly rejectId: string) {
+    super(`reject ${rejectId} was already resubmitted`);
+  }
+}
 
 export interface PreviewOutcome {
   ok: boolean;
@@ -97,6 +127,19 @@ export interface PreviewOutcome {
 }
 
 const ROOT = /^\s*(?:<\?xml[^>]*\?>\s*)?(?:<!--[\s\S]*?-->\s*)*<\s*([A-Za-z_][\w.-]*)/;
+
+/** The deposit waiver in wire names (the HTTP answer and the hospital's result event). */
+export function waiverWire(w: DepositWaiver): Record<string, unknown> {
+  return { applies: w.applies, category: w.category, reason: w.reason, article: w.article };
+}
+
+/** The hospital a raw message names, read without parsing (it may not decode). */
+export function hospitalOfRaw(raw: string): string | null {
+  return (
+    /<fixmedins_code>\s*([A-Za-z0-9]{1,40})\s*<\/fixmedins_code>/.exec(raw.slice(0, 4096))?.[1] ??
+    null
+  );
+}
 
 /** The root element's name, read without parsing (the decoder checks it again). */
 export function rootElement(raw: string): string | null {
@@ -278,6 +321,7 @@ export class IntakeService {
         existingSetlId: existing.setlId,
         rejectId,
         correlationId,
+        fixmedinsCode: bill.fixmedinsCode,
       };
     }
     // 3. compute
@@ -301,8 +345,7 @@ export class IntakeService {
     });
     if (stored === null) throw new Retry();
     await saveAccumulators(tx, bill.psnNo, result.accumulators, locked.version);
-    for (const e of this.settlementEvents(stored, 'settled', correlationId))
-      await insertOutbox(tx, e);
+    await insertOutboxMany(tx, this.settlementEvents(stored, 'settled', correlationId));
     await setInboxStatus(tx, inboxId, 'settled', { setlId: stored.setlId });
     return { status: 'settled', settlement: stored, correlationId };
   }
@@ -365,8 +408,7 @@ export class IntakeService {
     const reversed = await reverseSettlement(tx, settled.setlId, { inboxId, reason });
     if (reversed === null) throw new Retry();
     await saveAccumulators(tx, settled.psnNo, restored, locked.version);
-    for (const e of this.settlementEvents(reversed, 'reversed', correlationId))
-      await insertOutbox(tx, e);
+    await insertOutboxMany(tx, this.settlementEvents(reversed, 'reversed', correlationId));
     await setInboxStatus(tx, inboxId, 'reversed', { setlId: settled.setlId });
     return { status: 'reversed', settlement: reversed, correlationId };
   }
@@ -382,7 +424,8 @@ export class IntakeService {
     if (!decoded.ok)
       return this.reject(tx, inboxId, raw, source, fromDecode(decoded.errors), correlationId);
     const a = decoded.admission;
-    if (this.rules.hospital(a.fixmedinsCode) === undefined) {
+    const hospital = this.rules.hospital(a.fixmedinsCode);
+    if (hospital === undefined) {
       return this.reject(
         tx,
         inboxId,
@@ -399,6 +442,12 @@ export class IntakeService {
         correlationId,
       );
     }
+    let waiver: DepositWaiver;
+    try {
+      waiver = depositWaiver(this.rules.resolve(hospital.region, a.admissionDate), a);
+    } catch (e) {
+      return this.reject(tx, inboxId, raw, source, [problemOf(e)], correlationId);
+    }
     await insertAdmission(tx, {
       fixmedinsCode: a.fixmedinsCode,
       mdtrtId: a.mdtrtId,
@@ -407,12 +456,33 @@ export class IntakeService {
       begntime: a.admissionTime,
       inboxId,
     });
+    // the hospital's answer: whether the patient is admitted without a deposit, and why
+    const eventId = randomUUID();
+    await insertOutbox(tx, {
+      eventId,
+      topic: Topics.hisSettlementResult,
+      key: a.fixmedinsCode,
+      headers: {
+        'content-type': 'application/json',
+        'correlation-id': correlationId,
+        'event-type': 'admitted',
+        'event-id': eventId,
+        'fixmedins-code': a.fixmedinsCode,
+      },
+      payload: JSON.stringify({
+        status: 'admitted',
+        fixmedins_code: a.fixmedinsCode,
+        mdtrt_id: a.mdtrtId,
+        deposit_waiver: waiverWire(waiver),
+      }),
+    });
     await setInboxStatus(tx, inboxId, 'admitted');
     return {
       status: 'admitted',
       fixmedinsCode: a.fixmedinsCode,
       mdtrtId: a.mdtrtId,
       correlationId,
+      depositWaiver: waiver,
     };
   }
 
@@ -432,8 +502,18 @@ export class IntakeService {
       payload: raw,
       status: 'received',
       correlationId,
+      fixmedinsCode: hospitalOfRaw(raw),
+      submittedBy: source.submittedBy ?? null,
+      resubmissionOf: source.resubmissionOf ?? null,
     });
-    if (ref.inserted) return ref.id;
+    if (ref.inserted) {
+      if (
+        source.resubmissionOf !== undefined &&
+        !(await markResubmitted(tx, source.resubmissionOf, ref.id, source.submittedBy ?? null))
+      )
+        throw new AlreadyResubmitted(source.resubmissionOf);
+      return ref.id;
+    }
     // the same Kafka record again (a rebalance or a restart redelivered it): answer what it became
     const firstCorrelation = ref.correlationId ?? correlationId;
     if (ref.setlId !== null) {
@@ -457,6 +537,7 @@ export class IntakeService {
             ],
       rejectId: ref.rejectId,
       correlationId: firstCorrelation,
+      fixmedinsCode: hospitalOfRaw(raw),
     };
   }
 
@@ -477,7 +558,13 @@ export class IntakeService {
       correlationId,
       'rejected',
     );
-    return { status: 'rejected', problems, rejectId, correlationId };
+    return {
+      status: 'rejected',
+      problems,
+      rejectId,
+      correlationId,
+      fixmedinsCode: hospitalOfRaw(raw),
+    };
   }
 
   private async rejectRow(
@@ -496,10 +583,9 @@ export class IntakeService {
       field: first.field,
       message: problems.map((p) => p.message).join('; '),
       payload: raw,
+      fixmedinsCode: hospitalOfRaw(raw),
     });
-    const hospitalKey = /<fixmedins_code>\s*([^<\s]{1,40})\s*<\/fixmedins_code>/.exec(
-      raw.slice(0, 4096),
-    )?.[1];
+    const hospitalKey = hospitalOfRaw(raw);
     const eventId = randomUUID();
     await insertOutbox(tx, {
       eventId,
@@ -509,6 +595,7 @@ export class IntakeService {
         'content-type': 'application/json',
         'correlation-id': correlationId,
         'event-id': eventId,
+        ...(hospitalKey === null ? {} : { 'fixmedins-code': hospitalKey }),
       },
       payload: JSON.stringify({
         reject_id: rejectId,
@@ -581,6 +668,7 @@ export class IntakeService {
       'correlation-id': correlationId,
       'event-type': type,
       'event-id': id,
+      'fixmedins-code': s.fixmedinsCode,
     });
     const resultId = randomUUID();
     return [

@@ -44,7 +44,10 @@ export class KafkaIngress {
     private readonly log: Logger,
     private readonly groupId: string,
     private readonly lanes = 8,
-    private readonly onOutcome: (o: Outcome, m: InboundMessage) => void = () => undefined,
+    /** every outcome, with the seconds from taking the message to its commit */
+    private readonly onOutcome: (o: Outcome, m: InboundMessage, seconds: number) => void = () =>
+      undefined,
+    private readonly partitionsConcurrently = 6,
   ) {}
 
   async start(): Promise<void> {
@@ -52,7 +55,7 @@ export class KafkaIngress {
       groupId: this.groupId,
       topics: [Topics.hisDischarge, Topics.hisAdmission],
       handler: (batch) => this.handle(batch),
-      partitionsConsumedConcurrently: 3,
+      partitionsConsumedConcurrently: this.partitionsConcurrently,
       onCrash: (error, willRestart) =>
         this.log.error('kafka consumer crashed', { error: error.message, willRestart }),
     });
@@ -83,6 +86,8 @@ export class KafkaIngress {
   }
 
   private async one(m: InboundMessage): Promise<void> {
+    const started = process.hrtime.bigint();
+    const seconds = (): number => Number(process.hrtime.bigint() - started) / 1e9;
     const raw = m.value?.toString('utf8') ?? '';
     const correlation = m.headers['correlation-id']?.toString('utf8');
     const source = {
@@ -99,7 +104,7 @@ export class KafkaIngress {
         const outcome = await this.intake.submit(raw, source);
         this.stats.consumed += 1;
         this.stats.byStatus[outcome.status] = (this.stats.byStatus[outcome.status] ?? 0) + 1;
-        this.onOutcome(outcome, m);
+        this.onOutcome(outcome, m, seconds());
         return;
       } catch (e) {
         lastError = e;
@@ -118,6 +123,6 @@ export class KafkaIngress {
     const outcome = await this.intake.internalReject(raw, source, lastError);
     this.stats.consumed += 1;
     this.stats.byStatus[outcome.status] = (this.stats.byStatus[outcome.status] ?? 0) + 1;
-    this.onOutcome(outcome, m);
+    this.onOutcome(outcome, m, seconds());
   }
 }

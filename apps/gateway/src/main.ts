@@ -18,6 +18,7 @@ import { GatewayRuntime } from './runtime';
 async function feedSelf(
   config: GatewayConfig,
   rules: RuleBook,
+  token: string,
   log: Logger,
   signal: AbortSignal,
 ): Promise<void> {
@@ -37,7 +38,7 @@ async function feedSelf(
       batch.map(async (m) => {
         const r = await fetch(url, {
           method: 'POST',
-          headers: { 'content-type': 'application/xml' },
+          headers: { 'content-type': 'application/xml', authorization: `Bearer ${token}` },
           body: m.xml,
           signal,
         });
@@ -79,15 +80,27 @@ async function main(): Promise<void> {
     database:
       config.databaseUrl === null ? `PGlite ${config.pgliteDir}` : 'PostgreSQL (DATABASE_URL)',
     kafka: config.kafkaBrokers?.join(',') ?? 'off (embedded mode: HTTP only)',
+    console: `http://${config.host}:${config.port}/console`,
+    credentials: config.credentialsFile ?? (runtime.devToken === null ? 'none' : 'development'),
   });
+  if (runtime.devToken !== null) {
+    // printed once, on the terminal of whoever started it; not a log field, never in the store
+    process.stdout.write(
+      `\n  development credential (role operator, this run only; set GATEWAY_CREDENTIALS_FILE for real ones):\n` +
+        `    Authorization: Bearer ${runtime.devToken}\n` +
+        `    console: http://${config.host}:${config.port}/console  (paste the token to sign in)\n\n`,
+    );
+  }
 
   const abort = new AbortController();
   const feeding =
-    config.simulatorRate > 0
-      ? feedSelf(config, runtime.rules, log, abort.signal).catch((e: unknown) => {
-          if (!abort.signal.aborted)
-            log.error('simulator failed', { error: e instanceof Error ? e.message : String(e) });
-        })
+    config.simulatorRate > 0 && runtime.simulatorToken !== null
+      ? feedSelf(config, runtime.rules, runtime.simulatorToken, log, abort.signal).catch(
+          (e: unknown) => {
+            if (!abort.signal.aborted)
+              log.error('simulator failed', { error: e instanceof Error ? e.message : String(e) });
+          },
+        )
       : Promise.resolve();
 
   let stopping = false;

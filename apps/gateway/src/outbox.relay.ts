@@ -20,6 +20,8 @@ export class OutboxRelay {
     private readonly log: Logger,
     private readonly batchSize: number,
     private readonly idleMs: number,
+    /** called after a batch is marked published, with its rows' topics */
+    private readonly onPublished: (topics: string[]) => void = () => undefined,
   ) {}
 
   start(): void {
@@ -63,16 +65,18 @@ export class OutboxRelay {
     while (this.running) {
       let sent = 0;
       try {
-        sent = await this.db.transaction(async (tx) => {
-          const rows = await claimOutboxBatch(tx, this.batchSize);
-          if (rows.length === 0) return 0;
-          await this.send(rows);
+        const rows = await this.db.transaction(async (tx) => {
+          const claimed = await claimOutboxBatch(tx, this.batchSize);
+          if (claimed.length === 0) return claimed;
+          await this.send(claimed);
           await markPublished(
             tx,
-            rows.map((r) => r.eventId),
+            claimed.map((r) => r.eventId),
           );
-          return rows.length;
+          return claimed;
         });
+        sent = rows.length;
+        if (sent > 0) this.onPublished(rows.map((r) => r.topic));
         this.published += sent;
         failures = 0;
       } catch (e) {

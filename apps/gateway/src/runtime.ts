@@ -9,13 +9,22 @@ import {
   type KafkaLogSink,
   type KafkaProducer,
   TOPIC_SPECS,
+  Topics,
 } from '@onebill/messaging';
 import { RuleBook } from '@onebill/rules';
+import { Authenticator, type Credential, hashToken, newToken } from './credentials';
 import type { GatewayConfig } from './config';
-import { IntakeService, type Outcome } from './intake.service';
+import { IntakeService, type Outcome, type Source } from './intake.service';
+import { GatewayMetrics } from './metrics';
 import { KafkaIngress } from './kafka.ingress';
 import type { Logger } from './log';
 import { OutboxRelay } from './outbox.relay';
+
+export interface Lag {
+  topic: string;
+  partition: number;
+  lag: number;
+}
 
 export interface Counters {
   settled: number;
@@ -40,19 +49,32 @@ export class GatewayRuntime {
   private relay: OutboxRelay | undefined;
   private ingress: KafkaIngress | undefined;
   private ticker: NodeJS.Timeout | undefined;
+  private lagCache: { at: number; value: Lag[] } | undefined;
+  readonly metrics: GatewayMetrics;
 
   private constructor(
     readonly config: GatewayConfig,
     readonly db: Db,
     readonly rules: RuleBook,
     readonly intake: IntakeService,
+    readonly auth: Authenticator,
+    /** the token of the development credential, when one was created (embedded default) */
+    readonly devToken: string | null,
+    /** the embedded simulator's own credential (SIMULATOR_RATE > 0) */
+    readonly simulatorToken: string | null,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.metrics = new GatewayMetrics(
+      new Map(rules.allHospitals().map((h) => [h.fixmedins_code, h.admdvs])),
+      { lag: () => this.lag(), backlog: () => outboxBacklog(this.db) },
+    );
+  }
 
   static async open(config: GatewayConfig, log: Logger): Promise<GatewayRuntime> {
     const rules = RuleBook.load();
     const db = await openDb({
       ...(config.databaseUrl === null ? {} : { databaseUrl: config.databaseUrl }),
+      poolSize: config.dbPoolSize,
       dataDir: config.pgliteDir === ':memory:' ? null : config.pgliteDir,
     });
     try {
@@ -65,13 +87,82 @@ export class GatewayRuntime {
     const intake = new IntakeService(db, rules, log, {
       maxMessageBytes: config.maxMessageBytes,
     });
-    return new GatewayRuntime(config, db, rules, intake, log);
+    let credentials: Credential[] = [];
+    let devToken: string | null = null;
+    if (config.credentialsFile !== null) {
+      credentials = [...Authenticator.fromFile(config.credentialsFile).credentials];
+    } else if (config.devCredential === 'auto') {
+      devToken = newToken('operator');
+      credentials = [
+        {
+          name: 'dev-operator',
+          role: 'operator',
+          fixmedinsCode: null,
+          tokenSha256: hashToken(devToken),
+        },
+      ];
+    }
+    // the embedded simulator posts to our own API as a cashier's desk would: it gets a credential
+    // of its own, never printed, that lives as long as this process
+    let simulatorToken: string | null = null;
+    if (config.simulatorRate > 0) {
+      simulatorToken = newToken('operator');
+      credentials.push({
+        name: 'embedded-simulator',
+        role: 'operator',
+        fixmedinsCode: null,
+        tokenSha256: hashToken(simulatorToken),
+      });
+    }
+    return new GatewayRuntime(
+      config,
+      db,
+      rules,
+      intake,
+      new Authenticator(credentials),
+      devToken,
+      simulatorToken,
+      log,
+    );
   }
 
   /** Counts an outcome and wakes the relay so its events leave at once. */
-  record(outcome: Outcome): void {
+  record(outcome: Outcome, source = 'http', topic = 'http', seconds = 0): void {
     this.counters[outcome.status] += 1;
-    if (outcome.status !== 'admitted') this.relay?.poke();
+    this.metrics.record(outcome, source, topic, seconds);
+    this.relay?.poke();
+  }
+
+  /** One message over HTTP or from the console, timed and counted like Kafka's. */
+  async submit(raw: string, source: Source, route: string): Promise<Outcome> {
+    const started = process.hrtime.bigint();
+    const outcome = await this.intake.submit(raw, source);
+    this.record(outcome, 'http', route, Number(process.hrtime.bigint() - started) / 1e9);
+    return outcome;
+  }
+
+  /** Consumer lag of the gateway's group per topic and partition (cached for 2 s). */
+  async lag(): Promise<Lag[]> {
+    const client = this.client;
+    if (client === undefined) return [];
+    if (this.lagCache !== undefined && Date.now() - this.lagCache.at < 2000)
+      return this.lagCache.value;
+    const admin = client.admin();
+    const value: Lag[] = [];
+    for (const topic of [Topics.hisDischarge, Topics.hisAdmission]) {
+      const [marks, committed] = await Promise.all([
+        admin.watermarks(topic),
+        admin.committedOffsets(this.config.kafkaGroupId, topic),
+      ]);
+      for (const m of marks) {
+        const c = committed.find((x) => x.partition === m.partition)?.offset ?? '-1';
+        const from = c === '-1' ? BigInt(m.low) : BigInt(c);
+        const lag = BigInt(m.high) - from;
+        value.push({ topic, partition: m.partition, lag: Number(lag > 0n ? lag : 0n) });
+      }
+    }
+    this.lagCache = { at: Date.now(), value };
+    return value;
   }
 
   async start(): Promise<void> {
@@ -97,6 +188,9 @@ export class GatewayRuntime {
         this.log,
         this.config.outboxBatch,
         this.config.outboxPollMs,
+        (topics) => {
+          for (const topic of topics) this.metrics.published.inc({ topic });
+        },
       );
       this.relay.start();
       this.ingress = new KafkaIngress(
@@ -105,7 +199,8 @@ export class GatewayRuntime {
         this.log,
         this.config.kafkaGroupId,
         8,
-        (o) => this.record(o),
+        (o, m, seconds) => this.record(o, 'kafka', m.topic, seconds),
+        this.config.kafkaPartitionsConcurrently,
       );
       await this.ingress.start();
       await this.ingress.waitForJoin();
@@ -125,23 +220,27 @@ export class GatewayRuntime {
     }
   }
 
-  /** Readiness: the database answers and, with Kafka, the consumer has joined its group. */
-  async ready(): Promise<{ ok: boolean; checks: Record<string, string> }> {
-    const checks: Record<string, string> = {};
-    let ok = true;
+  /** Readiness of the store: a query answers. */
+  async checkDatabase(): Promise<{ ok: boolean; detail: string }> {
     try {
       await this.db.query('SELECT 1');
-      checks.database = `ok (${this.db.driver})`;
+      return { ok: true, detail: this.db.driver };
     } catch (e) {
-      ok = false;
-      checks.database = e instanceof Error ? e.message : String(e);
+      return { ok: false, detail: e instanceof Error ? e.message : String(e) };
     }
-    if (this.config.kafkaBrokers === null) checks.kafka = 'off (embedded mode)';
-    else if (this.ingress === undefined) {
-      ok = false;
-      checks.kafka = 'not started';
-    } else checks.kafka = 'ok';
-    return { ok, checks };
+  }
+
+  /** Readiness of Kafka: the broker answers and the consumer has joined its group. */
+  async checkKafka(): Promise<{ ok: boolean; detail: string }> {
+    if (this.config.kafkaBrokers === null) return { ok: true, detail: 'off (embedded mode)' };
+    if (this.client === undefined || this.ingress === undefined)
+      return { ok: false, detail: 'consumer not started' };
+    try {
+      await this.client.admin().watermarks(Topics.hisDischarge);
+      return { ok: true, detail: 'broker answers, consumer joined' };
+    } catch (e) {
+      return { ok: false, detail: e instanceof Error ? e.message : String(e) };
+    }
   }
 
   /** Stops taking messages (in-flight batches commit), drains the relay, closes everything. */

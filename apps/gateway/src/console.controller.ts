@@ -1,0 +1,273 @@
+/**
+ * The operator console (issue 4): its static assets at /console (no data in them, so public) and
+ * the read APIs it draws from — flow, latest messages, reject queue, bill view — plus the reject
+ * resubmission and /metrics. Every data route names its roles; a hospital credential sees only its
+ * own institution's rows.
+ */
+import { Controller, Get, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { findReject, listMessages, listRejects, readFlow, type RejectRow } from '@onebill/ledger';
+import { decodeDischarge } from '@onebill/messaging/xml';
+import { toWire } from '@onebill/messaging/wire';
+import { projectRoot } from '@onebill/rules';
+import { Allow, principalOf, Public, scopeOf } from './auth';
+import {
+  envelopeOf,
+  foreignHospital,
+  messageOf,
+  notFound,
+  sendOutcome,
+  sendProblems,
+  visibleSettlement,
+} from './http.controller';
+import { AlreadyResubmitted } from './intake.service';
+import { maskCertno, maskName } from './log';
+import { GatewayRuntime } from './runtime';
+
+const ASSETS: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+};
+
+/** P1234567890 → P123****7890: enough to tell people apart on screen, not to identify them. */
+export function maskPsnNo(psnNo: string): string {
+  if (psnNo.length <= 8) return `${psnNo.slice(0, 2)}${'*'.repeat(Math.max(1, psnNo.length - 2))}`;
+  return `${psnNo.slice(0, 4)}${'*'.repeat(psnNo.length - 8)}${psnNo.slice(-4)}`;
+}
+
+function limitOf(raw: string | undefined, fallback = 50, max = 500): number {
+  const n = raw === undefined ? fallback : Number.parseInt(raw, 10);
+  return Number.isFinite(n) && n > 0 ? Math.min(n, max) : fallback;
+}
+
+function rejectJson(r: RejectRow, withPayload: boolean): Record<string, unknown> {
+  return {
+    reject_id: r.id,
+    inbox_id: r.inboxId,
+    reason_code: r.reasonCode,
+    field: r.field,
+    message: r.message,
+    fixmedins_code: r.fixmedinsCode,
+    created_at: r.createdAt.toISOString(),
+    resubmitted_as: r.resubmittedAs,
+    resubmitted_by: r.resubmittedBy,
+    resubmitted_at: r.resubmittedAt?.toISOString() ?? null,
+    ...(withPayload ? { original_payload: r.payload } : {}),
+  };
+}
+
+@Controller()
+export class ConsoleController {
+  private readonly dir = join(projectRoot(), 'apps/gateway/console');
+
+  constructor(@Inject(GatewayRuntime) private readonly runtime: GatewayRuntime) {}
+
+  @Get('console')
+  @Public()
+  index(@Res() res: Response): void {
+    this.asset('index.html', res);
+  }
+
+  @Get('console/:file')
+  @Public()
+  file(@Param('file') file: string, @Res() res: Response): void {
+    this.asset(file, res);
+  }
+
+  private asset(file: string, res: Response): void {
+    const ext = /\.[a-z]+$/.exec(file)?.[0] ?? '';
+    const path = join(this.dir, file);
+    if (!/^[\w.-]+$/.test(file) || ASSETS[ext] === undefined || !existsSync(path)) {
+      res.status(404).type('text/plain').send('not found');
+      return;
+    }
+    res.status(200).type(ASSETS[ext]).send(readFileSync(path));
+  }
+
+  @Get('api/v1/whoami')
+  @Allow('operator', 'auditor', 'hospital')
+  whoami(@Req() req: Request): Record<string, unknown> {
+    const p = principalOf(req);
+    return { name: p.name, role: p.role, fixmedins_code: p.fixmedinsCode };
+  }
+
+  @Get('api/v1/console/flow')
+  @Allow('operator', 'auditor', 'hospital')
+  async flow(
+    @Query('minutes') minutes: string | undefined,
+    @Req() req: Request,
+  ): Promise<Record<string, unknown>> {
+    const scope = scopeOf(principalOf(req));
+    const m = limitOf(minutes, 30, 24 * 60);
+    const [flow, lag] = await Promise.all([
+      readFlow(this.runtime.db, m, scope),
+      this.runtime.lag().catch(() => []),
+    ]);
+    return { ...flow, consumerLag: lag, counters: { ...this.runtime.counters } };
+  }
+
+  @Get('api/v1/messages')
+  @Allow('operator', 'auditor', 'hospital')
+  async messages(
+    @Query('status') status: string | undefined,
+    @Query('fixmedins_code') fixmedinsCode: string | undefined,
+    @Query('before') before: string | undefined,
+    @Query('limit') limit: string | undefined,
+    @Req() req: Request,
+  ): Promise<Record<string, unknown>> {
+    const scope = scopeOf(principalOf(req));
+    const rows = await listMessages(this.runtime.db, {
+      status: status === '' ? undefined : status,
+      fixmedinsCode: scope ?? (fixmedinsCode === '' ? undefined : fixmedinsCode),
+      beforeId: before !== undefined && /^\d{1,18}$/.test(before) ? before : undefined,
+      limit: limitOf(limit),
+    });
+    return {
+      messages: rows.map((r) => ({
+        id: r.id,
+        source: r.source,
+        topic: r.topic,
+        partition: r.partition,
+        offset: r.offset,
+        received_at: r.receivedAt.toISOString(),
+        status: r.status,
+        correlation_id: r.correlationId,
+        fixmedins_code: r.fixmedinsCode,
+        mdtrt_id: r.mdtrtId,
+        setl_id: r.setlId,
+        reject_id: r.rejectId,
+        reason_code: r.reasonCode,
+        submitted_by: r.submittedBy,
+        resubmission_of: r.resubmissionOf,
+      })),
+    };
+  }
+
+  @Get('api/v1/rejects')
+  @Allow('operator', 'auditor', 'hospital')
+  async rejects(
+    @Query('open') open: string | undefined,
+    @Query('reason') reason: string | undefined,
+    @Query('limit') limit: string | undefined,
+    @Req() req: Request,
+  ): Promise<Record<string, unknown>> {
+    const rows = await listRejects(this.runtime.db, {
+      fixmedinsCode: scopeOf(principalOf(req)),
+      open: open === 'true' || open === '1',
+      reasonCode: reason === '' ? undefined : reason,
+      limit: limitOf(limit),
+    });
+    return { rejects: rows.map((r) => rejectJson(r, false)) };
+  }
+
+  @Get('api/v1/rejects/:id')
+  @Allow('operator', 'auditor', 'hospital')
+  async reject(@Param('id') id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
+    const r = await findReject(this.runtime.db, id);
+    const scope = scopeOf(principalOf(req));
+    if (r === null || (scope !== undefined && r.fixmedinsCode !== scope)) {
+      notFound(res, `no reject ${id}`);
+      return;
+    }
+    res.status(200).json(rejectJson(r, true));
+  }
+
+  /** The fixed message for a reject, sent again, linked to it and to who sent it. */
+  @Post('api/v1/rejects/:id/resubmit')
+  @Allow('operator')
+  async resubmit(
+    @Param('id') id: string,
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
+    const r = await findReject(this.runtime.db, id);
+    if (r === null) {
+      notFound(res, `no reject ${id}`);
+      return;
+    }
+    const body = messageOf(req);
+    if (!body.ok) {
+      sendProblems(res, 400, 'rejected', [body.problem]);
+      return;
+    }
+    if (foreignHospital(req, res, body.xml)) return;
+    const already = (): void =>
+      sendProblems(res, 409, 'already-resubmitted', [
+        {
+          code: 'ALREADY_RESUBMITTED',
+          field: null,
+          rule: 'a reject is resubmitted once; if that failed, fix the newer reject',
+          message: `reject ${id} was resubmitted as message ${r.resubmittedAs ?? '?'} by ${r.resubmittedBy ?? '?'}`,
+        },
+      ]);
+    if (r.resubmittedAs !== null) {
+      already();
+      return;
+    }
+    try {
+      const outcome = await this.runtime.submit(
+        body.xml,
+        { kind: 'http', submittedBy: principalOf(req).name, resubmissionOf: id },
+        'console-resubmit',
+      );
+      res.setHeader('x-resubmission-of', id);
+      sendOutcome(req, res, outcome);
+    } catch (e) {
+      if (!(e instanceof AlreadyResubmitted)) throw e;
+      const again = await findReject(this.runtime.db, id);
+      if (again !== null) Object.assign(r, again);
+      already();
+    }
+  }
+
+  /** A bill as the console shows it: the one bill, its steps with articles, the person masked. */
+  @Get('api/v1/console/bills/:setlId')
+  @Allow('operator', 'auditor', 'hospital')
+  async bill(
+    @Param('setlId') setlId: string,
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
+    const s = await visibleSettlement(this.runtime.db, req, res, setlId);
+    if (s === null) return;
+    let person: Record<string, string | null> = {
+      psn_no: maskPsnNo(s.psnNo),
+      psn_name: null,
+      certno: null,
+    };
+    if (s.inboxId !== null) {
+      const raw = await this.runtime.db.query<{ payload: string }>(
+        'SELECT payload FROM inbox WHERE id = $1',
+        [s.inboxId],
+      );
+      const decoded = decodeDischarge(raw.rows[0]?.payload ?? '');
+      if (decoded.ok)
+        person = {
+          ...person,
+          psn_name: decoded.person.name === undefined ? null : maskName(decoded.person.name),
+          certno: decoded.person.certno === undefined ? null : maskCertno(decoded.person.certno),
+        };
+    }
+    const wire = toWire(s.result, envelopeOf(s));
+    res.status(200).json({
+      settlement_status: s.status,
+      ...wire,
+      setlinfo: { ...wire.setlinfo, psn_no: maskPsnNo(s.psnNo) },
+      person,
+    });
+  }
+
+  @Get('metrics')
+  @Allow('operator', 'auditor')
+  async metrics(@Res() res: Response): Promise<void> {
+    const registry = this.runtime.metrics.registry;
+    res
+      .status(200)
+      .type(registry.contentType)
+      .send(await registry.metrics());
+  }
+}

@@ -1,0 +1,46 @@
+/**
+ * npm run credential -- --name <name> --role operator|auditor|hospital [--hospital <fixmedins_code>]
+ *
+ * Makes a new random bearer token for the gateway's HTTP API and console. Prints the token (give it
+ * to its holder once; it is not stored anywhere) and the entry to add to the gateway's
+ * GATEWAY_CREDENTIALS_FILE, which holds only the token's SHA-256.
+ */
+import {
+  hashToken,
+  newToken,
+  parseCredentials,
+  ROLES,
+  type Role,
+} from '../apps/gateway/src/credentials';
+
+function option(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+function fail(message: string): never {
+  process.stderr.write(
+    `${message}\nusage: npm run credential -- --name <name> --role ${ROLES.join('|')} [--hospital <fixmedins_code>]\n`,
+  );
+  process.exit(2);
+}
+
+const name = option('name') ?? fail('--name is required');
+const role = (option('role') ?? fail('--role is required')) as Role;
+const hospital = option('hospital');
+const token = newToken(ROLES.includes(role) ? role : 'operator');
+const entry = {
+  name,
+  role,
+  ...(hospital === undefined ? {} : { fixmedins_code: hospital }),
+  token_sha256: hashToken(token),
+};
+try {
+  parseCredentials(JSON.stringify({ credentials: [entry] }), 'the new credential');
+} catch (e) {
+  fail((e as Error).message);
+}
+process.stdout.write(
+  `token (give it to ${name} once; send as "Authorization: Bearer <token>"):\n  ${token}\n\n` +
+    `add to the "credentials" array of GATEWAY_CREDENTIALS_FILE:\n  ${JSON.stringify(entry)}\n`,
+);

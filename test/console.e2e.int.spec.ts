@@ -1,0 +1,315 @@
+/**
+ * The operator console in a real headless Chromium (Debian's chromium driven by playwright-core)
+ * against the compiled gateway, a real Kafka broker and a real PostgreSQL: a bill published to
+ * Kafka appears live in the latest messages; searching it shows its computation; a malformed
+ * message appears in the reject queue, is fixed in the console, resubmitted, and settles.
+ * The page is read through its DOM (ids, data-* attributes), never through canvas pixels.
+ */
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { billXml, hospitalOf, newRun } from './support/bills';
+import { writeCredentials } from './support/credentials';
+import { eventually } from './support/eventually';
+import { ROOT } from './support/gateway-process';
+import { GatewayHarness } from './support/harness';
+
+const RUN = newRun('C');
+const GROUP = `gateway-console-${RUN}`;
+const CRED = writeCredentials();
+const TEMPLATE = 'discharge-panzhihua-14-dibao.xml';
+/** how long a message may take from Kafka to the page: the gateway, then a 2 s poll */
+const LIVE = { timeout: 30_000 };
+const LIVE_MS = { timeoutMs: 30_000 };
+
+interface ApiStep {
+  step: string;
+  amount: string;
+  article: string;
+}
+interface ApiBill {
+  setlinfo: { setl_id: string; fund_pay_sumamt: string; psn_cash_pay: string; psn_no: string };
+  setldetail: Array<{ fund_pay_type: string; fund_payamt: string; setl_proc_info: ApiStep[] }>;
+}
+interface ApiReject {
+  reject_id: string;
+  reason_code: string;
+  field: string | null;
+  resubmitted_by: string | null;
+  resubmitted_as: string | null;
+}
+
+describe('operator console in Chromium (real Kafka, real PostgreSQL, the compiled process)', () => {
+  let harness: GatewayHarness;
+  let browser: Browser;
+  let page: Page;
+
+  const publish = (xml: string): Promise<void> => harness.publish([xml]);
+  const api = async <T>(path: string): Promise<{ status: number; body: T }> => {
+    const res = await fetch(`${harness.base}${path}`, { headers: CRED.header(CRED.operator) });
+    return { status: res.status, body: (await res.json()) as T };
+  };
+
+  /** A new tab of the console signed in with this token (as whom the console then says). */
+  async function signedIn(token: string, role: string): Promise<Page> {
+    const p = await browser.newPage();
+    await p.goto(`${harness.base}/console`);
+    await p.fill('#token', token);
+    await p.click('#sign-in button[type=submit]');
+    await p.waitForSelector(`#whoami[data-role="${role}"]`);
+    return p;
+  }
+
+  /**
+   * The open reject of this run's visit, found through the API (the queue has no visit column:
+   * the payload tells), once the gateway has recorded it.
+   */
+  async function rejectOfVisit(visit: string, field: string): Promise<ApiReject> {
+    return eventually(async () => {
+      const list = await api<{ rejects: ApiReject[] }>('/api/v1/rejects?open=true&limit=500');
+      for (const r of list.body.rejects.filter((x) => x.field === field)) {
+        const one = await api<ApiReject & { original_payload: string }>(
+          `/api/v1/rejects/${r.reject_id}`,
+        );
+        if (one.body.original_payload.includes(`<mdtrt_id>${visit}</mdtrt_id>`)) return r;
+      }
+      throw new Error(`no open reject of ${visit} on ${field} yet`);
+    }, LIVE_MS);
+  }
+
+  beforeAll(async () => {
+    // the project installs the browser it needs (Debian's chromium, via apt) when it is missing
+    const executablePath = execFileSync(
+      'bash',
+      [join(ROOT, 'scripts/browser/ensure-chromium.sh')],
+      {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    ).trim();
+    harness = await GatewayHarness.open(GROUP, CRED.file);
+    browser = await chromium.launch({ executablePath, headless: true, args: ['--no-sandbox'] });
+    page = await signedIn(CRED.operator, 'operator');
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await harness?.close();
+  });
+
+  it('signs in with a token, says who it is, and refuses a wrong token with the reason', async () => {
+    expect(await page.getAttribute('#whoami', 'data-name')).toBe('test-operator');
+    // Replay and Reconciliation are announced, not offered
+    for (const id of ['#nav-replay', '#nav-reconciliation']) {
+      expect(await page.isDisabled(id)).toBe(true);
+      expect(await page.textContent(id)).toContain('not available yet');
+    }
+
+    const other = await browser.newPage();
+    await other.goto(`${harness.base}/console`);
+    await other.fill('#token', 'ob_operator_this-token-is-not-configured-anywhere');
+    await other.click('#sign-in button[type=submit]');
+    await other.waitForSelector('#sign-in-error:not(:empty)');
+    expect(await other.textContent('#sign-in-error')).toContain(
+      'not one of a configured credential',
+    );
+    expect(await other.isHidden('#app')).toBe(true);
+    await other.close();
+  });
+
+  it('shows a bill published to Kafka live, and its computation with the articles', async () => {
+    await page.click('nav button[data-tab="messages"]');
+    await page.waitForSelector('#messages', { state: 'visible' });
+    // a marker that a reload or navigation would lose: the row must come by polling
+    await page.evaluate('window.__sameDocument = true');
+    const xml = billXml(RUN, TEMPLATE, 'L1');
+    await publish(xml);
+    const row = await page.waitForSelector(
+      `#messages tbody tr[data-mdtrt-id="${RUN}-L1"][data-setl-id]`,
+      LIVE,
+    );
+    expect(await page.evaluate('window.__sameDocument')).toBe(true);
+    expect(await row.getAttribute('data-status')).toBe('settled');
+    expect(await row.getAttribute('data-hospital')).toBe(hospitalOf(xml));
+    const setlId = (await row.getAttribute('data-setl-id')) ?? '';
+    expect(setlId).not.toBe('');
+
+    // the flow moved too: messages in on his.discharge.v1, the hospital's settled count
+    await page.click('nav button[data-tab="flow"]');
+    await page.waitForSelector('#flow-in canvas');
+    await page.waitForSelector('#flow-in-legend span[data-topic="his.discharge.v1"]');
+    expect(Number(await page.getAttribute('#flow-in', 'data-count'))).toBeGreaterThanOrEqual(1);
+    await eventually(async () => {
+      const settled = await page.textContent(
+        `#by-hospital tr[data-hospital="${hospitalOf(xml)}"] td[data-status="settled"]`,
+      );
+      expect(Number(settled)).toBeGreaterThanOrEqual(1);
+    });
+
+    // search by settlement id: the amounts, each fund and each step with its article, as the API
+    await page.click('nav button[data-tab="search"]');
+    await page.fill('#search-setl-id', setlId);
+    await page.click('#search-by-id button');
+    await page.waitForSelector(`#bill-view[data-setl-id="${setlId}"]`);
+    const bill = await api<ApiBill>(`/api/v1/settlements/${setlId}`);
+    expect(bill.status).toBe(200);
+    for (const field of ['fund_pay_sumamt', 'psn_cash_pay'] as const) {
+      expect(await page.textContent(`#bill-amounts tr[data-field="${field}"] td`)).toBe(
+        bill.body.setlinfo[field],
+      );
+    }
+    expect(bill.body.setldetail.length).toBeGreaterThan(0);
+    let steps = 0;
+    for (const d of bill.body.setldetail) {
+      const type = `[data-fund-pay-type="${d.fund_pay_type}"]`;
+      expect(await page.textContent(`#bill-steps tr.fund${type} .fund-payamt`)).toBe(d.fund_payamt);
+      expect(await page.locator(`#bill-steps tr.step${type} td.article`).allTextContents()).toEqual(
+        d.setl_proc_info.map((p) => p.article),
+      );
+      expect(
+        await page.locator(`#bill-steps tr.step${type} td.step-amount`).allTextContents(),
+      ).toEqual(d.setl_proc_info.map((p) => p.amount));
+      steps += d.setl_proc_info.length;
+    }
+    expect(steps).toBeGreaterThan(0);
+    expect(
+      (await page.locator('#bill-steps td.article').first().textContent())?.length,
+    ).toBeGreaterThan(0);
+
+    // the person is shown masked, never whole: not the number, the name or the ID number
+    const text = (await page.textContent('#bill-view')) ?? '';
+    expect(text).not.toContain(`${RUN}PL1`);
+    expect(text).not.toContain('患者3');
+    expect(text).not.toContain('51040219800101003X');
+    expect(await page.textContent('#bill-person dd[data-field="psn_no"]')).toMatch(/\*{2,}/);
+    expect(await page.textContent('#bill-person dd[data-field="certno"]')).toMatch(/\*{4,}/);
+
+    // search by hospital and visit finds the same bill; by person lists it, the number masked
+    await page.fill('#search-hospital', hospitalOf(xml));
+    await page.fill('#search-mdtrt-id', `${RUN}-L1`);
+    await page.evaluate("document.getElementById('bill-view').removeAttribute('data-setl-id')");
+    await page.click('#search-by-visit button');
+    await page.waitForSelector(`#bill-view[data-setl-id="${setlId}"]`);
+    await page.fill('#search-psn-no', `${RUN}PL1`);
+    await page.click('#search-by-person button');
+    const found = await page.waitForSelector(`#person-results tbody tr[data-setl-id="${setlId}"]`);
+    const shown = (await found.textContent()) ?? '';
+    expect(shown).not.toContain(`${RUN}PL1`);
+    expect(await page.textContent(`#person-results tr[data-setl-id="${setlId}"] td.psn`)).toMatch(
+      /^.{4}\*+.{4}$/,
+    );
+  });
+
+  it('queues a malformed message with its reason; fixed in the console and resubmitted, it settles', async () => {
+    const good = billXml(RUN, TEMPLATE, 'R1');
+    const broken = good.replace(/<psn_no>[^<]*<\/psn_no>/, '');
+    await page.click('nav button[data-tab="rejects"]');
+    await publish(broken);
+    const { reject_id: rejectId } = await rejectOfVisit(`${RUN}-R1`, 'psn_no');
+    // it is in the console's queue (polled), with its reason and field
+    const row = await page.waitForSelector(`#rejects tbody tr[data-reject-id="${rejectId}"]`, LIVE);
+    expect(await row.getAttribute('data-reason')).toBe('MISSING_FIELD');
+    expect(await row.getAttribute('data-field')).toBe('psn_no');
+    const cells = `#rejects tbody tr[data-reject-id="${rejectId}"]`;
+    expect(await page.textContent(`${cells} td.reason`)).toBe('MISSING_FIELD');
+    expect(await page.textContent(`${cells} td.field`)).toBe('psn_no');
+    expect(await page.textContent(`${cells} td.message`)).toContain('psn_no');
+    await row.click();
+    await page.waitForSelector(`#reject-view[data-reject-id="${rejectId}"]`);
+    expect(await page.inputValue('#reject-xml')).toBe(broken);
+    expect(await page.isVisible('#resubmit')).toBe(true);
+
+    // the operator puts the person number back into the message, in the textarea, and resubmits
+    const fixed = (await page.inputValue('#reject-xml')).replace(
+      '</mdtrt_id>',
+      `</mdtrt_id>\n  <psn_no>${RUN}PR1</psn_no>`,
+    );
+    await page.fill('#reject-xml', fixed);
+    await page.click('#resubmit');
+    await page.waitForSelector('#resubmit-result[data-http-status]');
+    expect(await page.getAttribute('#resubmit-result', 'data-http-status')).toBe('201');
+    expect(await page.getAttribute('#resubmit-result', 'data-outcome')).toBe('settled');
+    expect(await page.textContent('#resubmit-result')).toContain('settled');
+    await page.waitForSelector('#reject-resubmitted[data-resubmitted-by="test-operator"]');
+    expect(await page.isDisabled('#resubmit')).toBe(true);
+
+    const found = await api<ApiBill>(
+      `/api/v1/settlements?fixmedins_code=${hospitalOf(good)}&mdtrt_id=${RUN}-R1`,
+    );
+    expect(found.status).toBe(200);
+    expect(found.body.setlinfo.setl_id).toBe(
+      await page.getAttribute('#resubmit-result', 'data-setl-id'),
+    );
+    expect(found.body.setlinfo.psn_no).toBe(`${RUN}PR1`);
+    const reject = await api<ApiReject>(`/api/v1/rejects/${rejectId}`);
+    expect(reject.body.resubmitted_by).toBe('test-operator');
+    expect(reject.body.resubmitted_as).toMatch(/^\d+$/);
+    expect(await page.getAttribute('#reject-resubmitted', 'data-resubmitted-as')).toBe(
+      reject.body.resubmitted_as,
+    );
+    // resubmitted, it leaves the open queue
+    await eventually(async () => {
+      expect(await page.$(`#rejects tbody tr[data-reject-id="${rejectId}"]`)).toBeNull();
+    });
+  });
+
+  it('a fix that is still wrong is rejected again (422) and the next fix starts from the new reject', async () => {
+    const good = billXml(RUN, TEMPLATE, 'R2');
+    const bad = (total: string): string =>
+      good.replace(
+        /<medfee_sumamt>[^<]*<\/medfee_sumamt>/,
+        `<medfee_sumamt>${total}</medfee_sumamt>`,
+      );
+    await page.click('nav button[data-tab="rejects"]');
+    await publish(bad('9999.99'));
+    const first = (await rejectOfVisit(`${RUN}-R2`, 'medfee_sumamt')).reject_id;
+    const row = await page.waitForSelector(`#rejects tbody tr[data-reject-id="${first}"]`, LIVE);
+    expect(await row.getAttribute('data-reason')).toBe('AMOUNTS_DO_NOT_ADD_UP');
+    await row.click();
+    await page.waitForSelector(`#reject-view[data-reject-id="${first}"]`);
+
+    await page.fill('#reject-xml', bad('2345.61'));
+    await page.click('#resubmit');
+    await page.waitForSelector('#resubmit-result[data-http-status]');
+    expect(await page.getAttribute('#resubmit-result', 'data-http-status')).toBe('422');
+    expect(await page.getAttribute('#resubmit-result', 'data-outcome')).toBe('rejected');
+    expect(await page.textContent('#resubmit-result')).toContain('AMOUNTS_DO_NOT_ADD_UP');
+    const second = (await page.getAttribute('#resubmit-result', 'data-reject-id')) ?? '';
+    expect(second).toMatch(/^\d+$/);
+    expect(second).not.toBe(first);
+    expect(await page.isDisabled('#resubmit')).toBe(true); // a reject is resubmitted once
+
+    await page.click('#resubmit-next');
+    await page.waitForSelector(`#reject-view[data-reject-id="${second}"]`);
+    expect(await page.isDisabled('#resubmit')).toBe(false);
+    await page.fill('#reject-xml', good);
+    await page.click('#resubmit');
+    await page.waitForSelector('#resubmit-result[data-http-status="201"]');
+    expect(
+      (
+        await api<ApiBill>(
+          `/api/v1/settlements?fixmedins_code=${hospitalOf(good)}&mdtrt_id=${RUN}-R2`,
+        )
+      ).status,
+    ).toBe(200);
+  });
+
+  it('an auditor reads a reject with the person masked and cannot resubmit it', async () => {
+    const xml = billXml(RUN, TEMPLATE, 'A1').replace(/<insutype>[^<]*<\/insutype>/, '');
+    await publish(xml);
+    const reject = await rejectOfVisit(`${RUN}-A1`, 'insutype');
+    const auditor = await signedIn(CRED.auditor, 'auditor');
+    await auditor.click('nav button[data-tab="rejects"]');
+    await auditor.click(`#rejects tbody tr[data-reject-id="${reject.reject_id}"]`);
+    await auditor.waitForSelector(`#reject-view[data-reject-id="${reject.reject_id}"]`);
+    expect(await auditor.isHidden('#resubmit')).toBe(true);
+    expect(await auditor.getAttribute('#reject-xml', 'readonly')).not.toBeNull();
+    const shown = await auditor.inputValue('#reject-xml');
+    expect(shown).toContain(`<mdtrt_id>${RUN}-A1</mdtrt_id>`);
+    expect(shown).not.toContain(`${RUN}PA1`);
+    expect(shown).not.toContain('患者3');
+    expect(shown).not.toContain('51040219800101003X');
+    expect(shown).toContain('<certno>510402********003X</certno>');
+    await auditor.close();
+  });
+});

@@ -1,0 +1,74 @@
+/**
+ * Runs the compiled gateway (dist/, built once by global-setup) as a real process, the way it runs
+ * in production: `node -r ./scripts/register-paths.js dist/apps/gateway/src/main.js`. Nest 12 is
+ * ESM-only and jest's CommonJS runtime cannot load it, so the HTTP and Kafka wiring is tested here,
+ * across a process boundary, which also lets a test kill it with SIGKILL.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { eventually } from './eventually';
+
+export const ROOT = join(__dirname, '..', '..');
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export class GatewayProcess {
+  readonly output: string[] = [];
+  private constructor(
+    readonly child: ChildProcess,
+    readonly base: string,
+  ) {
+    child.stdout?.on('data', (d: Buffer) => this.output.push(d.toString()));
+    child.stderr?.on('data', (d: Buffer) => this.output.push(d.toString()));
+  }
+
+  /** Starts the gateway and waits until /health/ready answers 200. */
+  static async start(env: Record<string, string>, port?: number): Promise<GatewayProcess> {
+    const p = port ?? (await freePort());
+    const child = spawn(
+      process.execPath,
+      ['-r', './scripts/register-paths.js', 'dist/apps/gateway/src/main.js'],
+      {
+        cwd: ROOT,
+        env: { ...process.env, PORT: String(p), LOG_LEVEL: 'warn', STATS_INTERVAL_MS: '0', ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    const gw = new GatewayProcess(child, `http://127.0.0.1:${p}`);
+    await eventually(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`gateway exited with ${child.exitCode}`);
+        const res = await fetch(`${gw.base}/health/ready`);
+        if (res.status !== 200) throw new Error(`/health/ready answered ${res.status}`);
+      },
+      { timeoutMs: 90_000, intervalMs: 250 },
+    ).catch((e: unknown) => {
+      child.kill('SIGKILL');
+      throw new Error(`gateway did not become ready: ${String(e)}\n${gw.output.join('')}`);
+    });
+    return gw;
+  }
+
+  get exited(): boolean {
+    return this.child.exitCode !== null || this.child.signalCode !== null;
+  }
+
+  /** Sends the signal and waits for the process to end. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    if (this.exited) return;
+    const done = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+    this.child.kill(signal);
+    await done;
+  }
+}

@@ -191,6 +191,33 @@ describe('access control and metrics (real Kafka, real PostgreSQL, the compiled 
       field: 'fixmedins_code',
     });
     expect(await inboxRows('H2')).toBe(0);
+    // nor by dressing it up: B's code in a comment before A's element, or A's element with a
+    // space before its '>' — the decoder reads A's bill either way, so the answer stays 403
+    for (const disguised of [
+      billA2.replace(
+        '<fixmedins_code>',
+        `<!-- <fixmedins_code>${HOSPITAL_B}</fixmedins_code> -->\n    <fixmedins_code>`,
+      ),
+      billA2.replace(
+        /<fixmedins_code>([^<]*)<\/fixmedins_code>/,
+        '<fixmedins_code >$1</fixmedins_code >',
+      ),
+    ]) {
+      const sneaked = await call(['POST', '/api/v1/settlements'], tokenB, disguised);
+      expect(sneaked.status).toBe(403);
+      expect((sneaked.json.errors as Array<{ code: string }>)[0]?.code).toBe('FORBIDDEN_HOSPITAL');
+    }
+    expect(await inboxRows('H2')).toBe(0);
+    // a message of B's that does not decode is rejected and kept under B, whatever it names
+    const garbled = billXml(RUN, A_TEMPLATE, 'H3').replace(/<psn_no>[^<]*<\/psn_no>/, '');
+    const bad = await call(['POST', '/api/v1/settlements'], tokenB, garbled);
+    expect(bad.status).toBe(422);
+    const kept = await db.query<{ fixmedins_code: string | null }>(
+      `SELECT r.fixmedins_code FROM rejects r JOIN inbox i ON i.id = r.inbox_id
+        WHERE i.payload LIKE $1`,
+      [`%${RUN}-H3%`],
+    );
+    expect(kept.rows.map((r) => r.fixmedins_code)).toEqual([HOSPITAL_B]);
     const reverse = await call(['POST', '/api/v1/reversals'], tokenB, reversalXml(billA, setlId));
     expect(reverse.status).toBe(403);
     expect(

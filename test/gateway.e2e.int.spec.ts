@@ -296,6 +296,19 @@ describe('gateway end to end (real Kafka, real PostgreSQL, the compiled process)
       deposit_waiver: { applies: false, category: null, article: '004 第十六条' },
     });
     expect(String((answer?.deposit_waiver as { reason: string }).reason)).toContain('not referred');
+
+    // a discharge posted to the admissions route is refused as a wrong route, and settles nothing
+    const misrouted = billXml('discharge-panzhihua-21-dibao.xml', 'W3');
+    const wrong = await fetch(`${harness.base}/api/v1/admissions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/xml', ...AUTH },
+      body: misrouted,
+    });
+    expect(wrong.status).toBe(400);
+    const problem = (await wrong.json()) as { errors: Array<{ code: string; rule: string }> };
+    expect(problem.errors[0]?.code).toBe('WRONG_ROUTE');
+    expect(problem.errors[0]?.rule).toContain('/api/v1/settlements');
+    expect(await settlementsOf(`${RUN}-W3`)).toHaveLength(0);
   });
 
   it('reverses a bill and settles the corrected one: the county is owed the corrected bill alone', async () => {

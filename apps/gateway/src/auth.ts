@@ -56,6 +56,12 @@ export function scopeOf(p: Principal): string | undefined {
   return p.role === 'hospital' ? (p.fixmedinsCode ?? '') : undefined;
 }
 
+/** `{ hospitalScope }` for a hospital credential's request, `{}` otherwise (spread into a Source). */
+export function hospitalScopeOf(req: Request): { hospitalScope?: string } {
+  const scope = scopeOf(principalOf(req));
+  return scope === undefined ? {} : { hospitalScope: scope };
+}
+
 /** Ends the request with 401/403 and a problem body; nothing of the route runs. */
 function deny(
   res: Response,

@@ -12,7 +12,7 @@ import { findReject, listMessages, listRejects, readFlow, type RejectRow } from 
 import { decodeDischarge } from '@onebill/messaging/xml';
 import { toWire } from '@onebill/messaging/wire';
 import { projectRoot } from '@onebill/rules';
-import { Allow, principalOf, Public, scopeOf } from './auth';
+import { Allow, hospitalScopeOf, principalOf, Public, scopeOf } from './auth';
 import {
   envelopeOf,
   foreignHospital,
@@ -194,7 +194,7 @@ export class ConsoleController {
       sendProblems(res, 400, 'rejected', [body.problem]);
       return;
     }
-    if (foreignHospital(req, res, body.xml)) return;
+    if (foreignHospital(req, res, body.xml, this.runtime.intake)) return;
     const already = (): void =>
       sendProblems(res, 409, 'already-resubmitted', [
         {
@@ -211,7 +211,12 @@ export class ConsoleController {
     try {
       const outcome = await this.runtime.submit(
         body.xml,
-        { kind: 'http', submittedBy: principalOf(req).name, resubmissionOf: id },
+        {
+          kind: 'http',
+          submittedBy: principalOf(req).name,
+          resubmissionOf: id,
+          ...hospitalScopeOf(req),
+        },
         'console-resubmit',
       );
       res.setHeader('x-resubmission-of', id);

@@ -19,8 +19,15 @@ import {
 import { encodeSettlementResultXml, jsonMessageToXml } from '@onebill/messaging/xml';
 import { type SettlementEnvelope, toWire } from '@onebill/messaging/wire';
 import { projectRoot } from '@onebill/rules';
-import { Allow, principalOf, Public, scopeOf } from './auth';
-import { hospitalOfRaw, type Outcome, type Problem, waiverWire } from './intake.service';
+import { Allow, hospitalScopeOf, principalOf, Public, scopeOf } from './auth';
+import {
+  type IntakeService,
+  type Outcome,
+  type Problem,
+  rootElement,
+  scopeProblem,
+  waiverWire,
+} from './intake.service';
 import { GatewayRuntime } from './runtime';
 
 type Body = { ok: true; xml: string } | { ok: false; problem: Problem };
@@ -56,22 +63,34 @@ export function messageOf(req: Request): Body {
 
 /**
  * A hospital credential may only send messages of its own institution: 403 before anything is
- * stored (the message is not the hospital's to send). Operators send for any hospital.
+ * stored (the message is not the hospital's to send). The institution is read by the decoder, not
+ * by a pattern over the text (a comment or an attribute must not pass for the element). A message
+ * that does not decode goes on to be rejected with its reasons, recorded under the credential's
+ * institution (`hospitalScope`). Operators send for any hospital.
  */
-export function foreignHospital(req: Request, res: Response, xml: string): boolean {
+export function foreignHospital(
+  req: Request,
+  res: Response,
+  xml: string,
+  intake: Pick<IntakeService, 'namedHospital'>,
+): boolean {
   const scope = scopeOf(principalOf(req));
-  const named = hospitalOfRaw(xml);
-  if (scope === undefined || named === null || named === scope) return false;
-  sendProblems(res, 403, 'forbidden', [
-    {
-      code: 'FORBIDDEN_HOSPITAL',
-      field: 'fixmedins_code',
-      rule: 'a hospital credential sends and reads only its own institution',
-      message: `this credential is for ${scope}, the message is for ${named}`,
-    },
-  ]);
+  if (scope === undefined) return false;
+  const problem = scopeProblem(
+    { kind: 'http', hospitalScope: scope },
+    intake.namedHospital(xml) ?? scope,
+  );
+  if (problem === null) return false;
+  sendProblems(res, 403, 'forbidden', [problem]);
   return true;
 }
+
+const ROUTE_OF = {
+  discharge: '/api/v1/settlements',
+  reversal: '/api/v1/reversals',
+  admission: '/api/v1/admissions',
+} as const;
+const ROUTED_ROOTS: ReadonlySet<string> = new Set(Object.keys(ROUTE_OF));
 
 function wantsXml(req: Request): boolean {
   const accept = req.headers.accept ?? '';
@@ -188,7 +207,7 @@ export class HttpController {
       sendProblems(res, 400, 'rejected', [body.problem]);
       return;
     }
-    if (foreignHospital(req, res, body.xml)) return;
+    if (foreignHospital(req, res, body.xml, this.runtime.intake)) return;
     const p = await this.runtime.intake.preview(body.xml);
     if (!p.ok || p.result === undefined) {
       sendProblems(res, 422, 'rejected', p.problems);
@@ -202,34 +221,53 @@ export class HttpController {
   @Post('api/v1/settlements')
   @Allow('operator', 'hospital')
   settle(@Req() req: Request, @Res() res: Response): Promise<void> {
-    return this.submit(req, res);
+    return this.submit(req, res, 'discharge');
   }
 
   @Post('api/v1/reversals')
   @Allow('operator', 'hospital')
   reverse(@Req() req: Request, @Res() res: Response): Promise<void> {
-    return this.submit(req, res);
+    return this.submit(req, res, 'reversal');
   }
 
   @Post('api/v1/admissions')
   @Allow('operator', 'hospital')
   admit(@Req() req: Request, @Res() res: Response): Promise<void> {
-    return this.submit(req, res);
+    return this.submit(req, res, 'admission');
   }
 
-  private async submit(req: Request, res: Response): Promise<void> {
+  private async submit(
+    req: Request,
+    res: Response,
+    root: 'discharge' | 'reversal' | 'admission',
+  ): Promise<void> {
     const body = messageOf(req);
     if (!body.ok) {
       sendProblems(res, 400, 'rejected', [body.problem]);
       return;
     }
-    if (foreignHospital(req, res, body.xml)) return;
+    const sent = rootElement(body.xml);
+    // a message of another kind on this route (a discharge posted to /admissions): a caller's
+    // mistake, answered before anything is stored; malformed XML goes on and is kept with reasons
+    if (sent !== null && sent !== root && ROUTED_ROOTS.has(sent)) {
+      sendProblems(res, 400, 'rejected', [
+        {
+          code: 'WRONG_ROUTE',
+          field: '(root)',
+          rule: `${req.path} takes <${root}>; <${sent}> goes to ${ROUTE_OF[sent as keyof typeof ROUTE_OF]}`,
+          message: `a <${sent}> message was posted to ${req.path}`,
+        },
+      ]);
+      return;
+    }
+    if (foreignHospital(req, res, body.xml, this.runtime.intake)) return;
     const correlation = req.headers['x-correlation-id'];
     const outcome = await this.runtime.submit(
       body.xml,
       {
         kind: 'http',
         submittedBy: principalOf(req).name,
+        ...hospitalScopeOf(req),
         ...(typeof correlation === 'string' && correlation !== ''
           ? { correlationId: correlation.slice(0, 128) }
           : {}),

@@ -616,6 +616,49 @@ describe('IntakeService on PGlite with the shipped rules', () => {
     });
   });
 
+  describe("a hospital credential's scope", () => {
+    const own = (): string => decoded(INPATIENT).fixmedinsCode;
+    const other = 'H00000000000';
+
+    it('reads the institution as the decoder does, not from a comment that names another', () => {
+      const bill = freshBill();
+      const disguised = bill.xml.replace(
+        '<fixmedins_code>',
+        `<!-- <fixmedins_code>${other}</fixmedins_code> -->\n<fixmedins_code>`,
+      );
+      expect(intake.namedHospital(disguised)).toBe(own());
+      expect(intake.namedHospital(withTag(REVERSAL, 'fixmedins_code', other))).toBe(other);
+      expect(intake.namedHospital(withoutTag(bill.xml, 'psn_no'))).toBeNull();
+    });
+
+    it('refuses a bill of another institution with FORBIDDEN_HOSPITAL and settles nothing', async () => {
+      const bill = freshBill();
+      const before = await count('settlements');
+      const o = await intake.submit(bill.xml, { ...http(), hospitalScope: other });
+      expect(o.status).toBe('rejected');
+      if (o.status !== 'rejected') return;
+      expect(o.problems[0]).toMatchObject({ code: 'FORBIDDEN_HOSPITAL', field: 'fixmedins_code' });
+      expect(o.fixmedinsCode).toBe(other);
+      expect(await count('settlements')).toBe(before);
+      // the same bill from its own institution settles
+      const mine = await intake.submit(bill.xml, { ...http(), hospitalScope: own() });
+      expect(mine.status).toBe('settled');
+    });
+
+    it('keeps a message that does not decode under the sender, not under what its text names', async () => {
+      const source = { ...http(), hospitalScope: other };
+      const o = await intake.submit(withoutTag(freshBill().xml, 'psn_no'), source);
+      expect(o.status).toBe('rejected');
+      if (o.status !== 'rejected') return;
+      const { rows } = await db.query<{ fixmedins_code: string; key: string }>(
+        `SELECT r.fixmedins_code, o.key FROM rejects r, outbox o
+          WHERE r.id = $1 AND o.headers->>'correlation-id' = $2`,
+        [o.rejectId, source.correlationId],
+      );
+      expect(rows).toEqual([{ fixmedins_code: other, key: other }]);
+    });
+  });
+
   describe('admission', () => {
     it('records an admission of a registered hospital', async () => {
       const mdtrtId = `MDT-ADM-${randomUUID().slice(0, 8)}`;

@@ -71,6 +71,11 @@ export interface Source {
   submittedBy?: string;
   /** the reject this message is a fixed resubmission of (console) */
   resubmissionOf?: string;
+  /**
+   * The institution of a hospital credential (HTTP, console). Its messages are recorded under
+   * this hospital whatever they say, and one that decodes to another hospital is refused.
+   */
+  hospitalScope?: string;
 }
 
 /** One reason a message was not settled: which field, which rule, in words. */
@@ -141,6 +146,25 @@ export function hospitalOfRaw(raw: string): string | null {
   );
 }
 
+/**
+ * The hospital a message is recorded under: the credential's institution when a hospital sent it,
+ * otherwise what the raw text names (a message that does not decode still belongs somewhere).
+ */
+function attributedHospital(raw: string, source: Source): string | null {
+  return source.hospitalScope ?? hospitalOfRaw(raw);
+}
+
+/** A hospital credential's message that decodes to another institution: refused. */
+export function scopeProblem(source: Source, named: string): Problem | null {
+  if (source.hospitalScope === undefined || source.hospitalScope === named) return null;
+  return {
+    code: 'FORBIDDEN_HOSPITAL',
+    field: 'fixmedins_code',
+    rule: 'a hospital credential sends and reads only its own institution',
+    message: `this credential is for ${source.hospitalScope}, the message is for ${named}`,
+  };
+}
+
 /** The root element's name, read without parsing (the decoder checks it again). */
 export function rootElement(raw: string): string | null {
   return ROOT.exec(raw.slice(0, 512))?.[1] ?? null;
@@ -202,6 +226,26 @@ export class IntakeService {
     } catch (e) {
       return { ok: false, problems: [problemOf(e)] };
     }
+  }
+
+  /**
+   * The hospital a message names as the decoder reads it (comments, odd spacing and CDATA
+   * included), or null when it does not decode: then it is rejected, and recorded under the
+   * sender's institution.
+   */
+  namedHospital(raw: string): string | null {
+    const opts = { maxBytes: this.maxBytes };
+    const root = rootElement(raw);
+    if (root === 'reversal') {
+      const d = decodeReversal(raw, opts);
+      return d.ok ? d.reversal.fixmedinsCode : null;
+    }
+    if (root === 'admission') {
+      const d = decodeAdmission(raw, opts);
+      return d.ok ? d.admission.fixmedinsCode : null;
+    }
+    const d = decodeDischarge(raw, opts);
+    return d.ok ? d.bill.fixmedinsCode : null;
   }
 
   /** Processes one inbound message to its outcome; resolves after the transaction committed. */
@@ -280,6 +324,9 @@ export class IntakeService {
     const decoded = decodeDischarge(raw, { maxBytes: this.maxBytes });
     if (!decoded.ok)
       return this.reject(tx, inboxId, raw, source, fromDecode(decoded.errors), correlationId);
+    const outOfScope = scopeProblem(source, decoded.bill.fixmedinsCode);
+    if (outOfScope !== null)
+      return this.reject(tx, inboxId, raw, source, [outOfScope], correlationId);
     let admitted: { hospital: Hospital; bill: Bill };
     let ruleSet;
     try {
@@ -360,6 +407,9 @@ export class IntakeService {
     const decoded = decodeReversal(raw, { maxBytes: this.maxBytes });
     if (!decoded.ok)
       return this.reject(tx, inboxId, raw, source, fromDecode(decoded.errors), correlationId);
+    const outOfScope = scopeProblem(source, decoded.reversal.fixmedinsCode);
+    if (outOfScope !== null)
+      return this.reject(tx, inboxId, raw, source, [outOfScope], correlationId);
     const { fixmedinsCode, mdtrtId, setlId, reason } = decoded.reversal;
     const notSettled = (): Promise<Outcome> =>
       this.reject(
@@ -423,6 +473,9 @@ export class IntakeService {
     const decoded = decodeAdmission(raw, { maxBytes: this.maxBytes });
     if (!decoded.ok)
       return this.reject(tx, inboxId, raw, source, fromDecode(decoded.errors), correlationId);
+    const outOfScope = scopeProblem(source, decoded.admission.fixmedinsCode);
+    if (outOfScope !== null)
+      return this.reject(tx, inboxId, raw, source, [outOfScope], correlationId);
     const a = decoded.admission;
     const hospital = this.rules.hospital(a.fixmedinsCode);
     if (hospital === undefined) {
@@ -502,7 +555,7 @@ export class IntakeService {
       payload: raw,
       status: 'received',
       correlationId,
-      fixmedinsCode: hospitalOfRaw(raw),
+      fixmedinsCode: attributedHospital(raw, source),
       submittedBy: source.submittedBy ?? null,
       resubmissionOf: source.resubmissionOf ?? null,
     });
@@ -537,7 +590,7 @@ export class IntakeService {
             ],
       rejectId: ref.rejectId,
       correlationId: firstCorrelation,
-      fixmedinsCode: hospitalOfRaw(raw),
+      fixmedinsCode: attributedHospital(raw, source),
     };
   }
 
@@ -563,7 +616,7 @@ export class IntakeService {
       problems,
       rejectId,
       correlationId,
-      fixmedinsCode: hospitalOfRaw(raw),
+      fixmedinsCode: attributedHospital(raw, source),
     };
   }
 
@@ -583,9 +636,9 @@ export class IntakeService {
       field: first.field,
       message: problems.map((p) => p.message).join('; '),
       payload: raw,
-      fixmedinsCode: hospitalOfRaw(raw),
+      fixmedinsCode: attributedHospital(raw, source),
     });
-    const hospitalKey = hospitalOfRaw(raw);
+    const hospitalKey = attributedHospital(raw, source);
     const eventId = randomUUID();
     await insertOutbox(tx, {
       eventId,

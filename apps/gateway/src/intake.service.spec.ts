@@ -457,6 +457,32 @@ describe('IntakeService on PGlite with the shipped rules', () => {
       expect(o.rejectId).not.toBeNull();
     });
 
+    it('answers a reversal sent again with the reversal it already is, and changes nothing', async () => {
+      const bill = freshBill();
+      const first = settled(await intake.submit(bill.xml, http()));
+      const reversed = settled(
+        await intake.submit(reversalOf(bill, first.settlement.setlId), http()),
+      );
+      expect(reversed.status).toBe('reversed');
+      const position = await readAccumulators(db, bill.psnNo, 2024);
+      const before = await tableCounts();
+      // the cashier retries, with and without the setl_id: both are the reversal already applied
+      for (const again of [reversalOf(bill, first.settlement.setlId), reversalOf(bill)]) {
+        const source = http();
+        const o = settled(await intake.submit(again, source));
+        expect(o.status).toBe('duplicate');
+        expect(o.settlement).toMatchObject({ setlId: first.settlement.setlId, status: 'reversed' });
+        expect(await inboxOf(source.correlationId ?? '')).toEqual([
+          { status: 'duplicate', setl_id: first.settlement.setlId },
+        ]);
+        expect(await outboxOf(source.correlationId ?? '')).toEqual([]);
+      }
+      expect(await readAccumulators(db, bill.psnNo, 2024)).toEqual(position);
+      const after = await tableCounts();
+      expect({ ...after, inbox: before.inbox }).toEqual(before);
+      expect(after.inbox).toBe(before.inbox + 2);
+    });
+
     it('rejects a reversal naming another setl_id and leaves the settlement in force', async () => {
       const bill = freshBill();
       const first = settled(await intake.submit(bill.xml, http()));
@@ -664,6 +690,23 @@ describe('IntakeService on PGlite with the shipped rules', () => {
       const mdtrtId = `MDT-ADM-${randomUUID().slice(0, 8)}`;
       const o = await intake.submit(withTag(ADMISSION, 'mdtrt_id', mdtrtId), http());
       expect(o).toMatchObject({ status: 'admitted', fixmedinsCode: 'H51040000002', mdtrtId });
+      expect(await count('admissions WHERE mdtrt_id = $1', [mdtrtId])).toBe(1);
+    });
+
+    it('answers a redelivered Kafka admission with its first answer, the deposit waiver', async () => {
+      const mdtrtId = `MDT-ADM-${randomUUID().slice(0, 8)}`;
+      const xml = withTag(ADMISSION, 'mdtrt_id', mdtrtId);
+      const position: Source = {
+        kind: 'kafka',
+        topic: Topics.hisAdmission,
+        partition: 1,
+        offset: String(Date.now()),
+        correlationId: randomUUID(),
+      };
+      const first = await intake.submit(xml, position);
+      expect(first.status).toBe('admitted');
+      const again = await intake.submit(xml, { ...position, correlationId: randomUUID() });
+      expect(again).toEqual({ ...first });
       expect(await count('admissions WHERE mdtrt_id = $1', [mdtrtId])).toBe(1);
     });
 

@@ -32,6 +32,7 @@ import {
   type SettlementRow,
   findReject,
   findSettlement,
+  findLatestSettlementOfBill,
   findSettlementByBill,
   insertAdmission,
   insertInbox,
@@ -428,7 +429,14 @@ export class IntakeService {
         correlationId,
       );
     const found = await findSettlementByBill(tx, fixmedinsCode, mdtrtId);
-    if (found === null) return notSettled();
+    if (found === null) {
+      // a reversal sent again (the cashier's retry, a HIS resend) after it was applied: answer the
+      // reversal it already is, change nothing
+      const repeated = await this.reversedAlready(tx, fixmedinsCode, mdtrtId, setlId);
+      if (repeated === null) return notSettled();
+      await setInboxStatus(tx, inboxId, 'duplicate', { setlId: repeated.setlId });
+      return { status: 'duplicate', settlement: repeated, correlationId };
+    }
     const locked = await lockAccumulators(tx, found.psnNo, found.year);
     // read again under the person's lock: a concurrent reversal may have won
     const settled = await findSettlementByBill(tx, fixmedinsCode, mdtrtId);
@@ -461,6 +469,24 @@ export class IntakeService {
     await insertOutboxMany(tx, this.settlementEvents(reversed, 'reversed', correlationId));
     await setInboxStatus(tx, inboxId, 'reversed', { setlId: settled.setlId });
     return { status: 'reversed', settlement: reversed, correlationId };
+  }
+
+  /**
+   * The reversed settlement a repeated reversal refers to: the one its setl_id names, or without
+   * one, the visit's latest settlement when that is reversed (and nothing is in force).
+   */
+  private async reversedAlready(
+    tx: Queryable,
+    fixmedinsCode: string,
+    mdtrtId: string,
+    setlId: string | undefined,
+  ): Promise<SettlementRow | null> {
+    const s =
+      setlId === undefined
+        ? await findLatestSettlementOfBill(tx, fixmedinsCode, mdtrtId)
+        : await findSettlement(tx, setlId);
+    if (s === null || s.status !== 'reversed') return null;
+    return s.fixmedinsCode === fixmedinsCode && s.mdtrtId === mdtrtId ? s : null;
   }
 
   private async admission(
@@ -539,6 +565,22 @@ export class IntakeService {
     };
   }
 
+  /** The answer to an admission that was admitted: hospital, visit and the deposit waiver. */
+  private admissionAnswer(
+    raw: string,
+  ): { fixmedinsCode: string; mdtrtId: string; depositWaiver: DepositWaiver } | null {
+    const decoded = decodeAdmission(raw, { maxBytes: this.maxBytes });
+    if (!decoded.ok) return null;
+    const a = decoded.admission;
+    const hospital = this.rules.hospital(a.fixmedinsCode);
+    if (hospital === undefined) return null;
+    return {
+      fixmedinsCode: a.fixmedinsCode,
+      mdtrtId: a.mdtrtId,
+      depositWaiver: depositWaiver(this.rules.resolve(hospital.region, a.admissionDate), a),
+    };
+  }
+
   /** Records the message; for a Kafka redelivery of a message already processed, its outcome. */
   private async inbox(
     tx: Queryable,
@@ -573,6 +615,11 @@ export class IntakeService {
       const s = await findSettlement(tx, ref.setlId);
       if (s !== null)
         return { status: 'duplicate', settlement: s, correlationId: firstCorrelation };
+    }
+    if (ref.status === 'admitted') {
+      // an admission has no row of its own to return: its answer is a function of the message
+      const again = this.admissionAnswer(raw);
+      if (again !== null) return { status: 'admitted', ...again, correlationId: firstCorrelation };
     }
     const reject = ref.rejectId === null ? null : await findReject(tx, ref.rejectId);
     return {

@@ -204,6 +204,20 @@ export async function findSettlementByBill(
   return rows[0] ? toSettlement(rows[0]) : null;
 }
 
+/** The visit's latest settlement whatever its status (a reversed one included), or null. */
+export async function findLatestSettlementOfBill(
+  q: Queryable,
+  fixmedinsCode: string,
+  mdtrtId: string,
+): Promise<SettlementRow | null> {
+  const { rows } = await q.query<SettlementDbRow>(
+    `SELECT ${SETTLEMENT_COLUMNS} FROM settlements
+     WHERE fixmedins_code = $1 AND mdtrt_id = $2 ORDER BY created_at DESC, setl_id DESC LIMIT 1`,
+    [fixmedinsCode, mdtrtId],
+  );
+  return rows[0] ? toSettlement(rows[0]) : null;
+}
+
 export async function findSettlement(q: Queryable, setlId: string): Promise<SettlementRow | null> {
   const { rows } = await q.query<SettlementDbRow>(
     `SELECT ${SETTLEMENT_COLUMNS} FROM settlements WHERE setl_id = $1`,

@@ -218,6 +218,13 @@ describe('access control and metrics (real Kafka, real PostgreSQL, the compiled 
       [`%${RUN}-H3%`],
     );
     expect(kept.rows.map((r) => r.fixmedins_code)).toEqual([HOSPITAL_B]);
+    // its rejected event has left the outbox before the next test counts published events
+    await eventually(async () => {
+      const pending = await db.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL',
+      );
+      expect(pending.rows[0]?.n).toBe(0);
+    });
     const reverse = await call(['POST', '/api/v1/reversals'], tokenB, reversalXml(billA, setlId));
     expect(reverse.status).toBe(403);
     expect(

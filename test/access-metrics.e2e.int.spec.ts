@@ -218,6 +218,18 @@ describe('access control and metrics (real Kafka, real PostgreSQL, the compiled 
       [`%${RUN}-H3%`],
     );
     expect(kept.rows.map((r) => r.fixmedins_code)).toEqual([HOSPITAL_B]);
+    // the operator reads the message as it came (to fix it); the auditor and the hospital masked
+    const certno = /<certno>([^<]+)<\/certno>/.exec(garbled)?.[1] ?? '';
+    expect(certno.length).toBeGreaterThan(14);
+    const rejectPath = ['GET', `/api/v1/rejects/${String(bad.json.reject_id)}`] as const;
+    const asOperator = await call([...rejectPath], CRED.operator);
+    expect(asOperator.json.original_payload).toContain(certno);
+    for (const token of [CRED.auditor, tokenB]) {
+      const masked = await call([...rejectPath], token);
+      expect(masked.status).toBe(200);
+      expect(masked.json.original_payload).not.toContain(certno);
+      expect(masked.json.original_payload).toContain(`${certno.slice(0, 6)}********`);
+    }
     // its rejected event has left the outbox before the next test counts published events
     await eventually(async () => {
       const pending = await db.query<{ n: number }>(

@@ -23,7 +23,7 @@ import {
   visibleSettlement,
 } from './http.controller';
 import { AlreadyResubmitted } from './intake.service';
-import { maskCertno, maskName } from './log';
+import { maskCertno, maskName, maskXml } from './log';
 import { GatewayRuntime } from './runtime';
 
 const ASSETS: Record<string, string> = {
@@ -173,7 +173,10 @@ export class ConsoleController {
       notFound(res, `no reject ${id}`);
       return;
     }
-    res.status(200).json(rejectJson(r, true));
+    // the operator edits and resubmits the message as it came; everyone else sees it masked
+    const json = rejectJson(r, true);
+    if (principalOf(req).role !== 'operator') json.original_payload = maskXml(r.payload);
+    res.status(200).json(json);
   }
 
   /** The fixed message for a reject, sent again, linked to it and to who sent it. */

@@ -17,12 +17,13 @@ import {
   emptyAccumulators,
   settle,
 } from '@onebill/engine';
-import { PgliteDb, migrate, readAccumulators } from '@onebill/ledger';
+import { type PgliteDb, readAccumulators } from '@onebill/ledger';
 import { Topics } from '@onebill/messaging/kafka/topics';
 import { decodeDischarge } from '@onebill/messaging/xml';
 import { RuleBook, projectRoot } from '@onebill/rules';
 import { IntakeService, type Outcome, type Source } from './intake.service';
 import { Logger } from './log';
+import { openTestPglite } from '@onebill/ledger/testing/pglite';
 
 const EXAMPLES = join(projectRoot(), 'contracts/discharge/examples');
 const example = (file: string): string => readFileSync(join(EXAMPLES, file), 'utf8');
@@ -142,16 +143,7 @@ describe('IntakeService on PGlite with the shipped rules', () => {
   const http = (): Source => ({ kind: 'http', correlationId: randomUUID() });
 
   beforeAll(async () => {
-    // PGlite loads its WebAssembly with import(), which jest's VM only allows with this flag
-    if (
-      !`${process.env.NODE_OPTIONS ?? ''} ${process.execArgv.join(' ')}`.includes(
-        '--experimental-vm-modules',
-      )
-    ) {
-      throw new Error('run jest with NODE_OPTIONS=--experimental-vm-modules to test PGlite');
-    }
-    db = await PgliteDb.open();
-    await migrate(db);
+    db = await openTestPglite({ migrate: true });
     intake = new IntakeService(db, rules, new Logger('debug', {}, (l) => lines.push(l)), {
       maxMessageBytes: 65536,
       now: () => clock,

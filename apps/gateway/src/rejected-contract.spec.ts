@@ -9,11 +9,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Ajv2020 from 'ajv/dist/2020';
-import { migrate, PgliteDb } from '@onebill/ledger';
+import type { PgliteDb } from '@onebill/ledger';
 import { RuleBook } from '@onebill/rules';
 import { Topics } from '@onebill/messaging';
 import { IntakeService, type Source } from './intake.service';
 import { Logger } from './log';
+import { openTestPglite } from '@onebill/ledger/testing/pglite';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const read = (path: string): string => readFileSync(join(ROOT, path), 'utf8');
@@ -41,16 +42,7 @@ describe('his.discharge.rejected.v1 as the gateway writes it', () => {
   let intake: IntakeService;
 
   beforeAll(async () => {
-    // PGlite loads its WebAssembly with import(), which jest's VM only allows with this flag
-    if (
-      !`${process.env.NODE_OPTIONS ?? ''} ${process.execArgv.join(' ')}`.includes(
-        '--experimental-vm-modules',
-      )
-    ) {
-      throw new Error('run jest with NODE_OPTIONS=--experimental-vm-modules to test PGlite');
-    }
-    db = await PgliteDb.open();
-    await migrate(db);
+    db = await openTestPglite({ migrate: true });
     intake = new IntakeService(db, RuleBook.load(), new Logger('error', {}, () => undefined), {
       maxMessageBytes: 64 * 1024,
     });

@@ -3,7 +3,7 @@
  * one settle round-trip. No external service.
  */
 import { randomUUID } from 'node:crypto';
-import { PgliteDb } from './db';
+import { type PgliteDb } from './db';
 import { loadMigrations, migrate } from './migrate';
 import {
   claimOutboxBatch,
@@ -18,21 +18,13 @@ import {
   saveAccumulators,
 } from './repositories';
 import { bodyHashOf, sampleBill, sampleResult, settlementExtras } from './testing/fixtures';
+import { openTestPglite } from './testing/pglite';
 
 describe('ledger on PGlite', () => {
   let db: PgliteDb;
 
   beforeAll(async () => {
-    // PGlite loads its WebAssembly with import(), which jest's VM only allows with this flag
-    // (electric-sql/pglite#224); without it PGlite crashes the worker instead of failing a test.
-    if (
-      !`${process.env.NODE_OPTIONS ?? ''} ${process.execArgv.join(' ')}`.includes(
-        '--experimental-vm-modules',
-      )
-    ) {
-      throw new Error('run jest with NODE_OPTIONS=--experimental-vm-modules to test PGlite');
-    }
-    db = await PgliteDb.open();
+    db = await openTestPglite({ migrate: false });
   });
 
   afterAll(async () => {

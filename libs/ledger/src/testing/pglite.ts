@@ -1,0 +1,23 @@
+/**
+ * An in-memory PGlite for specs, with the ledger's migrations when asked. Test support only.
+ */
+import { PgliteDb } from '../db';
+import { migrate } from '../migrate';
+
+/**
+ * PGlite loads its WebAssembly with import(), which jest's VM only allows with
+ * --experimental-vm-modules (electric-sql/pglite#224); without it PGlite crashes the worker
+ * instead of failing a test, so this fails first, saying what to do.
+ */
+export async function openTestPglite(options: { migrate: boolean }): Promise<PgliteDb> {
+  if (
+    !`${process.env.NODE_OPTIONS ?? ''} ${process.execArgv.join(' ')}`.includes(
+      '--experimental-vm-modules',
+    )
+  ) {
+    throw new Error('run jest with NODE_OPTIONS=--experimental-vm-modules to test PGlite');
+  }
+  const db = await PgliteDb.open();
+  if (options.migrate) await migrate(db);
+  return db;
+}

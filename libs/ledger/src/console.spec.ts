@@ -76,7 +76,7 @@ describe('console reads on PGlite', () => {
     rejectB = await db.transaction(async (tx) => {
       const inbox = await insertInbox(tx, {
         source: 'http',
-        payload: `<discharge><fixmedins_code>${B}</fixmedins_code>`,
+        payload: `<discharge><fixmedins_code>${B}</fixmedins_code><mdtrt_id> M-B9 </mdtrt_id>`,
         status: 'received',
         fixmedinsCode: B,
         submittedBy: 'his-b',
@@ -110,6 +110,8 @@ describe('console reads on PGlite', () => {
       reasonCode: 'MALFORMED_XML',
       rejectId: rejectB,
       submittedBy: 'his-b',
+      // a reject has no settlement: its visit is what the message's text names
+      mdtrtId: 'M-B9',
     });
     expect(all[3]).toMatchObject({ setlId: settledA, mdtrtId: 'M-A1', topic: 'his.discharge.v1' });
   });

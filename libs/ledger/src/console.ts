@@ -26,6 +26,7 @@ export interface MessageRow {
   status: string;
   correlationId: string | null;
   fixmedinsCode: string | null;
+  /** the settlement's visit; for a message that did not settle, what its text names (if any) */
   mdtrtId: string | null;
   setlId: string | null;
   rejectId: string | null;
@@ -77,7 +78,11 @@ export async function listMessages(q: Queryable, f: MessageFilter): Promise<Mess
   }>(
     `SELECT i.id::text AS id, i.source, i.topic, i.partition, i."offset"::text AS offset,
             i.received_at, i.status, s.status AS settlement_status, i.correlation_id,
-            i.fixmedins_code, s.mdtrt_id, i.setl_id, i.reject_id::text AS reject_id,
+            i.fixmedins_code,
+            COALESCE(s.mdtrt_id,
+                     substring(left(i.payload, 4096) FROM '<mdtrt_id>[[:space:]]*([^<[:space:]]{1,64})[[:space:]]*</mdtrt_id>'))
+              AS mdtrt_id,
+            i.setl_id, i.reject_id::text AS reject_id,
             r.reason_code, i.submitted_by, i.resubmission_of::text AS resubmission_of
        FROM inbox i
        LEFT JOIN settlements s ON s.setl_id = i.setl_id

@@ -107,6 +107,25 @@ export default tseslint.config(
     },
   },
   {
+    // Fund statements are pure arithmetic over data: no framework, driver, file system or clock.
+    files: ['libs/funds/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            ...enginePurity,
+            { group: ['**/apps/*', '**/apps/**'], message: 'libs/* must not import from apps/.' },
+          ],
+        },
+      ],
+      'no-restricted-globals': [
+        'error',
+        { name: 'parseFloat', message: 'Money is Decimal, never a binary float.' },
+      ],
+    },
+  },
+  {
     // The engine's scenario tests read the shipped rule sets (libs/rules) to test the real rules;
     // they still may not touch a framework, driver or the file system directly.
     files: ['libs/engine/**/*.spec.ts', 'libs/engine/src/scenarios/**/*.ts'],

@@ -38,6 +38,7 @@ describe('gateway configuration', () => {
       simulatorCount: 0,
       logLevel: 'info',
       statsIntervalMs: 5000,
+      archiveSealMs: 1000,
       credentialsFile: null,
       devCredential: 'auto',
     };

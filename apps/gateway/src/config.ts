@@ -33,6 +33,8 @@ export interface GatewayConfig {
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** a 'flow' line with the counters and the outbox backlog every so often (0 = never) */
   statsIntervalMs: number;
+  /** how often the archive sealer extends the hash chain (0 = never: seal with npm run archive) */
+  archiveSealMs: number;
   /** JSON file of credentials (name, role, hospital, token SHA-256); null = none configured */
   credentialsFile: string | null;
   /**
@@ -109,6 +111,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     simulatorCount: int('SIMULATOR_COUNT', 0, 0, 100_000_000),
     logLevel: logLevel as GatewayConfig['logLevel'],
     statsIntervalMs: int('STATS_INTERVAL_MS', 5000, 0, 3_600_000),
+    archiveSealMs: int('ARCHIVE_SEAL_MS', 1000, 0, 3_600_000),
     credentialsFile:
       env.GATEWAY_CREDENTIALS_FILE === undefined || env.GATEWAY_CREDENTIALS_FILE === ''
         ? null

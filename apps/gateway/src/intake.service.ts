@@ -13,7 +13,7 @@
  * - a partial unique index on (fixmedins_code, mdtrt_id) WHERE status = 'settled' is the last word:
  *   if it refuses the insert, the transaction rolls back, is retried, and finds the winner.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import {
   type Accumulators,
   type Bill,
@@ -28,6 +28,7 @@ import {
 } from '@onebill/engine';
 import {
   type Db,
+  billBodyHash,
   type Queryable,
   type SettlementRow,
   findReject,
@@ -171,14 +172,8 @@ export function rootElement(raw: string): string | null {
   return ROOT.exec(raw.slice(0, 512))?.[1] ?? null;
 }
 
-const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
-
 /** The bill's identity for the conflict check: the decoded bill, not the bytes (a resent message
  *  with other whitespace or element order is the same bill). */
-function billHash(bill: Bill): string {
-  return sha256(JSON.stringify(bill));
-}
-
 function fromDecode(errors: DecodeError[]): Problem[] {
   return errors.map((e) => ({ code: e.code, field: e.field, rule: e.rule, message: e.message }));
 }
@@ -341,7 +336,7 @@ export class IntakeService {
     // 1. the person's row lock serialises all of this person's settlements
     const locked = await lockAccumulators(tx, bill.psnNo, year);
     // 2. settled already?
-    const hash = billHash(bill);
+    const hash = billBodyHash(bill);
     const existing = await findSettlementByBill(tx, bill.fixmedinsCode, bill.mdtrtId);
     if (existing !== null) {
       if (existing.bodyHash === hash) {

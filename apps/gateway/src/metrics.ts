@@ -22,6 +22,7 @@ export class GatewayMetrics {
   readonly rejected: Counter<'reason' | 'hospital'>;
   readonly admissions: Counter<'hospital'>;
   readonly published: Counter<'topic'>;
+  readonly archiveSealed: Counter;
   readonly latency: Histogram<'source' | 'outcome'>;
 
   constructor(
@@ -76,6 +77,11 @@ export class GatewayMetrics {
       name: 'onebill_events_published_total',
       help: 'Outbox events published to Kafka, by topic',
       labelNames: ['topic'],
+      registers,
+    });
+    this.archiveSealed = new Counter({
+      name: 'onebill_archive_sealed_total',
+      help: 'Archive entries linked into the hash chain by the sealer',
       registers,
     });
     this.latency = new Histogram({

@@ -3,7 +3,7 @@
  * intake, and — when KAFKA_BROKERS is set — the Kafka ingress and the outbox relay. main.ts puts
  * the HTTP API in front of it; the end-to-end tests run main.ts as a process.
  */
-import { type Db, migrate, openDb, outboxBacklog } from '@onebill/ledger';
+import { ArchiveSealer, type Db, migrate, openDb, outboxBacklog } from '@onebill/ledger';
 import {
   KafkaClient,
   type KafkaLogSink,
@@ -49,6 +49,8 @@ export class GatewayRuntime {
   private relay: OutboxRelay | undefined;
   private ingress: KafkaIngress | undefined;
   private ticker: NodeJS.Timeout | undefined;
+  private sealTimer: NodeJS.Timeout | undefined;
+  private sealing: Promise<void> = Promise.resolve();
   private lagCache: { at: number; value: Lag[] } | undefined;
   readonly metrics: GatewayMetrics;
 
@@ -205,6 +207,22 @@ export class GatewayRuntime {
       await this.ingress.start();
       await this.ingress.waitForJoin();
     }
+    if (this.config.archiveSealMs > 0) {
+      const sealer = new ArchiveSealer(this.db);
+      this.sealTimer = setInterval(() => {
+        this.sealing = this.sealing.then(async () => {
+          try {
+            const n = await sealer.tick();
+            if (n > 0) this.metrics.archiveSealed.inc(n);
+          } catch (e) {
+            this.log.warn('archive sealing failed', {
+              error: e instanceof Error ? e.message : String(e),
+            });
+          }
+        });
+      }, this.config.archiveSealMs);
+      this.sealTimer.unref();
+    }
     if (this.config.statsIntervalMs > 0) {
       this.ticker = setInterval(() => void this.report(), this.config.statsIntervalMs);
       this.ticker.unref();
@@ -246,6 +264,7 @@ export class GatewayRuntime {
   /** Stops taking messages (in-flight batches commit), drains the relay, closes everything. */
   async stop(): Promise<void> {
     if (this.ticker !== undefined) clearInterval(this.ticker);
+    if (this.sealTimer !== undefined) clearInterval(this.sealTimer);
     await this.ingress?.stop();
     this.ingress = undefined;
     await this.relay?.stop();
@@ -255,6 +274,7 @@ export class GatewayRuntime {
     await this.client?.close();
     this.client = undefined;
     await this.report();
+    await this.sealing;
     await this.db.close();
   }
 }

@@ -2,3 +2,4 @@ export * from './db';
 export * from './migrate';
 export * from './repositories';
 export * from './console';
+export * from './archive';

@@ -13,6 +13,15 @@ export function sha256(text: string): string {
 
 // ---------------------------------------------------------------- inbox
 
+/**
+ * sha256 of the canonical bill body (the decoded Bill as JSON): a redelivered message has the
+ * same, a conflicting one differs, and audit replay proves it re-read the very bill that was
+ * settled.
+ */
+export function billBodyHash(bill: Bill): string {
+  return sha256(JSON.stringify(bill));
+}
+
 export type InboxSource = 'kafka' | 'http';
 export type InboxStatus =
   'received' | 'settled' | 'reversed' | 'rejected' | 'conflict' | 'duplicate' | 'admitted';

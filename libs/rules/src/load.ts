@@ -52,8 +52,12 @@ export interface RuleBookOptions {
 const ajv = new Ajv({ allErrors: true, strict: false });
 
 function validator(root: string, file: string): ValidateFunction {
-  const schema = JSON.parse(readFileSync(join(root, 'contracts', file), 'utf8')) as object;
-  return ajv.compile(schema);
+  const schema = JSON.parse(readFileSync(join(root, 'contracts', file), 'utf8')) as {
+    $id?: string;
+  };
+  // a second RuleBook (a what-if) reuses the compiled schema: ajv refuses an $id twice
+  const known = schema.$id === undefined ? undefined : ajv.getSchema(schema.$id);
+  return known ?? ajv.compile(schema);
 }
 
 function describe(errors: ErrorObject[] | null | undefined): string {
@@ -197,6 +201,40 @@ export class RuleBook {
         `no yearly figures for ${region} ${year}: add config/figures/${region}-${year}.json (PCDI of ${year - 1}${
           rs.requiredFigures.length > 0 ? `; needs ${rs.requiredFigures.join(', ')}` : ''
         })`,
+      );
+    }
+    return this.cache(rs, figures);
+  }
+
+  /**
+   * A named rule-set version with the figures of the year of `date` (YYYY-MM-DD): what audit
+   * replay uses, since a settlement records the version it was computed with.
+   */
+  resolveVersion(stored: string, date: string): ResolvedRuleSet {
+    // a settlement stores "<rule-set version>+figures-<year>.<revision>" (resolve.ts)
+    const [version, figuresPart] = stored.split('+figures-') as [string, string | undefined];
+    const rs = this.ruleSets.find((r) => r.version === version);
+    if (rs === undefined) {
+      throw new RuleSetError(
+        'UNKNOWN_RULE_SET_VERSION',
+        'rule_set_version',
+        `no rule set of version "${version}"; known: ${this.ruleSets.map((r) => r.version).join(', ')}`,
+      );
+    }
+    const year = Number.parseInt(date.slice(0, 4), 10);
+    const figures = this.figures.find((f) => f.region === rs.region && f.year === year);
+    if (figures === undefined) {
+      throw new RuleSetError(
+        'NO_FIGURES_FOR_YEAR',
+        'endtime',
+        `no yearly figures for ${rs.region} ${year}`,
+      );
+    }
+    if (figuresPart !== undefined && figuresPart !== `${figures.year}.${figures.revision}`) {
+      throw new RuleSetError(
+        'FIGURES_REVISION_UNAVAILABLE',
+        'rule_set_version',
+        `settled with figures ${figuresPart} of ${rs.region}, loaded are ${figures.year}.${figures.revision}: load the earlier figures file to replay it`,
       );
     }
     return this.cache(rs, figures);

@@ -108,7 +108,9 @@ export class RuleSetError extends Error {
       | 'FIGURE_BELOW_MINIMUM'
       | 'INVALID_RULE_SET'
       | 'INVALID_FIGURES'
-      | 'OVERLAPPING_RULE_SETS',
+      | 'OVERLAPPING_RULE_SETS'
+      | 'UNKNOWN_RULE_SET_VERSION'
+      | 'FIGURES_REVISION_UNAVAILABLE',
     readonly field: string | null,
     message: string,
   ) {

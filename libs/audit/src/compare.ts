@@ -1,0 +1,110 @@
+/**
+ * Field-level comparison of a stored settlement with the engine's result for the same inputs.
+ * Pure: no I/O.
+ */
+import Decimal from 'decimal.js';
+import type { Accumulators, FundKind, SetlDetail, SettlementResult } from '@onebill/engine';
+import { SETLINFO_COLUMNS, type SetlInfoKey, type StoredSettlement } from './stored';
+
+export interface FieldDiff {
+  /** e.g. hifp_pay, fund:assistance, category_used, accumulators.criticalPaid, bill */
+  field: string;
+  stored: string | null;
+  replayed: string | null;
+}
+
+export const FUNDS: readonly FundKind[] = [
+  'basic',
+  'critical',
+  'commercial',
+  'assistance',
+  'tilted',
+] as const;
+
+function sameMoney(a: string, b: string): boolean {
+  if (a === b) return true;
+  try {
+    return new Decimal(a).equals(new Decimal(b));
+  } catch {
+    return false;
+  }
+}
+
+/** Fund amounts of one bill by fund kind (absent funds are 0.00). */
+export function fundTotals(detail: readonly SetlDetail[]): Record<FundKind, string> {
+  const out = {} as Record<FundKind, Decimal>;
+  for (const f of FUNDS) out[f] = new Decimal(0);
+  for (const d of detail) out[d.fund] = out[d.fund].plus(d.fundPayamt);
+  const text = {} as Record<FundKind, string>;
+  for (const f of FUNDS) text[f] = out[f].toFixed(2);
+  return text;
+}
+
+function flatten(prefix: string, v: unknown, out: Map<string, string>): void {
+  if (v !== null && typeof v === 'object') {
+    for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+      flatten(`${prefix}.${k}`, x, out);
+    }
+  } else {
+    out.set(prefix, String(v));
+  }
+}
+
+function accumulatorDiffs(stored: Accumulators, replayed: Accumulators): FieldDiff[] {
+  const a = new Map<string, string>();
+  const b = new Map<string, string>();
+  flatten('accumulators', stored, a);
+  flatten('accumulators', replayed, b);
+  const diffs: FieldDiff[] = [];
+  for (const key of new Set([...a.keys(), ...b.keys()])) {
+    const x = a.get(key) ?? null;
+    const y = b.get(key) ?? null;
+    if (x === null || y === null ? x !== y : !sameMoney(x, y)) {
+      diffs.push({ field: key, stored: x, replayed: y });
+    }
+  }
+  return diffs.sort((p, q) => p.field.localeCompare(q.field));
+}
+
+/**
+ * What differs between the stored settlement and the replayed result: every setlinfo amount,
+ * the category used, each fund's total, the accumulators after the bill, and the bill itself
+ * (the replayed input must hash to the body hash stored when the bill was settled).
+ */
+export function compareSettlement(
+  stored: StoredSettlement,
+  replayed: SettlementResult,
+  replayedBodyHash: string,
+): FieldDiff[] {
+  const diffs: FieldDiff[] = [];
+  if (replayedBodyHash !== stored.bodyHash) {
+    diffs.push({ field: 'bill', stored: stored.bodyHash, replayed: replayedBodyHash });
+  }
+  for (const [key, column] of Object.entries(SETLINFO_COLUMNS)) {
+    const s = stored.amounts[key as SetlInfoKey];
+    const r = replayed.setlinfo[key as SetlInfoKey];
+    if (!sameMoney(s, r)) diffs.push({ field: column, stored: s, replayed: r });
+  }
+  if (stored.categoryUsed !== replayed.categoryUsed) {
+    diffs.push({
+      field: 'category_used',
+      stored: stored.categoryUsed,
+      replayed: replayed.categoryUsed,
+    });
+  }
+  if (stored.ruleSetVersion !== replayed.ruleSetVersion) {
+    diffs.push({
+      field: 'rule_set_version',
+      stored: stored.ruleSetVersion,
+      replayed: replayed.ruleSetVersion,
+    });
+  }
+  const sf = fundTotals(stored.setldetail);
+  const rf = fundTotals(replayed.setldetail);
+  for (const f of FUNDS) {
+    if (!sameMoney(sf[f], rf[f]))
+      diffs.push({ field: `fund:${f}`, stored: sf[f], replayed: rf[f] });
+  }
+  diffs.push(...accumulatorDiffs(stored.accumulatorsAfter, replayed.accumulators));
+  return diffs;
+}

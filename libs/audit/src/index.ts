@@ -1,0 +1,5 @@
+export * from './stored';
+export * from './compare';
+export * from './replay';
+export * from './csv';
+export * from './render';

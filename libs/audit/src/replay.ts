@@ -1,0 +1,409 @@
+/**
+ * Audit replay and what-if (issue 5 items 2 and 4).
+ *
+ * Audit: every matching settlement is recomputed by the engine from its archived inbound message,
+ * with the rule-set version stored on it and the accumulators it started from, and compared field
+ * by field with what is stored. What-if: the same bills under another rule book (another rule-set
+ * version, other yearly figures), each person's accumulators carried from bill to bill under the
+ * what-if rules, reporting the change per county, fund and category. Both only read.
+ */
+import Decimal from 'decimal.js';
+import {
+  type Accumulators,
+  type Bill,
+  type CompiledRuleSet,
+  type FundKind,
+  type SettlementResult,
+  compiled,
+  settle,
+} from '@onebill/engine';
+import { type Queryable, billBodyHash } from '@onebill/ledger';
+import { decodeAcceptedDischarge } from '@onebill/messaging';
+import type { RuleBook } from '@onebill/rules';
+import { type FieldDiff, FUNDS, compareSettlement, fundTotals } from './compare';
+import {
+  type ReplayFilter,
+  type StoredSettlement,
+  countSettlements,
+  scanSettlements,
+} from './stored';
+
+export interface Progress {
+  done: number;
+  total: number;
+  /** bills per second so far */
+  rate: number;
+}
+
+export interface ReplayOptions {
+  pageSize?: number;
+  /** differences listed in the report (the counts are exact); default 1000 */
+  maxListed?: number;
+  onProgress?: (p: Progress) => void;
+  /** called every this many bills; default one page */
+  progressEvery?: number;
+}
+
+export interface BillDifference {
+  setlId: string;
+  fixmedinsCode: string;
+  mdtrtId: string;
+  psnNo: string;
+  clrOptins: string;
+  ruleSetVersion: string;
+  status: string;
+  /** empty when the bill could not be replayed at all (see error) */
+  diffs: FieldDiff[];
+  error?: string;
+}
+
+export interface AuditReport {
+  kind: 'audit';
+  filter: ReplayFilter;
+  startedAt: string;
+  finishedAt: string;
+  seconds: number;
+  total: number;
+  matched: number;
+  differing: number;
+  /** bills that could not be recomputed (no archived input, undecodable, unknown rules) */
+  failed: number;
+  billsPerSecond: number;
+  differences: BillDifference[];
+  /** true when more differences exist than are listed */
+  truncated: boolean;
+}
+
+class ReplayFailure extends Error {}
+
+/** Compiled rule sets by version and year, resolved once. */
+class RuleCache {
+  private readonly cache = new Map<string, CompiledRuleSet>();
+  constructor(private readonly rules: RuleBook) {}
+
+  byVersion(version: string, date: string): CompiledRuleSet {
+    const key = `${version}|${date.slice(0, 4)}`;
+    let c = this.cache.get(key);
+    if (c === undefined) {
+      c = compiled(this.rules.resolveVersion(version, date));
+      this.cache.set(key, c);
+    }
+    return c;
+  }
+
+  inForce(region: string, date: string): CompiledRuleSet {
+    const key = `@${region}|${date}`;
+    let c = this.cache.get(key);
+    if (c === undefined) {
+      c = compiled(this.rules.resolve(region, date));
+      this.cache.set(key, c);
+    }
+    return c;
+  }
+}
+
+function billOf(s: StoredSettlement): Bill {
+  if (s.payload === null) {
+    throw new ReplayFailure('no archived inbound message for this settlement');
+  }
+  const d = decodeAcceptedDischarge(s.payload);
+  if (!d.ok) {
+    throw new ReplayFailure(
+      `the archived message does not decode: ${d.errors.map((e) => e.message).join('; ')}`,
+    );
+  }
+  return d.bill;
+}
+
+function message(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+class Meter {
+  private readonly t0 = Date.now();
+  private lastReport = 0;
+  done = 0;
+  constructor(
+    private readonly total: number,
+    private readonly every: number,
+    private readonly onProgress?: (p: Progress) => void,
+  ) {}
+  rate(): number {
+    const s = (Date.now() - this.t0) / 1000;
+    return s > 0 ? Math.round(this.done / s) : 0;
+  }
+  seconds(): number {
+    return (Date.now() - this.t0) / 1000;
+  }
+  tick(n: number): void {
+    this.done += n;
+    if (
+      this.onProgress &&
+      (this.done - this.lastReport >= this.every || this.done === this.total)
+    ) {
+      this.lastReport = this.done;
+      this.onProgress({ done: this.done, total: this.total, rate: this.rate() });
+    }
+  }
+}
+
+/** Audit replay: recompute and compare. Never writes. */
+export async function auditReplay(
+  q: Queryable,
+  rules: RuleBook,
+  filter: ReplayFilter,
+  opts: ReplayOptions = {},
+): Promise<AuditReport> {
+  const startedAt = new Date().toISOString();
+  const pageSize = opts.pageSize ?? 2000;
+  const maxListed = opts.maxListed ?? 1000;
+  const total = await countSettlements(q, filter);
+  const meter = new Meter(total, opts.progressEvery ?? pageSize, opts.onProgress);
+  const cache = new RuleCache(rules);
+  const differences: BillDifference[] = [];
+  let matched = 0;
+  let differing = 0;
+  let failed = 0;
+  const list = (d: BillDifference): void => {
+    if (differences.length < maxListed) differences.push(d);
+  };
+  await scanSettlements(
+    q,
+    filter,
+    (page) => {
+      for (const s of page) {
+        const head = {
+          setlId: s.setlId,
+          fixmedinsCode: s.fixmedinsCode,
+          mdtrtId: s.mdtrtId,
+          psnNo: s.psnNo,
+          clrOptins: s.clrOptins,
+          ruleSetVersion: s.ruleSetVersion,
+          status: s.status,
+        };
+        let diffs: FieldDiff[];
+        try {
+          const bill = billOf(s);
+          const ruleSet = cache.byVersion(s.ruleSetVersion, bill.dischargeDate);
+          const result = settle({ bill, accumulators: s.accumulatorsBefore, ruleSet });
+          diffs = compareSettlement(s, result, billBodyHash(bill));
+        } catch (e) {
+          failed += 1;
+          list({ ...head, diffs: [], error: message(e) });
+          continue;
+        }
+        if (diffs.length === 0) matched += 1;
+        else {
+          differing += 1;
+          list({ ...head, diffs });
+        }
+      }
+      meter.tick(page.length);
+    },
+    pageSize,
+  );
+  return {
+    kind: 'audit',
+    filter,
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    seconds: meter.seconds(),
+    total: meter.done,
+    matched,
+    differing,
+    failed,
+    billsPerSecond: meter.rate(),
+    differences,
+    truncated: differing + failed > differences.length,
+  };
+}
+
+export type ImpactFund = FundKind | 'patient';
+
+export interface ImpactRow {
+  county: string;
+  /** the category the bill was settled under ('none' without one) */
+  category: string;
+  fund: ImpactFund;
+  bills: number;
+  stored: string;
+  whatIf: string;
+  delta: string;
+}
+
+export interface WhatIfReport {
+  kind: 'what-if';
+  filter: ReplayFilter;
+  /** rule-set versions the what-if applied */
+  versions: string[];
+  startedAt: string;
+  finishedAt: string;
+  seconds: number;
+  total: number;
+  changed: number;
+  failed: number;
+  billsPerSecond: number;
+  /** per county × category × fund */
+  impact: ImpactRow[];
+  /** per fund over everything */
+  totals: { fund: ImpactFund; stored: string; whatIf: string; delta: string }[];
+  /** the bills that changed most (largest total fund change first), at most maxListed */
+  bills: { setlId: string; mdtrtId: string; clrOptins: string; diffs: FieldDiff[] }[];
+  errors: { setlId: string; error: string }[];
+}
+
+const IMPACT_FUNDS: readonly ImpactFund[] = [...FUNDS, 'patient'];
+
+function amountsOf(detail: Record<FundKind, string>, cash: string): Record<ImpactFund, string> {
+  return { ...detail, patient: cash };
+}
+
+/**
+ * What-if: the matching settled bills under `whatIf` (the rules in force there on each bill's
+ * discharge date). A person's first bill in the range starts from its stored accumulators; the
+ * next bills of that person and year start from the what-if result of the one before, so a lower
+ * cap reached earlier shows in the later bills. Reversed settlements are left out by default.
+ */
+export async function whatIfReplay(
+  q: Queryable,
+  whatIf: RuleBook,
+  filter: ReplayFilter,
+  opts: ReplayOptions = {},
+): Promise<WhatIfReport> {
+  const startedAt = new Date().toISOString();
+  const f: ReplayFilter = { ...filter, status: filter.status ?? 'settled' };
+  const pageSize = opts.pageSize ?? 2000;
+  const maxListed = opts.maxListed ?? 1000;
+  const total = await countSettlements(q, f);
+  const meter = new Meter(total, opts.progressEvery ?? pageSize, opts.onProgress);
+  const cache = new RuleCache(whatIf);
+  const carried = new Map<string, Accumulators>();
+  const cells = new Map<
+    string,
+    { row: Omit<ImpactRow, 'stored' | 'whatIf' | 'delta'>; s: Decimal; w: Decimal }
+  >();
+  const versions = new Set<string>();
+  const changedBills: {
+    setlId: string;
+    mdtrtId: string;
+    clrOptins: string;
+    diffs: FieldDiff[];
+    size: Decimal;
+  }[] = [];
+  const errors: { setlId: string; error: string }[] = [];
+  let changed = 0;
+  let failed = 0;
+  await scanSettlements(
+    q,
+    f,
+    (page) => {
+      for (const s of page) {
+        let result: SettlementResult;
+        try {
+          const bill = billOf(s);
+          const region =
+            whatIf.hospital(s.fixmedinsCode)?.region ?? s.ruleSetVersion.split('-')[0]!;
+          const key = `${s.psnNo}|${s.year}`;
+          const accumulators = carried.get(key) ?? s.accumulatorsBefore;
+          result = settle({
+            bill,
+            accumulators,
+            ruleSet: cache.inForce(region, bill.dischargeDate),
+          });
+          carried.set(key, result.accumulators);
+        } catch (e) {
+          failed += 1;
+          if (errors.length < maxListed) errors.push({ setlId: s.setlId, error: message(e) });
+          continue;
+        }
+        versions.add(result.ruleSetVersion);
+        const stored = amountsOf(fundTotals(s.setldetail), s.amounts.psnCashPay);
+        const replayed = amountsOf(fundTotals(result.setldetail), result.setlinfo.psnCashPay);
+        const category = s.categoryUsed ?? 'none';
+        const diffs: FieldDiff[] = [];
+        let size = new Decimal(0);
+        for (const fund of IMPACT_FUNDS) {
+          const k = `${s.clrOptins}|${category}|${fund}`;
+          let c = cells.get(k);
+          if (c === undefined) {
+            c = {
+              row: { county: s.clrOptins, category, fund, bills: 0 },
+              s: new Decimal(0),
+              w: new Decimal(0),
+            };
+            cells.set(k, c);
+          }
+          c.row.bills += 1;
+          c.s = c.s.plus(stored[fund]);
+          c.w = c.w.plus(replayed[fund]);
+          if (stored[fund] !== replayed[fund]) {
+            diffs.push({
+              field: fund === 'patient' ? 'psn_cash_pay' : `fund:${fund}`,
+              stored: stored[fund],
+              replayed: replayed[fund],
+            });
+            if (fund !== 'patient')
+              size = size.plus(new Decimal(replayed[fund]).minus(stored[fund]).abs());
+          }
+        }
+        if (diffs.length > 0) {
+          changed += 1;
+          changedBills.push({
+            setlId: s.setlId,
+            mdtrtId: s.mdtrtId,
+            clrOptins: s.clrOptins,
+            diffs,
+            size,
+          });
+          if (changedBills.length > maxListed * 2) {
+            changedBills.sort((a, b) => b.size.comparedTo(a.size));
+            changedBills.length = maxListed;
+          }
+        }
+      }
+      meter.tick(page.length);
+    },
+    pageSize,
+  );
+  const impact = [...cells.values()]
+    .map((c) => ({
+      ...c.row,
+      stored: c.s.toFixed(2),
+      whatIf: c.w.toFixed(2),
+      delta: c.w.minus(c.s).toFixed(2),
+    }))
+    .sort((a, b) =>
+      a.county === b.county
+        ? a.category === b.category
+          ? IMPACT_FUNDS.indexOf(a.fund) - IMPACT_FUNDS.indexOf(b.fund)
+          : a.category.localeCompare(b.category)
+        : a.county.localeCompare(b.county),
+    );
+  const totals = IMPACT_FUNDS.map((fund) => {
+    let s = new Decimal(0);
+    let w = new Decimal(0);
+    for (const c of cells.values()) {
+      if (c.row.fund !== fund) continue;
+      s = s.plus(c.s);
+      w = w.plus(c.w);
+    }
+    return { fund, stored: s.toFixed(2), whatIf: w.toFixed(2), delta: w.minus(s).toFixed(2) };
+  });
+  changedBills.sort((a, b) => b.size.comparedTo(a.size));
+  return {
+    kind: 'what-if',
+    filter: f,
+    versions: [...versions].sort(),
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    seconds: meter.seconds(),
+    total: meter.done,
+    changed,
+    failed,
+    billsPerSecond: meter.rate(),
+    impact,
+    totals,
+    bills: changedBills.slice(0, maxListed).map(({ size: _size, ...b }) => b),
+    errors,
+  };
+}

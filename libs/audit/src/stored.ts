@@ -1,0 +1,193 @@
+/**
+ * Reading settlements back for audit: the stored row, its archived inbound message, in
+ * settlement order, a page at a time (keyset pagination, so a million rows never sit in memory).
+ * Read-only: nothing here writes.
+ */
+import type { Accumulators, SetlDetail } from '@onebill/engine';
+import type { Queryable } from '@onebill/ledger';
+
+export interface ReplayFilter {
+  /** settled at or after (ISO date or timestamp; Beijing time when no zone is given) */
+  from?: string;
+  /** settled before (exclusive) */
+  to?: string;
+  hospital?: string;
+  county?: string;
+  person?: string;
+  /** a visit (mdtrt_id) or a settlement (setl_id) */
+  bill?: string;
+  /** default 'all': reversed settlements were computed under the rules too */
+  status?: 'settled' | 'reversed' | 'all';
+}
+
+/** The money columns of settlements, as the engine's setlinfo names them. */
+export const SETLINFO_COLUMNS = {
+  medfeeSumamt: 'medfee_sumamt',
+  fulamtOwnpayAmt: 'fulamt_ownpay_amt',
+  overlmtSelfpay: 'overlmt_selfpay',
+  preselfpayAmt: 'preselfpay_amt',
+  inscpScpAmt: 'inscp_scp_amt',
+  actPayDedc: 'act_pay_dedc',
+  hifpPay: 'hifp_pay',
+  hifmiPay: 'hifmi_pay',
+  mafPay: 'maf_pay',
+  othPay: 'oth_pay',
+  fundPaySumamt: 'fund_pay_sumamt',
+  psnPartAmt: 'psn_part_amt',
+  acctPay: 'acct_pay',
+  psnCashPay: 'psn_cash_pay',
+  inscpPsnPart: 'inscp_psn_part',
+} as const;
+export type SetlInfoKey = keyof typeof SETLINFO_COLUMNS;
+
+export interface StoredSettlement {
+  setlId: string;
+  fixmedinsCode: string;
+  mdtrtId: string;
+  psnNo: string;
+  year: number;
+  clrOptins: string;
+  ruleSetVersion: string;
+  categoryUsed: string | null;
+  status: 'settled' | 'reversed';
+  createdAt: string;
+  setlTime: string;
+  bodyHash: string;
+  accumulatorsBefore: Accumulators;
+  accumulatorsAfter: Accumulators;
+  setldetail: SetlDetail[];
+  /** snake_case column → amount text */
+  amounts: Record<SetlInfoKey, string>;
+  /** the archived inbound message the settlement was computed from; null when none */
+  payload: string | null;
+}
+
+interface Row {
+  setl_id: string;
+  fixmedins_code: string;
+  mdtrt_id: string;
+  psn_no: string;
+  year: number;
+  clr_optins: string;
+  rule_set_version: string;
+  category_used: string | null;
+  status: 'settled' | 'reversed';
+  created_at: string;
+  setl_time: string;
+  body_hash: string;
+  accumulators_before: Accumulators | string;
+  acc_after: Accumulators | string;
+  setldetail: SetlDetail[] | string;
+  payload: string | null;
+  [column: string]: unknown;
+}
+
+function json<T>(v: T | string): T {
+  return typeof v === 'string' ? (JSON.parse(v) as T) : v;
+}
+
+const AMOUNTS = Object.entries(SETLINFO_COLUMNS)
+  .map(([, c]) => `s.${c}::text AS ${c}`)
+  .join(', ');
+
+/** A timestamp as PostgreSQL should read it: a bare date or time is Beijing time. */
+export function beijing(ts: string): string {
+  const t = ts.trim();
+  if (/(Z|[+-]\d\d(:?\d\d)?)$/.test(t)) return t;
+  return /^\d{4}-\d\d-\d\d$/.test(t) ? `${t} 00:00:00+08` : `${t}+08`;
+}
+
+export function whereOf(filter: ReplayFilter, params: unknown[]): string[] {
+  const where: string[] = [];
+  const add = (sql: (p: string) => string, v: unknown): void => {
+    params.push(v);
+    where.push(sql(`$${params.length}`));
+  };
+  if (filter.from) add((p) => `s.created_at >= ${p}::timestamptz`, beijing(filter.from));
+  if (filter.to) add((p) => `s.created_at < ${p}::timestamptz`, beijing(filter.to));
+  if (filter.hospital) add((p) => `s.fixmedins_code = ${p}`, filter.hospital);
+  if (filter.county) add((p) => `s.clr_optins = ${p}`, filter.county);
+  if (filter.person) add((p) => `s.psn_no = ${p}`, filter.person);
+  if (filter.bill) add((p) => `(s.mdtrt_id = ${p} OR s.setl_id = ${p})`, filter.bill);
+  const status = filter.status ?? 'all';
+  if (status !== 'all') add((p) => `s.status = ${p}`, status);
+  return where;
+}
+
+export async function countSettlements(q: Queryable, filter: ReplayFilter): Promise<number> {
+  const params: unknown[] = [];
+  const where = whereOf(filter, params);
+  const { rows } = await q.query<{ n: string }>(
+    `SELECT count(*)::text AS n FROM settlements s ${where.length ? `WHERE ${where.join(' AND ')}` : ''}`,
+    params,
+  );
+  return Number(rows[0]?.n ?? 0);
+}
+
+/**
+ * Calls `onPage` with the matching settlements in settlement order (the moment each row was
+ * written under its person's lock), `pageSize` at a time.
+ */
+export async function scanSettlements(
+  q: Queryable,
+  filter: ReplayFilter,
+  onPage: (page: StoredSettlement[]) => Promise<void> | void,
+  pageSize = 2000,
+): Promise<void> {
+  let after: { at: string; id: string } | null = null;
+  for (;;) {
+    const params: unknown[] = [];
+    const where = whereOf(filter, params);
+    if (after !== null) {
+      params.push(after.at, after.id);
+      where.push(
+        `(s.created_at, s.setl_id) > ($${params.length - 1}::timestamptz, $${params.length})`,
+      );
+    }
+    params.push(pageSize);
+    const { rows } = await q.query<Row>(
+      `SELECT s.setl_id, s.fixmedins_code, s.mdtrt_id, s.psn_no, s.year, s.clr_optins,
+              s.rule_set_version, s.category_used, s.status, s.created_at::text AS created_at,
+              s.setl_time, s.body_hash, s.accumulators_before,
+              s.result -> 'accumulators' AS acc_after, s.result -> 'setldetail' AS setldetail,
+              ${AMOUNTS},
+              (SELECT a.content FROM archive a
+               WHERE a.kind = 'in' AND a.ref = s.inbox_id::text ORDER BY a.seq LIMIT 1) AS payload
+       FROM settlements s
+       ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+       ORDER BY s.created_at, s.setl_id
+       LIMIT $${params.length}`,
+      params,
+    );
+    if (rows.length === 0) return;
+    const page = rows.map((r): StoredSettlement => {
+      const amounts = {} as Record<SetlInfoKey, string>;
+      for (const [k, c] of Object.entries(SETLINFO_COLUMNS)) {
+        amounts[k as SetlInfoKey] = String(r[c]);
+      }
+      return {
+        setlId: r.setl_id,
+        fixmedinsCode: r.fixmedins_code,
+        mdtrtId: r.mdtrt_id,
+        psnNo: r.psn_no,
+        year: r.year,
+        clrOptins: r.clr_optins,
+        ruleSetVersion: r.rule_set_version,
+        categoryUsed: r.category_used,
+        status: r.status,
+        createdAt: r.created_at,
+        setlTime: r.setl_time,
+        bodyHash: r.body_hash,
+        accumulatorsBefore: json(r.accumulators_before),
+        accumulatorsAfter: json(r.acc_after),
+        setldetail: json(r.setldetail),
+        amounts,
+        payload: r.payload,
+      };
+    });
+    await onPage(page);
+    const last = rows[rows.length - 1]!;
+    after = { at: last.created_at, id: last.setl_id };
+    if (rows.length < pageSize) return;
+  }
+}

@@ -1,0 +1,155 @@
+/**
+ * Writes settled bills straight into a ledger the way the gateway settles them (decode, rules in
+ * force, the person's accumulators, the engine), many rows per statement: the fixture of the
+ * audit specs and the archive of the replay benchmark. Not a production path: the gateway's
+ * intake (with its locks, dedupe and outbox) is. Triggers archive every row as in production.
+ */
+import { randomUUID } from 'node:crypto';
+import { type Accumulators, compiled, type CompiledRuleSet, settle } from '@onebill/engine';
+import { billBodyHash, type Db, sha256, zeroAccumulators } from '@onebill/ledger';
+import { decodeDischarge } from '@onebill/messaging';
+import type { RuleBook } from '@onebill/rules';
+
+export interface SeedOptions {
+  /** rows per transaction */
+  pageSize?: number;
+  /** settlement time written on every bill ('YYYY-MM-DD HH:mm:ss'); default: the discharge day */
+  setlTime?: (dischargeDate: string) => string;
+}
+
+export interface Seeded {
+  setlId: string;
+  mdtrtId: string;
+  fixmedinsCode: string;
+}
+
+/** Settles `messages` in order. Every message must decode and settle (it is a fixture). */
+export async function seedLedger(
+  db: Db,
+  rules: RuleBook,
+  messages: Iterable<string>,
+  opts: SeedOptions = {},
+): Promise<Seeded[]> {
+  const pageSize = opts.pageSize ?? 500;
+  const accumulators = new Map<string, Accumulators>();
+  const ruleSets = new Map<string, CompiledRuleSet>();
+  const out: Seeded[] = [];
+  let page: string[] = [];
+  const flush = async (): Promise<void> => {
+    if (page.length === 0) return;
+    const rows = page.map((xml) => {
+      const d = decodeDischarge(xml);
+      if (!d.ok) throw new Error(`seed message does not decode: ${JSON.stringify(d.errors)}`);
+      const bill = d.bill;
+      const hospital = rules.hospital(bill.fixmedinsCode);
+      if (hospital === undefined) throw new Error(`unknown hospital ${bill.fixmedinsCode}`);
+      const rk = `${hospital.region}|${bill.dischargeDate}`;
+      let ruleSet = ruleSets.get(rk);
+      if (ruleSet === undefined) {
+        ruleSet = compiled(rules.resolve(hospital.region, bill.dischargeDate));
+        ruleSets.set(rk, ruleSet);
+      }
+      const year = Number(bill.dischargeDate.slice(0, 4));
+      const key = `${bill.psnNo}|${year}`;
+      const before = accumulators.get(key) ?? zeroAccumulators(year);
+      const result = settle({ bill, accumulators: before, ruleSet });
+      accumulators.set(key, result.accumulators);
+      return { xml, bill, before, result, admdvs: hospital.admdvs };
+    });
+    await db.transaction(async (tx) => {
+      const inboxParams: unknown[] = [];
+      const inboxValues = rows.map((r) => {
+        inboxParams.push(r.xml, sha256(r.xml), r.bill.fixmedinsCode);
+        const n = inboxParams.length;
+        return `('http', $${n - 2}, $${n - 1}, 'settled', $${n})`;
+      });
+      const { rows: ids } = await tx.query<{ id: string }>(
+        `INSERT INTO inbox (source, payload, payload_sha256, status, fixmedins_code)
+         VALUES ${inboxValues.join(', ')} RETURNING id::text AS id`,
+        inboxParams,
+      );
+      const params: unknown[] = [];
+      const values = rows.map((r, i) => {
+        const info = r.result.setlinfo;
+        const setlId = `S${randomUUID().replace(/-/g, '').slice(0, 24).toUpperCase()}`;
+        out.push({ setlId, mdtrtId: r.bill.mdtrtId, fixmedinsCode: r.bill.fixmedinsCode });
+        const setlTime =
+          opts.setlTime?.(r.bill.dischargeDate) ?? `${r.bill.dischargeDate} 12:00:00`;
+        const vals: unknown[] = [
+          setlId,
+          r.bill.fixmedinsCode,
+          r.bill.mdtrtId,
+          r.bill.psnNo,
+          r.result.accumulators.year,
+          billBodyHash(r.bill),
+          r.result.ruleSetVersion,
+          r.result.categoryUsed,
+          r.admdvs,
+          ids[i]!.id,
+          info.medfeeSumamt,
+          info.fulamtOwnpayAmt,
+          info.overlmtSelfpay,
+          info.preselfpayAmt,
+          info.inscpScpAmt,
+          info.actPayDedc,
+          info.hifpPay,
+          info.hifmiPay,
+          info.mafPay,
+          info.othPay,
+          info.fundPaySumamt,
+          info.psnPartAmt,
+          info.acctPay,
+          info.psnCashPay,
+          info.inscpPsnPart,
+          JSON.stringify(r.result),
+          setlTime,
+          randomUUID(),
+          JSON.stringify(r.before),
+        ];
+        const start = params.length;
+        params.push(...vals);
+        return `(${vals
+          .map(
+            (_v, j) =>
+              `$${start + j + 1}${j === 9 ? '::bigint' : j === 25 || j === 28 ? '::jsonb' : ''}`,
+          )
+          .join(', ')})`;
+      });
+      await tx.query(
+        `INSERT INTO settlements (
+           setl_id, fixmedins_code, mdtrt_id, psn_no, year, body_hash, rule_set_version,
+           category_used, clr_optins, inbox_id,
+           medfee_sumamt, fulamt_ownpay_amt, overlmt_selfpay, preselfpay_amt, inscp_scp_amt,
+           act_pay_dedc, hifp_pay, hifmi_pay, maf_pay, oth_pay, fund_pay_sumamt, psn_part_amt,
+           acct_pay, psn_cash_pay, inscp_psn_part, result, setl_time, event_id,
+           accumulators_before)
+         VALUES ${values.join(', ')}`,
+        params,
+      );
+    });
+    page = [];
+  };
+  for (const m of messages) {
+    page.push(m);
+    if (page.length >= pageSize) await flush();
+  }
+  await flush();
+  // the people's positions, as the gateway leaves them
+  const entries = [...accumulators.entries()];
+  for (let i = 0; i < entries.length; i += 1000) {
+    const chunk = entries.slice(i, i + 1000);
+    const params: unknown[] = [];
+    const values = chunk.map(([key, data]) => {
+      const [psn, year] = key.split('|');
+      params.push(psn, Number(year), JSON.stringify(data));
+      const n = params.length;
+      return `($${n - 2}, $${n - 1}, $${n}::jsonb)`;
+    });
+    await db.query(
+      `INSERT INTO accumulators (psn_no, year, data) VALUES ${values.join(', ')}
+       ON CONFLICT (psn_no, year) DO UPDATE SET data = EXCLUDED.data`,
+      params,
+    );
+  }
+  return out;
+}

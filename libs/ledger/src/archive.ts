@@ -1,0 +1,344 @@
+/**
+ * The tamper-evident archive (migrations/0003_archive.sql, docs/adr/0007-archive-and-audit.md).
+ *
+ * Triggers copy every inbound message, outbound event, settlement and reversal into `archive` in
+ * the writing transaction. The sealer links the committed entries into a SHA-256 chain
+ * (`archive_chain`) outside those transactions, so that settling bills never waits on one global
+ * lock. `verifyArchive` walks the chain and reports the first broken link: an archive entry whose
+ * content no longer hashes to its recorded hash, a chain link that does not follow from the one
+ * before, or a ledger row (inbox, outbox, settlement, reversal) that no longer matches its
+ * archived copy.
+ */
+import { createHash } from 'node:crypto';
+import type { Db, Queryable } from './db';
+
+export const GENESIS_HASH = '0'.repeat(64);
+/** Arbitrary constant: the advisory-lock key that makes one sealer at a time extend the chain. */
+const SEAL_LOCK_KEY = 7_208_310_391;
+
+export function linkHash(
+  prevHash: string,
+  seq: string,
+  kind: string,
+  ref: string,
+  contentSha256: string,
+): string {
+  return createHash('sha256')
+    .update(`${prevHash}\n${seq}\n${kind}\n${ref}\n${contentSha256}`)
+    .digest('hex');
+}
+
+function sha256Hex(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+interface Watermark {
+  /** the archive sequence's last allocated value when it was taken */
+  upTo: bigint;
+  /** the first transaction id not yet started when it was taken */
+  xmax: bigint;
+}
+
+async function watermark(q: Queryable): Promise<Watermark & { xmin: bigint }> {
+  const { rows } = await q.query<{ xmin: string; xmax: string; last: string }>(
+    `SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin,
+            pg_snapshot_xmax(pg_current_snapshot())::text AS xmax,
+            (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM archive_seq_seq)::text AS last`,
+  );
+  const r = rows[0]!;
+  return { xmin: BigInt(r.xmin), xmax: BigInt(r.xmax), upTo: BigInt(r.last) };
+}
+
+/**
+ * Extends the chain over committed archive entries.
+ *
+ * Entries take their sequence number inside the writing transaction, and transactions commit in
+ * any order, so "the highest number seen" is not safe: a lower number may still commit. The
+ * sealer therefore takes a watermark (the sequence's last value and the snapshot's xmax) and
+ * seals up to it only once every transaction running at that moment has ended (a later snapshot's
+ * xmin has passed the watermark's xmax). Entries of rolled-back transactions leave gaps, which the
+ * chain skips. A sealing lags one tick behind the writes.
+ */
+export class ArchiveSealer {
+  private pending: Watermark | null = null;
+
+  constructor(
+    private readonly db: Db,
+    private readonly batchSize = 5000,
+  ) {}
+
+  /** One step: seals what the previous watermark made safe and takes a new one. */
+  async tick(): Promise<number> {
+    const now = await watermark(this.db);
+    let sealed = 0;
+    if (this.pending !== null && now.xmin >= this.pending.xmax) {
+      sealed = await this.sealUpTo(this.pending.upTo);
+      this.pending = null;
+    }
+    if (this.pending === null) this.pending = { upTo: now.upTo, xmax: now.xmax };
+    return sealed;
+  }
+
+  /**
+   * Seals everything committed now, waiting for transactions in flight to end (a command-line
+   * verification, a test after the traffic stopped).
+   */
+  async sealNow(pollMs = 50, timeoutMs = 60_000): Promise<number> {
+    const target = await watermark(this.db);
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const now = await watermark(this.db);
+      // this session holds no transaction here, so xmin passes xmax once the others have ended
+      if (now.xmin >= target.xmax) return this.sealUpTo(target.upTo);
+      if (Date.now() > deadline) {
+        throw new Error(`archive sealing waited ${timeoutMs} ms for transactions to end`);
+      }
+      await new Promise((r) => setTimeout(r, pollMs));
+    }
+  }
+
+  private async sealUpTo(upTo: bigint): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const n = await this.db.transaction(async (tx) => {
+        const { rows: locked } = await tx.query<{ ok: boolean }>(
+          'SELECT pg_try_advisory_xact_lock($1) AS ok',
+          [SEAL_LOCK_KEY],
+        );
+        if (locked[0]?.ok !== true) return 0;
+        const { rows: last } = await tx.query<{ seq: string; hash: string }>(
+          'SELECT c.seq::text AS seq, c.hash FROM archive_chain c ORDER BY c.seq DESC LIMIT 1',
+        );
+        let prev = last[0]?.hash ?? GENESIS_HASH;
+        const after = last[0]?.seq ?? '0';
+        const { rows } = await tx.query<{
+          seq: string;
+          kind: string;
+          ref: string;
+          content_sha256: string;
+        }>(
+          `SELECT a.seq::text AS seq, a.kind, a.ref, a.content_sha256 FROM archive a
+           WHERE a.seq > $1::bigint AND a.seq <= $2::bigint ORDER BY a.seq LIMIT $3`,
+          [after, upTo.toString(), this.batchSize],
+        );
+        if (rows.length === 0) return 0;
+        const values: string[] = [];
+        const params: string[] = [];
+        for (const r of rows) {
+          const hash = linkHash(prev, r.seq, r.kind, r.ref, r.content_sha256);
+          params.push(r.seq, prev, hash);
+          const i = params.length;
+          values.push(`($${i - 2}::bigint, $${i - 1}, $${i})`);
+          prev = hash;
+        }
+        await tx.query(
+          `INSERT INTO archive_chain (seq, prev_hash, hash) VALUES ${values.join(', ')}`,
+          params,
+        );
+        return rows.length;
+      });
+      total += n;
+      if (n < this.batchSize) return total;
+    }
+  }
+}
+
+export type BrokenReason =
+  | 'CONTENT_ALTERED'
+  | 'LINK_BROKEN'
+  | 'ENTRY_MISSING'
+  | 'LEDGER_ROW_ALTERED'
+  | 'LEDGER_ROW_MISSING'
+  | 'ENTRY_UNCHAINED'
+  | 'LEDGER_ROW_UNARCHIVED';
+
+export interface BrokenLink {
+  seq: string;
+  kind: string;
+  ref: string;
+  reason: BrokenReason;
+  detail: string;
+  /** the bill the entry belongs to, where it names one */
+  setlId?: string;
+  fixmedinsCode?: string;
+  mdtrtId?: string;
+}
+
+export interface VerifyReport {
+  ok: boolean;
+  /** chain links walked */
+  checked: number;
+  /** archive entries not sealed yet (written after the last seal) */
+  unsealed: number;
+  /** the hash of the last link: publish it (logs, reports) to anchor the chain's end */
+  head: string;
+  firstBroken: BrokenLink | null;
+  /** every broken link found, at most `maxBroken` */
+  broken: BrokenLink[];
+  brokenCount: number;
+}
+
+interface ChainRow {
+  seq: string;
+  prev_hash: string;
+  hash: string;
+  a_seq: string | null;
+  kind: string | null;
+  ref: string | null;
+  content: string | null;
+  content_sha256: string | null;
+  ledger_sha: string | null;
+}
+
+function billOf(kind: string, content: string | null): Partial<BrokenLink> {
+  if (content === null || (kind !== 'settlement' && kind !== 'out' && kind !== 'reversal')) {
+    return {};
+  }
+  try {
+    const o = JSON.parse(content) as Record<string, unknown>;
+    const s = (k: string): string | undefined => (typeof o[k] === 'string' ? o[k] : undefined);
+    const out: Partial<BrokenLink> = {};
+    if (s('setl_id')) out.setlId = s('setl_id');
+    if (s('fixmedins_code')) out.fixmedinsCode = s('fixmedins_code');
+    if (s('mdtrt_id')) out.mdtrtId = s('mdtrt_id');
+    return out;
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * Walks the chain from the start. Read-only. `maxBroken` bounds the list (the count is exact).
+ */
+export async function verifyArchive(
+  q: Queryable,
+  opts: { batchSize?: number; maxBroken?: number; onProgress?: (checked: number) => void } = {},
+): Promise<VerifyReport> {
+  const batchSize = opts.batchSize ?? 2000;
+  const maxBroken = opts.maxBroken ?? 100;
+  const broken: BrokenLink[] = [];
+  let brokenCount = 0;
+  let checked = 0;
+  let prev = GENESIS_HASH;
+  let after = '0';
+  const flag = (b: BrokenLink): void => {
+    brokenCount += 1;
+    if (broken.length < maxBroken) broken.push(b);
+  };
+  for (;;) {
+    const { rows } = await q.query<ChainRow>(
+      `SELECT c.seq::text AS seq, c.prev_hash, c.hash, a.seq::text AS a_seq, a.kind, a.ref,
+              a.content, a.content_sha256,
+              CASE a.kind
+                WHEN 'in' THEN (SELECT text_sha256(i.payload) FROM inbox i
+                                WHERE i.id = a.ref::bigint)
+                WHEN 'out' THEN (SELECT text_sha256(o.payload) FROM outbox o
+                                 WHERE o.event_id = a.ref::uuid)
+                WHEN 'settlement' THEN (SELECT text_sha256(settlement_canonical(s))
+                                        FROM settlements s WHERE s.setl_id = a.ref)
+                WHEN 'reversal' THEN (SELECT text_sha256(reversal_canonical(r))
+                                      FROM reversals r WHERE r.setl_id = a.ref)
+              END AS ledger_sha
+       FROM archive_chain c LEFT JOIN archive a ON a.seq = c.seq
+       WHERE c.seq > $1::bigint ORDER BY c.seq LIMIT $2`,
+      [after, batchSize],
+    );
+    for (const r of rows) {
+      checked += 1;
+      after = r.seq;
+      if (r.a_seq === null || r.kind === null || r.ref === null || r.content === null) {
+        flag({
+          seq: r.seq,
+          kind: '?',
+          ref: '?',
+          reason: 'ENTRY_MISSING',
+          detail: `chain link ${r.seq} has no archive entry`,
+        });
+        prev = r.hash;
+        continue;
+      }
+      const where = { seq: r.seq, kind: r.kind, ref: r.ref, ...billOf(r.kind, r.content) };
+      const actual = sha256Hex(r.content);
+      if (actual !== r.content_sha256) {
+        flag({
+          ...where,
+          reason: 'CONTENT_ALTERED',
+          detail: `archived ${r.kind} ${r.ref} hashes to ${actual}, recorded ${r.content_sha256}`,
+        });
+      }
+      const expected = linkHash(prev, r.seq, r.kind, r.ref, r.content_sha256 ?? '');
+      if (r.prev_hash !== prev || r.hash !== expected) {
+        flag({
+          ...where,
+          reason: 'LINK_BROKEN',
+          detail: `link ${r.seq} does not follow from the link before it`,
+        });
+      }
+      if (r.ledger_sha === null) {
+        flag({
+          ...where,
+          reason: 'LEDGER_ROW_MISSING',
+          detail: `the ${r.kind} row ${r.ref} archived at ${r.seq} is gone from the ledger`,
+        });
+      } else if (r.ledger_sha !== r.content_sha256) {
+        flag({
+          ...where,
+          reason: 'LEDGER_ROW_ALTERED',
+          detail: `the ${r.kind} row ${r.ref} differs from its archived copy (entry ${r.seq})`,
+        });
+      }
+      prev = r.hash;
+    }
+    opts.onProgress?.(checked);
+    if (rows.length < batchSize) break;
+  }
+  // an entry slipped in below the sealed end, or a settlement written around the triggers
+  const { rows: unchained } = await q.query<{ seq: string; kind: string; ref: string }>(
+    `SELECT a.seq::text AS seq, a.kind, a.ref FROM archive a
+     WHERE a.seq <= $1::bigint AND NOT EXISTS (SELECT 1 FROM archive_chain c WHERE c.seq = a.seq)
+     ORDER BY a.seq LIMIT $2`,
+    [after, maxBroken],
+  );
+  for (const r of unchained) {
+    flag({
+      ...r,
+      reason: 'ENTRY_UNCHAINED',
+      detail: `archive entry ${r.seq} lies inside the sealed range but is not chained`,
+    });
+  }
+  const { rows: unarchived } = await q.query<{
+    setl_id: string;
+    fixmedins_code: string;
+    mdtrt_id: string;
+  }>(
+    `SELECT s.setl_id, s.fixmedins_code, s.mdtrt_id FROM settlements s
+     WHERE NOT EXISTS (SELECT 1 FROM archive a WHERE a.kind = 'settlement' AND a.ref = s.setl_id)
+     ORDER BY s.created_at LIMIT $1`,
+    [maxBroken],
+  );
+  for (const r of unarchived) {
+    flag({
+      seq: '-',
+      kind: 'settlement',
+      ref: r.setl_id,
+      setlId: r.setl_id,
+      fixmedinsCode: r.fixmedins_code,
+      mdtrtId: r.mdtrt_id,
+      reason: 'LEDGER_ROW_UNARCHIVED',
+      detail: `settlement ${r.setl_id} has no archive entry (written around the archive)`,
+    });
+  }
+  const { rows: un } = await q.query<{ n: string }>(
+    `SELECT count(*)::text AS n FROM archive WHERE seq > $1::bigint`,
+    [after],
+  );
+  return {
+    ok: brokenCount === 0,
+    checked,
+    unsealed: Number(un[0]?.n ?? 0),
+    head: prev,
+    firstBroken: broken[0] ?? null,
+    broken,
+    brokenCount,
+  };
+}

@@ -3,3 +3,5 @@ export * from './compare';
 export * from './replay';
 export * from './csv';
 export * from './render';
+export * from './declarations';
+export * from './statements';

@@ -1,6 +1,8 @@
 /** CSV of the replay reports. */
+import Decimal from 'decimal.js';
 import { toCsv } from './csv';
 import type { AuditReport, WhatIfReport } from './replay';
+import type { AnnualClearing, MonthlyClearing, ReconciliationReport } from './statements';
 
 export function auditCsv(r: AuditReport): string {
   const rows: (string | number | null)[][] = [];
@@ -42,5 +44,99 @@ export function whatIfCsv(r: WhatIfReport): string {
       ...r.impact.map((i) => [i.county, i.category, i.fund, i.bills, i.stored, i.whatIf, i.delta]),
       ...r.totals.map((t) => ['*', '*', t.fund, r.total, t.stored, t.whatIf, t.delta]),
     ],
+  );
+}
+
+export function reconciliationCsv(r: ReconciliationReport): string {
+  const rows: (string | number | boolean | null)[][] = r.lines.map((l) => [
+    'total',
+    l.fixmedinsCode,
+    l.clrOptins,
+    l.month,
+    l.fund,
+    '',
+    '',
+    '',
+    l.declared,
+    l.ours,
+    l.difference,
+    l.matched ? 'matched' : 'differs',
+  ]);
+  for (const b of r.bills) {
+    for (const f of b.funds) {
+      rows.push([
+        'bill',
+        r.fixmedinsCode,
+        r.clrOptins,
+        r.month,
+        f.fund,
+        b.setlId,
+        b.mdtrtId,
+        b.kind,
+        f.declared,
+        f.ours,
+        new Decimal(f.declared ?? 0).minus(f.ours ?? 0).toFixed(2),
+        'differs',
+      ]);
+    }
+  }
+  return toCsv(
+    [
+      'line',
+      'fixmedins_code',
+      'clr_optins',
+      'month',
+      'fund',
+      'setl_id',
+      'mdtrt_id',
+      'kind',
+      'declared',
+      'ours',
+      'difference',
+      'status',
+    ],
+    rows,
+  );
+}
+
+export function monthlyClearingCsv(s: MonthlyClearing): string {
+  return toCsv(
+    [
+      'clr_optins',
+      'month',
+      'fixmedins_code',
+      'fund',
+      'settled_bills',
+      'settled',
+      'reversed_bills',
+      'reversed',
+      'owed',
+    ],
+    s.lines.map((l) => [
+      l.clrOptins,
+      s.month,
+      l.fixmedinsCode,
+      l.fund,
+      l.settledBills,
+      l.settled,
+      l.reversedBills,
+      l.reversed,
+      l.owed,
+    ]),
+  );
+}
+
+export function annualClearingCsv(s: AnnualClearing): string {
+  return toCsv(
+    ['clr_optins', 'year', 'fixmedins_code', 'fund', 'due', 'cleared_monthly', 'balance'],
+    s.lines.map((l) => [
+      l.clrOptins,
+      s.year,
+      l.fixmedinsCode,
+      l.fund,
+      l.due,
+      l.clearedMonthly,
+      l.balance,
+    ]),
   );
 }

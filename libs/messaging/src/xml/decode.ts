@@ -432,3 +432,153 @@ export function decodeReversal(
   if (dto.setl_id !== undefined) reversal.setlId = dto.setl_id;
   return { ok: true, reversal };
 }
+
+// ---------------------------------------------------------------- reconciliation declarations
+
+export type DeclaredFund = 'basic' | 'critical' | 'commercial' | 'assistance' | 'tilted';
+export const DECLARED_FUNDS: readonly DeclaredFund[] = [
+  'basic',
+  'critical',
+  'commercial',
+  'assistance',
+  'tilted',
+];
+
+export interface DeclaredBill {
+  setlId: string;
+  mdtrtId: string;
+  funds: Partial<Record<DeclaredFund, string>>;
+}
+
+/** A hospital's monthly declaration for one county agency (3201 totals, 3202 detail). */
+export interface Declaration {
+  fixmedinsCode: string;
+  clrOptins: string;
+  /** YYYY-MM */
+  month: string;
+  totals?: Partial<Record<DeclaredFund, string>>;
+  bills?: DeclaredBill[];
+}
+
+const declarationParser = new XMLParser({
+  processEntities: false,
+  parseTagValue: false,
+  parseAttributeValue: false,
+  ignoreAttributes: false,
+  attributeNamePrefix: '@_',
+  trimValues: true,
+  ignoreDeclaration: true,
+  isArray: (name) => name === 'bill',
+});
+
+const AMOUNT_RE = /^-?\d{1,12}(\.\d{1,2})?$/;
+
+function fundsOf(
+  node: unknown,
+  path: string,
+  errors: DecodeError[],
+): Partial<Record<DeclaredFund, string>> {
+  const out: Partial<Record<DeclaredFund, string>> = {};
+  if (node === undefined || node === '') return out;
+  if (typeof node !== 'object' || node === null) {
+    errors.push(err('INVALID_FIELD', path, 'funds', `<${path}> must hold fund elements`));
+    return out;
+  }
+  for (const [k, v] of Object.entries(node as Record<string, unknown>)) {
+    if (k === 'setl_id' || k === 'mdtrt_id' || k.startsWith('@_')) continue;
+    if (!(DECLARED_FUNDS as readonly string[]).includes(k)) {
+      errors.push(
+        err(
+          'UNKNOWN_FIELD',
+          `${path}.${k}`,
+          'fund',
+          `unknown fund <${k}>: ${DECLARED_FUNDS.join(', ')}`,
+        ),
+      );
+      continue;
+    }
+    if (typeof v !== 'string' || !AMOUNT_RE.test(v)) {
+      errors.push(
+        err('INVALID_FIELD', `${path}.${k}`, 'amount', `<${k}> must be an amount like 1234.50`),
+      );
+      continue;
+    }
+    out[k as DeclaredFund] = normaliseAmount(v);
+  }
+  return out;
+}
+
+/** Decodes a <reconciliation version="1"> declaration; errors name the field and the rule. */
+export function decodeDeclaration(
+  raw: Buffer | string,
+  opts?: DecodeOptions,
+): { ok: true; declaration: Declaration } | { ok: false; errors: DecodeError[] } {
+  const max = opts?.maxBytes ?? 16 * 1024 * 1024;
+  const pre = preParse(raw, 'reconciliation', { maxBytes: max });
+  if (!pre.ok) return pre;
+  // parse again with <bill> as a list (preParse validated the text)
+  const text = typeof raw === 'string' ? raw : raw.toString('utf8');
+  const body = (declarationParser.parse(text) as Record<string, Record<string, unknown>>)[
+    'reconciliation'
+  ]!;
+  const errors: DecodeError[] = [];
+  const str = (k: string, re: RegExp, rule: string): string => {
+    const v = body[k];
+    if (v === undefined || v === '') {
+      errors.push(err('MISSING_FIELD', k, 'isDefined', `<${k}> is required`));
+      return '';
+    }
+    if (typeof v !== 'string' || !re.test(v)) {
+      errors.push(err('INVALID_FIELD', k, rule, `<${k}> must match ${rule}`));
+      return '';
+    }
+    return v;
+  };
+  const declaration: Declaration = {
+    fixmedinsCode: str('fixmedins_code', /^[A-Za-z0-9]{1,30}$/, 'fixmedins_code'),
+    clrOptins: str('clr_optins', /^\d{6}$/, 'six-digit admdvs'),
+    month: str('month', /^\d{4}-(0[1-9]|1[0-2])$/, 'YYYY-MM'),
+  };
+  for (const k of Object.keys(body)) {
+    if (
+      !k.startsWith('@_') &&
+      !['fixmedins_code', 'clr_optins', 'month', 'totals', 'bills'].includes(k)
+    ) {
+      errors.push(err('UNKNOWN_FIELD', k, 'whitelist', `unknown element <${k}>`));
+    }
+  }
+  if (body['totals'] !== undefined) declaration.totals = fundsOf(body['totals'], 'totals', errors);
+  if (body['bills'] !== undefined) {
+    const list = (body['bills'] as Record<string, unknown> | '')?.['bill' as never] as unknown;
+    const bills: DeclaredBill[] = [];
+    const seen = new Set<string>();
+    (Array.isArray(list) ? list : []).forEach((b: unknown, i) => {
+      const path = `bills.bill[${i}]`;
+      const o = (typeof b === 'object' && b !== null ? b : {}) as Record<string, unknown>;
+      const setlId = typeof o['setl_id'] === 'string' ? o['setl_id'] : '';
+      const mdtrtId = typeof o['mdtrt_id'] === 'string' ? o['mdtrt_id'] : '';
+      if (setlId === '')
+        errors.push(
+          err('MISSING_FIELD', `${path}.setl_id`, 'isDefined', `${path}: <setl_id> is required`),
+        );
+      if (seen.has(setlId))
+        errors.push(
+          err(
+            'INVALID_FIELD',
+            `${path}.setl_id`,
+            'unique',
+            `${path}: settlement ${setlId} declared twice`,
+          ),
+        );
+      seen.add(setlId);
+      bills.push({ setlId, mdtrtId, funds: fundsOf(o, path, errors) });
+    });
+    declaration.bills = bills;
+  }
+  if (declaration.totals === undefined && declaration.bills === undefined) {
+    errors.push(
+      err('MISSING_FIELD', 'totals', 'totalsOrBills', 'declare <totals>, <bills> or both'),
+    );
+  }
+  return errors.length > 0 ? { ok: false, errors } : { ok: true, declaration };
+}

@@ -1,0 +1,416 @@
+/**
+ * Reconciliation with hospitals (in the manner of the national 3201/3202 interfaces), clearing
+ * statements of the county agencies (monthly; annual clearing of the previous year, 000 第十五条)
+ * and fund statements (000 第十七、十八条, 002 第二十一条). Read-only over the ledger; the
+ * arithmetic of the fund statements is libs/funds. Readings: docs/adr/0008-archive-and-audit.md.
+ *
+ * Months and years are those of the settlement time (setl_time, Beijing time): the agency pays a
+ * bill in the month it was settled. A reversal counts in the month it was made (Beijing time),
+ * against the month's statement, when the bill was settled in the same year; a reversal of an
+ * earlier year's bill belongs to that year's annual clearing instead.
+ */
+import Decimal from 'decimal.js';
+import type { FundKind, SetlDetail } from '@onebill/engine';
+import { type FundYear, fundStatement } from '@onebill/funds';
+import type { Queryable } from '@onebill/ledger';
+import type { Declaration } from './declarations';
+import { FUNDS, fundTotals } from './compare';
+
+/** Beijing month of a timestamptz column, 'YYYY-MM'. */
+const beijingMonth = (col: string): string =>
+  `to_char((${col} AT TIME ZONE 'UTC') + interval '8 hours', 'YYYY-MM')`;
+
+interface BillRow {
+  setl_id: string;
+  mdtrt_id: string;
+  fixmedins_code: string;
+  clr_optins: string;
+  month: string;
+  setldetail: SetlDetail[] | string;
+}
+
+function detail(v: SetlDetail[] | string): SetlDetail[] {
+  return typeof v === 'string' ? (JSON.parse(v) as SetlDetail[]) : v;
+}
+
+// ---------------------------------------------------------------- reconciliation (3201/3202)
+
+export interface ReconciliationLine {
+  fixmedinsCode: string;
+  clrOptins: string;
+  month: string;
+  fund: FundKind;
+  declared: string;
+  ours: string;
+  difference: string;
+  matched: boolean;
+}
+
+export interface BillDiscrepancy {
+  setlId: string;
+  mdtrtId: string;
+  /** missing-declared: ours, not declared; missing-ours: declared, not settled here (or
+   * reversed); amount: both, amounts differ; listed: no detail was declared, our bill listed */
+  kind: 'missing-declared' | 'missing-ours' | 'amount' | 'listed';
+  funds: { fund: FundKind; declared: string | null; ours: string | null }[];
+}
+
+export interface ReconciliationReport {
+  kind: 'reconciliation';
+  fixmedinsCode: string;
+  clrOptins: string;
+  month: string;
+  matched: boolean;
+  lines: ReconciliationLine[];
+  /** the bills behind any difference (empty when everything matched) */
+  bills: BillDiscrepancy[];
+}
+
+const money = (v: string | undefined | null): Decimal => new Decimal(v ?? '0');
+
+/** Reconciles one declaration against the bills settled (and still settled) in that month. */
+export async function reconcile(q: Queryable, d: Declaration): Promise<ReconciliationReport> {
+  const { rows } = await q.query<BillRow>(
+    `SELECT s.setl_id, s.mdtrt_id, s.fixmedins_code, s.clr_optins,
+            substr(s.setl_time, 1, 7) AS month, s.result -> 'setldetail' AS setldetail
+     FROM settlements s
+     WHERE s.status = 'settled' AND s.fixmedins_code = $1 AND s.clr_optins = $2
+       AND s.setl_time >= $3 AND s.setl_time < $4
+     ORDER BY s.setl_time, s.setl_id`,
+    [d.fixmedinsCode, d.clrOptins, `${d.month}-01`, `${d.month}-99`],
+  );
+  const ours = new Map(
+    rows.map((r) => [r.setl_id, { row: r, funds: fundTotals(detail(r.setldetail)) }]),
+  );
+  const oursTotal = {} as Record<FundKind, Decimal>;
+  for (const f of FUNDS) oursTotal[f] = new Decimal(0);
+  for (const o of ours.values())
+    for (const f of FUNDS) oursTotal[f] = oursTotal[f].plus(o.funds[f]);
+
+  const declaredTotal = {} as Record<FundKind, Decimal>;
+  for (const f of FUNDS) {
+    declaredTotal[f] =
+      d.totals !== undefined
+        ? money(d.totals[f])
+        : (d.bills ?? []).reduce((a, b) => a.plus(money(b.funds[f])), new Decimal(0));
+  }
+  const lines: ReconciliationLine[] = FUNDS.map((fund) => {
+    const diff = declaredTotal[fund].minus(oursTotal[fund]);
+    return {
+      fixmedinsCode: d.fixmedinsCode,
+      clrOptins: d.clrOptins,
+      month: d.month,
+      fund,
+      declared: declaredTotal[fund].toFixed(2),
+      ours: oursTotal[fund].toFixed(2),
+      difference: diff.toFixed(2),
+      matched: diff.isZero(),
+    };
+  });
+  const differing = new Set(lines.filter((l) => !l.matched).map((l) => l.fund));
+  const bills: BillDiscrepancy[] = [];
+  if (d.bills !== undefined) {
+    const declared = new Map(d.bills.map((b) => [b.setlId, b]));
+    for (const [setlId, o] of ours) {
+      const b = declared.get(setlId);
+      if (b === undefined) {
+        bills.push({
+          setlId,
+          mdtrtId: o.row.mdtrt_id,
+          kind: 'missing-declared',
+          funds: FUNDS.filter((f) => !new Decimal(o.funds[f]).isZero()).map((f) => ({
+            fund: f,
+            declared: null,
+            ours: o.funds[f],
+          })),
+        });
+        continue;
+      }
+      const funds = FUNDS.filter((f) => !money(b.funds[f]).equals(o.funds[f])).map((f) => ({
+        fund: f,
+        declared: money(b.funds[f]).toFixed(2),
+        ours: o.funds[f],
+      }));
+      if (funds.length > 0) bills.push({ setlId, mdtrtId: o.row.mdtrt_id, kind: 'amount', funds });
+    }
+    for (const b of d.bills) {
+      if (ours.has(b.setlId)) continue;
+      bills.push({
+        setlId: b.setlId,
+        mdtrtId: b.mdtrtId,
+        kind: 'missing-ours',
+        funds: FUNDS.filter((f) => !money(b.funds[f]).isZero()).map((f) => ({
+          fund: f,
+          declared: money(b.funds[f]).toFixed(2),
+          ours: null,
+        })),
+      });
+    }
+  } else if (differing.size > 0) {
+    for (const [setlId, o] of ours) {
+      bills.push({
+        setlId,
+        mdtrtId: o.row.mdtrt_id,
+        kind: 'listed',
+        funds: FUNDS.filter((f) => differing.has(f)).map((f) => ({
+          fund: f,
+          declared: null,
+          ours: o.funds[f],
+        })),
+      });
+    }
+  }
+  return {
+    kind: 'reconciliation',
+    fixmedinsCode: d.fixmedinsCode,
+    clrOptins: d.clrOptins,
+    month: d.month,
+    matched: differing.size === 0 && bills.length === 0,
+    lines,
+    bills,
+  };
+}
+
+// ---------------------------------------------------------------- clearing statements
+
+export interface ClearingLine {
+  clrOptins: string;
+  fixmedinsCode: string;
+  fund: FundKind;
+  settledBills: number;
+  settled: string;
+  reversedBills: number;
+  reversed: string;
+  /** settled − reversed: what the agency owes the hospital for the period */
+  owed: string;
+}
+
+export interface MonthlyClearing {
+  kind: 'clearing-monthly';
+  clrOptins: string;
+  month: string;
+  lines: ClearingLine[];
+  totals: { fund: FundKind; owed: string }[];
+}
+
+interface ClearingRow {
+  fixmedins_code: string;
+  clr_optins: string;
+  setldetail: SetlDetail[] | string;
+  reversal: boolean;
+}
+
+function aggregate(rows: ClearingRow[], clrOptins: string): ClearingLine[] {
+  const cells = new Map<string, { line: ClearingLine; s: Decimal; r: Decimal }>();
+  for (const row of rows) {
+    const funds = fundTotals(detail(row.setldetail));
+    for (const fund of FUNDS) {
+      const k = `${row.fixmedins_code}|${fund}`;
+      let c = cells.get(k);
+      if (c === undefined) {
+        c = {
+          line: {
+            clrOptins,
+            fixmedinsCode: row.fixmedins_code,
+            fund,
+            settledBills: 0,
+            settled: '0.00',
+            reversedBills: 0,
+            reversed: '0.00',
+            owed: '0.00',
+          },
+          s: new Decimal(0),
+          r: new Decimal(0),
+        };
+        cells.set(k, c);
+      }
+      if (row.reversal) {
+        c.line.reversedBills += 1;
+        c.r = c.r.plus(funds[fund]);
+      } else {
+        c.line.settledBills += 1;
+        c.s = c.s.plus(funds[fund]);
+      }
+    }
+  }
+  return [...cells.values()]
+    .map((c) => ({
+      ...c.line,
+      settled: c.s.toFixed(2),
+      reversed: c.r.toFixed(2),
+      owed: c.s.minus(c.r).toFixed(2),
+    }))
+    .sort((a, b) =>
+      a.fixmedinsCode === b.fixmedinsCode
+        ? FUNDS.indexOf(a.fund) - FUNDS.indexOf(b.fund)
+        : a.fixmedinsCode.localeCompare(b.fixmedinsCode),
+    );
+}
+
+function fundTotalsOf(lines: ClearingLine[]): { fund: FundKind; owed: string }[] {
+  return FUNDS.map((fund) => ({
+    fund,
+    owed: lines
+      .filter((l) => l.fund === fund)
+      .reduce((a, l) => a.plus(l.owed), new Decimal(0))
+      .toFixed(2),
+  }));
+}
+
+/**
+ * What a county agency owes each hospital per fund for a month: the bills settled in the month
+ * (whatever became of them later) less the reversals made in the month of bills of the same
+ * year. Stable: a later reversal changes a later month, never this one.
+ */
+export async function monthlyClearing(
+  q: Queryable,
+  clrOptins: string,
+  month: string,
+): Promise<MonthlyClearing> {
+  const { rows } = await q.query<ClearingRow>(
+    `SELECT s.fixmedins_code, s.clr_optins, s.result -> 'setldetail' AS setldetail,
+            false AS reversal
+     FROM settlements s
+     WHERE s.clr_optins = $1 AND s.setl_time >= $2 AND s.setl_time < $3
+     UNION ALL
+     SELECT s.fixmedins_code, s.clr_optins, s.result -> 'setldetail', true
+     FROM settlements s
+     WHERE s.clr_optins = $1 AND s.status = 'reversed'
+       AND ${beijingMonth('s.reversed_at')} = $4
+       AND substr(s.setl_time, 1, 4) = $5`,
+    [clrOptins, `${month}-01`, `${month}-99`, month, month.slice(0, 4)],
+  );
+  const lines = aggregate(rows, clrOptins);
+  return { kind: 'clearing-monthly', clrOptins, month, lines, totals: fundTotalsOf(lines) };
+}
+
+export interface AnnualLine {
+  clrOptins: string;
+  fixmedinsCode: string;
+  fund: FundKind;
+  /** the year's bills as they finally stand (still settled) */
+  due: string;
+  /** the sum of the year's twelve monthly statements */
+  clearedMonthly: string;
+  /** due − clearedMonthly: settled with the hospital at the annual clearing */
+  balance: string;
+}
+
+export interface AnnualClearing {
+  kind: 'clearing-annual';
+  clrOptins: string;
+  year: number;
+  lines: AnnualLine[];
+  totals: { fund: FundKind; due: string; clearedMonthly: string; balance: string }[];
+}
+
+/**
+ * Annual clearing of a year (000 第十五条: the previous year by 30 March): per hospital and fund,
+ * the year's bills as they finally stand against what the monthly statements cleared. The
+ * balance is the reversals made after the year's end of that year's bills.
+ */
+export async function annualClearing(
+  q: Queryable,
+  clrOptins: string,
+  year: number,
+): Promise<AnnualClearing> {
+  const y = String(year);
+  const { rows } = await q.query<ClearingRow & { status: string; late: boolean }>(
+    `SELECT s.fixmedins_code, s.clr_optins, s.result -> 'setldetail' AS setldetail,
+            false AS reversal, s.status,
+            (s.status = 'reversed' AND ${beijingMonth('s.reversed_at')} > $3) AS late
+     FROM settlements s
+     WHERE s.clr_optins = $1 AND substr(s.setl_time, 1, 4) = $2`,
+    [clrOptins, y, `${y}-12`],
+  );
+  const cells = new Map<string, { line: AnnualLine; due: Decimal; cleared: Decimal }>();
+  for (const r of rows) {
+    const funds = fundTotals(detail(r.setldetail));
+    for (const fund of FUNDS) {
+      const k = `${r.fixmedins_code}|${fund}`;
+      let c = cells.get(k);
+      if (c === undefined) {
+        c = {
+          line: {
+            clrOptins,
+            fixmedinsCode: r.fixmedins_code,
+            fund,
+            due: '0.00',
+            clearedMonthly: '0.00',
+            balance: '0.00',
+          },
+          due: new Decimal(0),
+          cleared: new Decimal(0),
+        };
+        cells.set(k, c);
+      }
+      if (r.status === 'settled') c.due = c.due.plus(funds[fund]);
+      // cleared monthly: settled in its month, and reversed in a month of the same year
+      if (r.status === 'settled' || r.late) c.cleared = c.cleared.plus(funds[fund]);
+    }
+  }
+  const lines = [...cells.values()]
+    .map((c) => ({
+      ...c.line,
+      due: c.due.toFixed(2),
+      clearedMonthly: c.cleared.toFixed(2),
+      balance: c.due.minus(c.cleared).toFixed(2),
+    }))
+    .sort((a, b) =>
+      a.fixmedinsCode === b.fixmedinsCode
+        ? FUNDS.indexOf(a.fund) - FUNDS.indexOf(b.fund)
+        : a.fixmedinsCode.localeCompare(b.fixmedinsCode),
+    );
+  const totals = FUNDS.map((fund) => {
+    const ls = lines.filter((l) => l.fund === fund);
+    const sum = (k: 'due' | 'clearedMonthly' | 'balance'): string =>
+      ls.reduce((a, l) => a.plus(l[k]), new Decimal(0)).toFixed(2);
+    return {
+      fund,
+      due: sum('due'),
+      clearedMonthly: sum('clearedMonthly'),
+      balance: sum('balance'),
+    };
+  });
+  return { kind: 'clearing-annual', clrOptins, year, lines, totals };
+}
+
+// ---------------------------------------------------------------- fund statements
+
+/**
+ * The medical-assistance fund's spending per county agency in a year: assistance and tilted
+ * assistance of the bills settled in that year and still settled.
+ */
+export async function assistanceSpending(
+  q: Queryable,
+  year: number,
+  counties: readonly string[],
+): Promise<Record<string, string>> {
+  const { rows } = await q.query<{ clr_optins: string; setldetail: SetlDetail[] | string }>(
+    `SELECT s.clr_optins, s.result -> 'setldetail' AS setldetail FROM settlements s
+     WHERE s.status = 'settled' AND substr(s.setl_time, 1, 4) = $1
+       AND s.clr_optins = ANY($2::text[])`,
+    [String(year), counties],
+  );
+  const out = new Map<string, Decimal>(counties.map((c) => [c, new Decimal(0)]));
+  for (const r of rows) {
+    const f = fundTotals(detail(r.setldetail));
+    out.set(
+      r.clr_optins,
+      (out.get(r.clr_optins) ?? new Decimal(0)).plus(f.assistance).plus(f.tilted),
+    );
+  }
+  return Object.fromEntries([...out].map(([k, v]) => [k, v.toFixed(2)]));
+}
+
+/** The fund statement of a region's year: the data file's funds against the ledger's spending. */
+export async function fundStatementOf(q: Queryable, data: FundYear) {
+  if (data.region === 'jilin') {
+    throw new Error(
+      'the Jilin data allocates subsidies (factor method); it has no ledger spending',
+    );
+  }
+  const counties = data.counties.map((c) => c.admdvs);
+  const spending = await assistanceSpending(q, data.year, counties);
+  return { kind: 'fund-statement' as const, spending, statement: fundStatement(data, spending) };
+}

@@ -99,10 +99,9 @@ describe('operator console in Chromium (real Kafka, real PostgreSQL, the compile
 
   it('signs in with a token, says who it is, and refuses a wrong token with the reason', async () => {
     expect(await page.getAttribute('#whoami', 'data-name')).toBe('test-operator');
-    // Replay and Reconciliation are announced, not offered
+    // Audit replay and Reconciliation are offered (issue 5)
     for (const id of ['#nav-replay', '#nav-reconciliation']) {
-      expect(await page.isDisabled(id)).toBe(true);
-      expect(await page.textContent(id)).toContain('not available yet');
+      expect(await page.isDisabled(id)).toBe(false);
     }
 
     const other = await browser.newPage();
@@ -292,6 +291,49 @@ describe('operator console in Chromium (real Kafka, real PostgreSQL, the compile
         )
       ).status,
     ).toBe(200);
+  });
+
+  it('replays a bill from the archive and reconciles a declaration missing it, from the console', async () => {
+    const xml = billXml(RUN, TEMPLATE, 'A1');
+    await publish(xml);
+    const {
+      setl_id: settled,
+      setl_time,
+      clr_optins: county,
+    } = await eventually(async () => {
+      const r = await api<{ setlinfo: { setl_id: string; setl_time: string; clr_optins: string } }>(
+        `/api/v1/settlements?fixmedins_code=${hospitalOf(xml)}&mdtrt_id=${RUN}-A1`,
+      );
+      if (r.status !== 200) throw new Error(`not settled yet: ${r.status}`);
+      return r.body.setlinfo;
+    }, LIVE_MS);
+    const month = setl_time.slice(0, 7);
+
+    await page.click('#nav-replay');
+    await page.fill('#replay-bill', `${RUN}-A1`);
+    await page.click('#replay-form button[type=submit]');
+    await page.waitForSelector('#audit-job[data-kind="replay"][data-status="done"]', LIVE);
+    expect(await page.getAttribute('#audit-summary', 'data-matched')).toBe('1');
+    expect(await page.getAttribute('#audit-summary', 'data-differing')).toBe('0');
+    expect(await page.getAttribute('#audit-diffs', 'data-count')).toBe('0');
+
+    await page.click('#verify-archive');
+    await page.waitForSelector('#audit-job[data-kind="verify"][data-status="done"]', LIVE);
+    expect(await page.textContent('#audit-summary')).toContain('archive intact');
+
+    // a declaration of the bill's month that leaves it out names it
+    await page.click('#nav-reconciliation');
+    await page.fill(
+      '#declaration',
+      `fixmedins_code,clr_optins,month,setl_id,mdtrt_id,basic\n${hospitalOf(xml)},${county},${month},S-NOT-OURS,V0,0.00\n`,
+    );
+    await page.click('#reconcile');
+    await page.waitForSelector('#reconcile-summary[data-matched="false"]', LIVE);
+    const bills = await page.evaluate<string[][]>(
+      `Array.from(document.querySelectorAll('#reconcile-bills tbody tr'))
+         .map((tr) => Array.from(tr.children).map((td) => td.textContent))`,
+    );
+    expect(bills.some((b) => b[0] === settled && b[2] === 'missing-declared')).toBe(true);
   });
 
   it('an auditor reads a reject with the person masked and cannot resubmit it', async () => {

@@ -138,9 +138,9 @@
   // ------------------------------------------------------------------ API
 
   /** Calls the gateway with the bearer token; a 401 signs out (with the server's reason). */
-  async function api(method, path, body) {
+  async function api(method, path, body, contentType = 'application/xml') {
     const headers = { authorization: `Bearer ${sessionStorage.getItem(TOKEN_KEY) || ''}` };
-    if (body !== undefined) headers['content-type'] = 'application/xml';
+    if (body !== undefined) headers['content-type'] = contentType;
     const res = await fetch(path, { method, headers, body, cache: 'no-store' });
     const text = await res.text();
     let json;
@@ -891,6 +891,158 @@
     await refreshRejects();
   }
 
+  // ------------------------------------------------------------------ audit and reconciliation
+
+  function textCell(text) {
+    const td = document.createElement('td');
+    td.textContent = text === null || text === undefined ? '' : String(text);
+    return td;
+  }
+
+  function fillRows(id, rows) {
+    const body = $(id).querySelector('tbody');
+    body.replaceChildren(
+      ...rows.map((r) => {
+        const tr = document.createElement('tr');
+        tr.append(...r.map(textCell));
+        return tr;
+      }),
+    );
+    $(id).setAttribute('data-count', String(rows.length));
+  }
+
+  /** Polls an audit job until it is done, showing its progress. */
+  async function followJob(job) {
+    const box = $('audit-job');
+    box.hidden = false;
+    $('audit-csv').hidden = true;
+    fillRows('audit-diffs', []);
+    $('audit-summary').textContent = '';
+    for (;;) {
+      const p = job.progress || { done: 0, total: 0, rate: 0 };
+      $('audit-progress').max = Math.max(1, p.total);
+      $('audit-progress').value = p.done;
+      $('audit-progress-text').textContent =
+        `${job.kind} ${job.status}: ${p.done}${p.total ? ` / ${p.total}` : ''}${p.rate ? ` · ${p.rate} bills/s` : ''}`;
+      box.setAttribute('data-status', job.status);
+      box.setAttribute('data-kind', job.kind);
+      if (job.status !== 'running') break;
+      await new Promise((r) => setTimeout(r, 500));
+      job = expectOk(await api('GET', `/api/v1/audit/jobs/${job.job_id}`), 'audit job');
+    }
+    if (job.status === 'failed') throw new Error(`the ${job.kind} failed: ${job.error}`);
+    const r = job.report;
+    const summary = $('audit-summary');
+    if (job.kind === 'replay') {
+      summary.textContent = `${r.total} bills replayed: ${r.matched} matched, ${r.differing} differing, ${r.failed} could not be replayed`;
+      summary.setAttribute('data-matched', String(r.matched));
+      summary.setAttribute('data-differing', String(r.differing));
+      summary.setAttribute('data-failed', String(r.failed));
+      const rows = [];
+      for (const d of r.differences) {
+        if (d.error) rows.push([d.setlId, d.fixmedinsCode, d.mdtrtId, 'error', '', d.error]);
+        for (const f of d.diffs)
+          rows.push([d.setlId, d.fixmedinsCode, d.mdtrtId, f.field, f.stored, f.replayed]);
+      }
+      fillRows('audit-diffs', rows);
+    } else {
+      summary.textContent = r.ok
+        ? `archive intact: ${r.checked} links checked, ${r.unsealed} not sealed yet, head ${r.head.slice(0, 16)}…`
+        : `archive BROKEN at entry ${r.firstBroken.seq} (${r.firstBroken.reason}): ${r.firstBroken.detail}`;
+      fillRows(
+        'audit-diffs',
+        r.broken.map((b) => [
+          b.setlId || b.ref,
+          b.fixmedinsCode || '',
+          b.mdtrtId || '',
+          b.reason,
+          b.kind,
+          b.detail,
+        ]),
+      );
+    }
+    const link = $('audit-csv');
+    link.href = '#';
+    link.onclick = guarded(async () => {
+      const res = await fetch(`/api/v1/audit/jobs/${job.job_id}?format=csv`, {
+        headers: { authorization: `Bearer ${sessionStorage.getItem(TOKEN_KEY) || ''}` },
+      });
+      const blob = await res.blob();
+      const a = document.createElement('a');
+      a.href = URL.createObjectURL(blob);
+      a.download = `${job.kind}-${job.job_id}.csv`;
+      a.click();
+    }, 'audit-error');
+    link.hidden = false;
+  }
+
+  /** Marks the job box as starting at once, so that nobody reads the previous job as this one. */
+  function starting(kind) {
+    $('audit-error').textContent = '';
+    $('audit-job').setAttribute('data-status', 'starting');
+    $('audit-job').setAttribute('data-kind', kind);
+    $('audit-summary').textContent = '';
+  }
+
+  async function startReplay() {
+    starting('replay');
+    const filter = {};
+    for (const k of ['from', 'to', 'hospital', 'county', 'person', 'bill']) {
+      const v = $(`replay-${k}`).value.trim();
+      if (v !== '') filter[k] = v;
+    }
+    const r = await api(
+      'POST',
+      '/api/v1/audit/replays',
+      JSON.stringify(filter),
+      'application/json',
+    );
+    if (r.status !== 202) throw new Error(`replay: ${r.status} ${problemsText(r.json)}`);
+    await followJob(r.json);
+  }
+
+  async function startVerify() {
+    starting('verify');
+    const r = await api('POST', '/api/v1/audit/archive/verifications', '{}', 'application/json');
+    if (r.status !== 202) throw new Error(`verify: ${r.status} ${problemsText(r.json)}`);
+    await followJob(r.json);
+  }
+
+  async function reconcileDeclaration() {
+    $('reconcile-error').textContent = '';
+    const text = $('declaration').value;
+    const type = text.trim().startsWith('<') ? 'application/xml' : 'text/csv';
+    const r = await api('POST', '/api/v1/reconciliations', text, type);
+    if (r.status !== 200) throw new Error(`reconcile: ${r.status} ${problemsText(r.json)}`);
+    const reports = r.json.reports;
+    $('reconcile-summary').textContent = r.json.matched
+      ? 'matched: every fund of every month agrees'
+      : 'NOT matched: see the differences and the bills behind them';
+    $('reconcile-summary').setAttribute('data-matched', String(r.json.matched));
+    fillRows(
+      'reconcile-lines',
+      reports.flatMap((x) =>
+        x.lines.map((l) => [
+          l.fixmedinsCode,
+          l.clrOptins,
+          l.month,
+          l.fund,
+          l.declared,
+          l.ours,
+          l.difference,
+        ]),
+      ),
+    );
+    fillRows(
+      'reconcile-bills',
+      reports.flatMap((x) =>
+        x.bills.flatMap((b) =>
+          b.funds.map((f) => [b.setlId, b.mdtrtId, b.kind, f.fund, f.declared, f.ours]),
+        ),
+      ),
+    );
+  }
+
   // ------------------------------------------------------------------ tabs, polling, wiring
 
   function showTab(name) {
@@ -979,6 +1131,9 @@
     guarded(() => searchByPerson($('search-psn-no').value.trim()), 'search-error'),
   );
   $('resubmit').addEventListener('click', guarded(resubmit, 'resubmit-result'));
+  $('replay-form').addEventListener('submit', guarded(startReplay, 'audit-error'));
+  $('verify-archive').addEventListener('click', guarded(startVerify, 'audit-error'));
+  $('reconcile').addEventListener('click', guarded(reconcileDeclaration, 'reconcile-error'));
   $('resubmit-next').addEventListener(
     'click',
     guarded(() => showReject($('resubmit-next').getAttribute('data-reject-id')), 'notice'),

@@ -30,6 +30,7 @@ describe('gateway configuration', () => {
       kafkaGroupId: 'onebill-gateway',
       kafkaPartitionsConcurrently: 6,
       maxMessageBytes: 65536,
+      maxDeclarationBytes: 16777216,
       outboxBatch: 500,
       outboxPollMs: 50,
       simulatorRate: 20,

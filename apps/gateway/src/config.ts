@@ -20,6 +20,8 @@ export interface GatewayConfig {
   kafkaPartitionsConcurrently: number;
   /** largest discharge message accepted, in bytes (checked before parsing) */
   maxMessageBytes: number;
+  /** largest reconciliation CSV accepted over HTTP */
+  maxDeclarationBytes: number;
   /** outbox relay: rows per batch and idle poll interval */
   outboxBatch: number;
   outboxPollMs: number;
@@ -101,6 +103,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     kafkaGroupId: str('KAFKA_GROUP_ID', 'onebill-gateway'),
     kafkaPartitionsConcurrently: int('KAFKA_PARTITIONS_CONCURRENTLY', 6, 1, 64),
     maxMessageBytes: int('MAX_MESSAGE_BYTES', 65536, 1024, 10 * 1024 * 1024),
+    maxDeclarationBytes: int('MAX_DECLARATION_BYTES', 16 * 1024 * 1024, 1024, 256 * 1024 * 1024),
     outboxBatch: int('OUTBOX_BATCH', 500, 1, 10000),
     outboxPollMs: int('OUTBOX_POLL_MS', 50, 5, 60000),
     // embedded mode (no Kafka) feeds itself so that a fresh clone shows bills flowing

@@ -71,6 +71,8 @@ async function main(): Promise<void> {
   const limit = config.maxMessageBytes;
   app.useBodyParser('json', { limit });
   app.useBodyParser('text', { type: ['application/xml', 'text/xml', 'text/plain'], limit });
+  // a month's reconciliation detail (one line per bill) is larger than a message
+  app.useBodyParser('text', { type: ['text/csv'], limit: config.maxDeclarationBytes });
   app.enableShutdownHooks([]);
   await runtime.start();
   await app.listen(config.port, config.host);

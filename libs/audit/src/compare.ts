@@ -50,7 +50,33 @@ function flatten(prefix: string, v: unknown, out: Map<string, string>): void {
   }
 }
 
+/** Deep equality of two accumulator trees, key order aside (jsonb reorders keys). */
+function sameTree(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') {
+    return typeof a === 'string' && typeof b === 'string' ? sameMoney(a, b) : false;
+  }
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  for (const k of ka) {
+    if (!sameTree((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/** The same fund lines in the same order (the usual case): no arithmetic needed. */
+function sameLines(a: readonly SetlDetail[], b: readonly SetlDetail[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i += 1) {
+    if (a[i]!.fund !== b[i]!.fund || a[i]!.fundPayamt !== b[i]!.fundPayamt) return false;
+  }
+  return true;
+}
+
 function accumulatorDiffs(stored: Accumulators, replayed: Accumulators): FieldDiff[] {
+  if (sameTree(stored, replayed)) return [];
   const a = new Map<string, string>();
   const b = new Map<string, string>();
   flatten('accumulators', stored, a);
@@ -99,11 +125,14 @@ export function compareSettlement(
       replayed: replayed.ruleSetVersion,
     });
   }
-  const sf = fundTotals(stored.setldetail);
-  const rf = fundTotals(replayed.setldetail);
-  for (const f of FUNDS) {
-    if (!sameMoney(sf[f], rf[f]))
-      diffs.push({ field: `fund:${f}`, stored: sf[f], replayed: rf[f] });
+  if (!sameLines(stored.setldetail, replayed.setldetail)) {
+    const sf = fundTotals(stored.setldetail);
+    const rf = fundTotals(replayed.setldetail);
+    for (const f of FUNDS) {
+      if (!sameMoney(sf[f], rf[f])) {
+        diffs.push({ field: `fund:${f}`, stored: sf[f], replayed: rf[f] });
+      }
+    }
   }
   diffs.push(...accumulatorDiffs(stored.accumulatorsAfter, replayed.accumulators));
   return diffs;

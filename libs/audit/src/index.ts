@@ -5,3 +5,4 @@ export * from './csv';
 export * from './render';
 export * from './declarations';
 export * from './statements';
+export * from './kafka-range';

@@ -77,7 +77,7 @@ export interface AuditReport {
 class ReplayFailure extends Error {}
 
 /** Compiled rule sets by version and year, resolved once. */
-class RuleCache {
+export class RuleCache {
   private readonly cache = new Map<string, CompiledRuleSet>();
   constructor(private readonly rules: RuleBook) {}
 
@@ -115,11 +115,11 @@ function billOf(s: StoredSettlement): Bill {
   return d.bill;
 }
 
-function message(e: unknown): string {
+export function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-class Meter {
+export class Meter {
   private readonly t0 = Date.now();
   private lastReport = 0;
   done = 0;
@@ -145,6 +145,14 @@ class Meter {
       this.onProgress({ done: this.done, total: this.total, rate: this.rate() });
     }
   }
+}
+
+/** One stored settlement recomputed and compared; throws when it cannot be recomputed. */
+export function auditOne(s: StoredSettlement, cache: RuleCache): FieldDiff[] {
+  const bill = billOf(s);
+  const ruleSet = cache.byVersion(s.ruleSetVersion, bill.dischargeDate);
+  const result = settle({ bill, accumulators: s.accumulatorsBefore, ruleSet });
+  return compareSettlement(s, result, billBodyHash(bill));
 }
 
 /** Audit replay: recompute and compare. Never writes. */
@@ -183,10 +191,7 @@ export async function auditReplay(
         };
         let diffs: FieldDiff[];
         try {
-          const bill = billOf(s);
-          const ruleSet = cache.byVersion(s.ruleSetVersion, bill.dischargeDate);
-          const result = settle({ bill, accumulators: s.accumulatorsBefore, ruleSet });
-          diffs = compareSettlement(s, result, billBodyHash(bill));
+          diffs = auditOne(s, cache);
         } catch (e) {
           failed += 1;
           list({ ...head, diffs: [], error: message(e) });

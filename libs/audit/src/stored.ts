@@ -18,6 +18,8 @@ export interface ReplayFilter {
   bill?: string;
   /** default 'all': reversed settlements were computed under the rules too */
   status?: 'settled' | 'reversed' | 'all';
+  /** exactly these settlements (Kafka-range replay looks them up by message) */
+  setlIds?: readonly string[];
 }
 
 /** The money columns of settlements, as the engine's setlinfo names them. */
@@ -109,6 +111,7 @@ export function whereOf(filter: ReplayFilter, params: unknown[]): string[] {
   if (filter.county) add((p) => `s.clr_optins = ${p}`, filter.county);
   if (filter.person) add((p) => `s.psn_no = ${p}`, filter.person);
   if (filter.bill) add((p) => `(s.mdtrt_id = ${p} OR s.setl_id = ${p})`, filter.bill);
+  if (filter.setlIds) add((p) => `s.setl_id = ANY(${p}::text[])`, filter.setlIds);
   const status = filter.status ?? 'all';
   if (status !== 'all') add((p) => `s.status = ${p}`, status);
   return where;
@@ -134,60 +137,72 @@ export async function scanSettlements(
   onPage: (page: StoredSettlement[]) => Promise<void> | void,
   pageSize = 2000,
 ): Promise<void> {
-  let after: { at: string; id: string } | null = null;
+  // the next page is asked for before this one is handed over: the database reads while the
+  // caller computes (a pool runs the two on separate connections)
+  let pending = fetchPage(q, filter, null, pageSize);
   for (;;) {
-    const params: unknown[] = [];
-    const where = whereOf(filter, params);
-    if (after !== null) {
-      params.push(after.at, after.id);
-      where.push(
-        `(s.created_at, s.setl_id) > ($${params.length - 1}::timestamptz, $${params.length})`,
-      );
-    }
-    params.push(pageSize);
-    const { rows } = await q.query<Row>(
-      `SELECT s.setl_id, s.fixmedins_code, s.mdtrt_id, s.psn_no, s.year, s.clr_optins,
-              s.rule_set_version, s.category_used, s.status, s.created_at::text AS created_at,
-              s.setl_time, s.body_hash, s.accumulators_before,
-              s.result -> 'accumulators' AS acc_after, s.result -> 'setldetail' AS setldetail,
-              ${AMOUNTS},
-              (SELECT a.content FROM archive a
-               WHERE a.kind = 'in' AND a.ref = s.inbox_id::text ORDER BY a.seq LIMIT 1) AS payload
-       FROM settlements s
-       ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-       ORDER BY s.created_at, s.setl_id
-       LIMIT $${params.length}`,
-      params,
-    );
-    if (rows.length === 0) return;
-    const page = rows.map((r): StoredSettlement => {
-      const amounts = {} as Record<SetlInfoKey, string>;
-      for (const [k, c] of Object.entries(SETLINFO_COLUMNS)) {
-        amounts[k as SetlInfoKey] = String(r[c]);
-      }
-      return {
-        setlId: r.setl_id,
-        fixmedinsCode: r.fixmedins_code,
-        mdtrtId: r.mdtrt_id,
-        psnNo: r.psn_no,
-        year: r.year,
-        clrOptins: r.clr_optins,
-        ruleSetVersion: r.rule_set_version,
-        categoryUsed: r.category_used,
-        status: r.status,
-        createdAt: r.created_at,
-        setlTime: r.setl_time,
-        bodyHash: r.body_hash,
-        accumulatorsBefore: json(r.accumulators_before),
-        accumulatorsAfter: json(r.acc_after),
-        setldetail: json(r.setldetail),
-        amounts,
-        payload: r.payload,
-      };
-    });
+    const page = await pending;
+    if (page.length === 0) return;
+    const last = page[page.length - 1]!;
+    const more = page.length === pageSize;
+    if (more) pending = fetchPage(q, filter, { at: last.createdAt, id: last.setlId }, pageSize);
     await onPage(page);
-    const last = rows[rows.length - 1]!;
-    after = { at: last.created_at, id: last.setl_id };
-    if (rows.length < pageSize) return;
+    if (!more) return;
   }
+}
+
+async function fetchPage(
+  q: Queryable,
+  filter: ReplayFilter,
+  after: { at: string; id: string } | null,
+  pageSize: number,
+): Promise<StoredSettlement[]> {
+  const params: unknown[] = [];
+  const where = whereOf(filter, params);
+  if (after !== null) {
+    params.push(after.at, after.id);
+    where.push(
+      `(s.created_at, s.setl_id) > ($${params.length - 1}::timestamptz, $${params.length})`,
+    );
+  }
+  params.push(pageSize);
+  const { rows } = await q.query<Row>(
+    `SELECT s.setl_id, s.fixmedins_code, s.mdtrt_id, s.psn_no, s.year, s.clr_optins,
+            s.rule_set_version, s.category_used, s.status, s.created_at::text AS created_at,
+            s.setl_time, s.body_hash, s.accumulators_before,
+            s.result -> 'accumulators' AS acc_after, s.result -> 'setldetail' AS setldetail,
+            ${AMOUNTS},
+            (SELECT a.content FROM archive a
+             WHERE a.kind = 'in' AND a.ref = s.inbox_id::text ORDER BY a.seq LIMIT 1) AS payload
+     FROM settlements s
+     ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+     ORDER BY s.created_at, s.setl_id
+     LIMIT $${params.length}`,
+    params,
+  );
+  return rows.map((r): StoredSettlement => {
+    const amounts = {} as Record<SetlInfoKey, string>;
+    for (const [k, c] of Object.entries(SETLINFO_COLUMNS)) {
+      amounts[k as SetlInfoKey] = String(r[c]);
+    }
+    return {
+      setlId: r.setl_id,
+      fixmedinsCode: r.fixmedins_code,
+      mdtrtId: r.mdtrt_id,
+      psnNo: r.psn_no,
+      year: r.year,
+      clrOptins: r.clr_optins,
+      ruleSetVersion: r.rule_set_version,
+      categoryUsed: r.category_used,
+      status: r.status,
+      createdAt: r.created_at,
+      setlTime: r.setl_time,
+      bodyHash: r.body_hash,
+      accumulatorsBefore: json(r.accumulators_before),
+      accumulatorsAfter: json(r.acc_after),
+      setldetail: json(r.setldetail),
+      amounts,
+      payload: r.payload,
+    };
+  });
 }

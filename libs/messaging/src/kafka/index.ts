@@ -4,3 +4,4 @@ export * from './consumer';
 export * from './kafka-client';
 export * from './producer';
 export * from './topics';
+export * from './range-reader';

@@ -13,6 +13,8 @@ import {
 } from './config';
 import { KafkaBatchConsumer, type BatchConsumerOptions } from './consumer';
 import { KafkaProducer, type ProducerOptions } from './producer';
+import { type RangeBounds, type RangeResult, readRange } from './range-reader';
+import type { InboundMessage } from './consumer';
 
 export class KafkaClient {
   private readonly kafka: Kafka;
@@ -38,6 +40,14 @@ export class KafkaClient {
 
   batchConsumer(options: BatchConsumerOptions): KafkaBatchConsumer {
     return new KafkaBatchConsumer(this.kafka, options, this.sink);
+  }
+
+  /** Reads a topic between offsets or timestamps with a group of its own (audit). */
+  readRange(
+    bounds: RangeBounds,
+    onMessages: (messages: InboundMessage[]) => Promise<void>,
+  ): Promise<RangeResult> {
+    return readRange(this.kafka, bounds, onMessages);
   }
 
   /** The shared admin connection (opened on first use, closed by `close()`). */

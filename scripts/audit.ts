@@ -1,0 +1,324 @@
+/**
+ * The auditor's and the agency's command line (issue 5). Reads the ledger; writes nothing to it
+ * except `archive seal` (which only extends the hash chain) and never publishes to Kafka.
+ *
+ *   npm run audit:cli -- archive verify|seal
+ *   npm run audit:cli -- replay [filters] [--format json|csv] [--out FILE]
+ *   npm run audit:cli -- what-if --rules DIR [--figures FILE]… [filters] [--format json|csv]
+ *   npm run audit:cli -- kafka-replay --topic T [--from-offset N] [--to-offset N]
+ *                        [--from-time ISO] [--to-time ISO] [--brokers host:port,…]
+ *   npm run audit:cli -- reconcile --file declaration.xml|declaration.csv [--format json|csv]
+ *   npm run audit:cli -- clearing --county ADMDVS (--month YYYY-MM | --year YYYY) [--format]
+ *   npm run audit:cli -- funds --region panzhihua|baoshan --year YYYY [--format json|csv]
+ *
+ * filters: --from DATE --to DATE --hospital CODE --county ADMDVS --person PSN_NO --bill ID
+ *          --status settled|reversed|all
+ *
+ * The store is the gateway's: DATABASE_URL, or the embedded PGlite in PGLITE_DIR (default
+ * .data/pglite; one process at a time: stop the gateway or use its HTTP API). Progress goes to
+ * stderr, the report to stdout or --out. Exit 0: clean; 1: differences or broken links found;
+ * 2: bad input (the message names the field); 64: usage.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  type Progress,
+  type ReconciliationReport,
+  type ReplayFilter,
+  DeclarationError,
+  annualClearing,
+  annualClearingCsv,
+  auditCsv,
+  auditReplay,
+  fundStatementOf,
+  kafkaRangeAudit,
+  monthlyClearing,
+  monthlyClearingCsv,
+  parseCsvDeclarations,
+  reconcile,
+  reconciliationCsv,
+  toCsv,
+  whatIfCsv,
+  whatIfReplay,
+} from '@onebill/audit';
+import { FundInputError, parseFundYear } from '@onebill/funds';
+import { ArchiveSealer, type Db, openDb, verifyArchive } from '@onebill/ledger';
+import { KafkaClient, decodeDeclaration } from '@onebill/messaging';
+import { RuleBook, RuleSetError, projectRoot } from '@onebill/rules';
+
+const USAGE = `usage: npm run audit:cli -- <archive verify|archive seal|replay|what-if|kafka-replay|reconcile|clearing|funds> [options]
+  see scripts/audit.ts and docs/audit.md`;
+
+class UsageError extends Error {}
+class InputError extends Error {}
+
+type Opts = Map<string, string[]>;
+
+function parse(argv: string[]): { words: string[]; opts: Opts } {
+  const words: string[] = [];
+  const opts: Opts = new Map();
+  for (let i = 0; i < argv.length; i += 1) {
+    const a = argv[i]!;
+    if (a === '--help' || a === '-h') throw new UsageError('');
+    if (a.startsWith('--')) {
+      const v = argv[i + 1];
+      if (v === undefined || v.startsWith('--')) throw new UsageError(`${a} needs a value`);
+      opts.set(a.slice(2), [...(opts.get(a.slice(2)) ?? []), v]);
+      i += 1;
+    } else words.push(a);
+  }
+  return { words, opts };
+}
+
+const one = (o: Opts, k: string): string | undefined => o.get(k)?.at(-1);
+const need = (o: Opts, k: string): string => {
+  const v = one(o, k);
+  if (v === undefined) throw new UsageError(`--${k} is required`);
+  return v;
+};
+
+function filterOf(o: Opts): ReplayFilter {
+  const f: ReplayFilter = {};
+  for (const [k, key] of [
+    ['from', 'from'],
+    ['to', 'to'],
+    ['hospital', 'hospital'],
+    ['county', 'county'],
+    ['person', 'person'],
+    ['bill', 'bill'],
+  ] as const) {
+    const v = one(o, k);
+    if (v !== undefined) f[key] = v;
+  }
+  const status = one(o, 'status');
+  if (status !== undefined) {
+    if (status !== 'settled' && status !== 'reversed' && status !== 'all') {
+      throw new UsageError('--status is settled, reversed or all');
+    }
+    f.status = status;
+  }
+  return f;
+}
+
+function progress(label: string): (p: Progress) => void {
+  const tty = process.stderr.isTTY;
+  let lastPct = -1;
+  return (p) => {
+    const pct = p.total > 0 ? Math.floor((p.done * 100) / p.total) : 0;
+    const line = `${label} ${p.done.toLocaleString('en')}${p.total > 0 ? `/${p.total.toLocaleString('en')} (${pct} %)` : ''} · ${p.rate.toLocaleString('en')} bills/s`;
+    if (tty) process.stderr.write(`\r${line}   `);
+    else if (pct >= lastPct + 10 || p.done === p.total) {
+      lastPct = pct;
+      process.stderr.write(`${line}\n`);
+    }
+  };
+}
+
+function emit(o: Opts, json: unknown, csv: () => string): void {
+  const format = one(o, 'format') ?? 'json';
+  if (format !== 'json' && format !== 'csv') throw new UsageError('--format is json or csv');
+  const text = format === 'csv' ? csv() : `${JSON.stringify(json, null, 2)}\n`;
+  const out = one(o, 'out');
+  if (out !== undefined) writeFileSync(out, text);
+  else process.stdout.write(text);
+  if (process.stderr.isTTY) process.stderr.write('\n');
+}
+
+async function run(db: Db, words: string[], o: Opts): Promise<number> {
+  const [cmd, sub] = words;
+  switch (cmd) {
+    case 'archive': {
+      if (sub === 'seal') {
+        const n = await new ArchiveSealer(db).sealNow();
+        process.stdout.write(`${JSON.stringify({ sealed: n })}\n`);
+        return 0;
+      }
+      if (sub !== 'verify') throw new UsageError('archive verify | archive seal');
+      const report = await verifyArchive(db, {
+        onProgress: (n) => progress('verified')({ done: n, total: 0, rate: 0 }),
+      });
+      emit(o, report, () =>
+        toCsv(
+          ['seq', 'kind', 'ref', 'reason', 'setl_id', 'fixmedins_code', 'mdtrt_id', 'detail'],
+          report.broken.map((b) => [
+            b.seq,
+            b.kind,
+            b.ref,
+            b.reason,
+            b.setlId ?? '',
+            b.fixmedinsCode ?? '',
+            b.mdtrtId ?? '',
+            b.detail,
+          ]),
+        ),
+      );
+      return report.ok ? 0 : 1;
+    }
+    case 'replay': {
+      const rules = RuleBook.load();
+      const report = await auditReplay(db, rules, filterOf(o), {
+        onProgress: progress('replayed'),
+      });
+      emit(o, report, () => auditCsv(report));
+      return report.differing + report.failed === 0 ? 0 : 1;
+    }
+    case 'what-if': {
+      const whatIf = RuleBook.load({
+        ruleSetDir: need(o, 'rules'),
+        figuresFiles: o.get('figures') ?? [],
+      });
+      const report = await whatIfReplay(db, whatIf, filterOf(o), {
+        onProgress: progress('what-if'),
+      });
+      emit(o, report, () => whatIfCsv(report));
+      return 0;
+    }
+    case 'kafka-replay': {
+      const brokers = (one(o, 'brokers') ?? process.env.KAFKA_BROKERS ?? '')
+        .split(',')
+        .filter((b) => b !== '');
+      if (brokers.length === 0) throw new UsageError('--brokers or KAFKA_BROKERS is required');
+      const time = (k: string): number | undefined => {
+        const v = one(o, k);
+        if (v === undefined) return undefined;
+        const t = Date.parse(v);
+        if (Number.isNaN(t)) throw new InputError(`--${k}: "${v}" is not a date-time`);
+        return t;
+      };
+      const client = new KafkaClient({ brokers, clientId: 'onebill-audit', logLevel: 'warn' });
+      const fromOffset = one(o, 'from-offset');
+      const toOffset = one(o, 'to-offset');
+      const fromTimestamp = time('from-time');
+      const toTimestamp = time('to-time');
+      try {
+        const report = await kafkaRangeAudit(
+          db,
+          RuleBook.load(),
+          client,
+          {
+            topic: one(o, 'topic') ?? 'his.discharge.v1',
+            ...(fromOffset !== undefined ? { fromOffset } : {}),
+            ...(toOffset !== undefined ? { toOffset } : {}),
+            ...(fromTimestamp !== undefined ? { fromTimestamp } : {}),
+            ...(toTimestamp !== undefined ? { toTimestamp } : {}),
+          },
+          { onProgress: progress('re-read') },
+        );
+        emit(o, report, () =>
+          auditCsv({ ...report, kind: 'audit', filter: {}, billsPerSecond: 0 }),
+        );
+        return report.differing + report.failed === 0 ? 0 : 1;
+      } finally {
+        await client.close();
+      }
+    }
+    case 'reconcile': {
+      const file = need(o, 'file');
+      const text = readFileSync(file, 'utf8');
+      let declarations;
+      if (/\.csv$/i.test(file)) declarations = parseCsvDeclarations(text);
+      else {
+        const d = decodeDeclaration(text);
+        if (!d.ok) {
+          throw new InputError(d.errors.map((e) => `${e.field ?? '-'}: ${e.message}`).join('; '));
+        }
+        declarations = [d.declaration];
+      }
+      const reports: ReconciliationReport[] = [];
+      for (const d of declarations) reports.push(await reconcile(db, d));
+      emit(o, reports.length === 1 ? reports[0] : reports, () =>
+        reports
+          .map((r, i) => {
+            const csv = reconciliationCsv(r);
+            return i === 0 ? csv : csv.slice(csv.indexOf('\r\n') + 2);
+          })
+          .join(''),
+      );
+      return reports.every((r) => r.matched) ? 0 : 1;
+    }
+    case 'clearing': {
+      const county = need(o, 'county');
+      const month = one(o, 'month');
+      if (month !== undefined) {
+        if (!/^\d{4}-(0[1-9]|1[0-2])$/.test(month)) throw new InputError('--month is YYYY-MM');
+        const s = await monthlyClearing(db, county, month);
+        emit(o, s, () => monthlyClearingCsv(s));
+        return 0;
+      }
+      const year = Number(need(o, 'year'));
+      if (!Number.isInteger(year)) throw new InputError('--year is YYYY');
+      const s = await annualClearing(db, county, year);
+      emit(o, s, () => annualClearingCsv(s));
+      return 0;
+    }
+    case 'funds': {
+      const region = need(o, 'region');
+      const year = need(o, 'year');
+      const dir = process.env.ONEBILL_FUNDS_DIR ?? join(projectRoot(), 'config/funds');
+      const file = join(dir, `${region}-${year}.json`);
+      let data;
+      try {
+        data = parseFundYear(JSON.parse(readFileSync(file, 'utf8')));
+      } catch (e) {
+        throw new InputError(`${file}: ${e instanceof Error ? e.message : String(e)}`);
+      }
+      const s = await fundStatementOf(db, data);
+      emit(o, s, () => {
+        const rows = s.statement.rows as unknown as Record<string, unknown>[];
+        const header = Object.keys(rows[0] ?? {}).filter((k) => typeof rows[0]?.[k] !== 'object');
+        return toCsv(
+          header,
+          rows.map((r) => header.map((h) => r[h] as string | number | boolean | null)),
+        );
+      });
+      return 0;
+    }
+    case undefined:
+      throw new UsageError('');
+    default:
+      throw new UsageError(`unknown command ${cmd}`);
+  }
+}
+
+async function main(): Promise<number> {
+  let parsed;
+  try {
+    parsed = parse(process.argv.slice(2));
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n${USAGE}\n`);
+    return 64;
+  }
+  const db = await openDb({
+    ...(process.env.DATABASE_URL ? { databaseUrl: process.env.DATABASE_URL } : {}),
+    dataDir: process.env.PGLITE_DIR ?? '.data/pglite',
+    poolSize: 2,
+  });
+  try {
+    return await run(db, parsed.words, parsed.opts);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`${e.message}\n${USAGE}\n`);
+      return 64;
+    }
+    if (
+      e instanceof InputError ||
+      e instanceof DeclarationError ||
+      e instanceof FundInputError ||
+      e instanceof RuleSetError
+    ) {
+      process.stderr.write(`error: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  } finally {
+    await db.close();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.exit(3);
+  },
+);

@@ -30,6 +30,9 @@ export class GatewayHarness {
     await client.admin().ensureTopics(TOPIC_SPECS);
     await client.close();
     await positionGroupAtEnd(group, [Topics.hisDischarge, Topics.hisAdmission]);
+    // the identity feed has a group of its own (`<group>-identity`): earlier runs' changes are not
+    // this spec's either
+    await positionGroupAtEnd(`${group}-identity`, [Topics.identityChanges]);
     const producer = new Kafka({
       clientId: `${group}-his`,
       brokers,

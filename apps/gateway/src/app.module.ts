@@ -2,6 +2,7 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { AuditController } from './audit.controller';
+import { IdentityController } from './identity.controller';
 import { AuthGuard, Authenticator } from './auth';
 import { ConsoleController } from './console.controller';
 import { HealthController } from './health.controller';
@@ -18,7 +19,13 @@ export class GatewayModule {
     return {
       module: GatewayModule,
       imports: [TerminusModule.forRoot({ logger: false })],
-      controllers: [HttpController, ConsoleController, HealthController, AuditController],
+      controllers: [
+        HttpController,
+        ConsoleController,
+        HealthController,
+        AuditController,
+        IdentityController,
+      ],
       providers: [
         { provide: GatewayRuntime, useValue: runtime },
         { provide: Authenticator, useValue: runtime.auth },

@@ -20,6 +20,7 @@ import {
   type DepositWaiver,
   depositWaiver,
   EngineError,
+  type HighBurdenRule,
   type SettlementResult,
   compiled,
   emptyAccumulators,
@@ -29,6 +30,9 @@ import {
 import {
   type Db,
   billBodyHash,
+  categoriesInForce,
+  identityPeriods,
+  insertHighBurdenAlert,
   type Queryable,
   type SettlementRow,
   findReject,
@@ -58,6 +62,7 @@ import {
   type DecodeError,
 } from '@onebill/messaging/xml';
 import { Topics } from '@onebill/messaging/kafka/topics';
+import type { HighBurdenAlert } from '@onebill/messaging/events/high-burden-alert';
 import { toWire } from '@onebill/messaging/wire';
 import { type Hospital, type RuleBook, RuleSetError } from '@onebill/rules';
 import type { Logger } from './log';
@@ -176,6 +181,41 @@ export function rootElement(raw: string): string | null {
  *  with other whitespace or element order is the same bill). */
 function fromDecode(errors: DecodeError[]): Problem[] {
   return errors.map((e) => ({ code: e.code, field: e.field, rule: e.rule, message: e.message }));
+}
+
+/**
+ * The identities a bill is computed with (issue 6, docs/adr/0009): where the registry knows the
+ * person (any identity change received), the categories in force on the discharge date are the
+ * registry's, and a message that says otherwise is overruled with a warning on the bill; where
+ * the registry knows nothing of the person, the message's identities stand.
+ */
+async function registryIdentities(
+  tx: Queryable,
+  bill: Bill,
+): Promise<{ identities: string[] | null; warning: string | null }> {
+  const periods = await identityPeriods(tx, bill.psnNo);
+  if (periods.length === 0) return { identities: null, warning: null };
+  const inForce = categoriesInForce(periods, bill.dischargeDate);
+  const sent = [...new Set(bill.identities)].sort();
+  if (sent.join(',') === inForce.join(',')) return { identities: null, warning: null };
+  return {
+    identities: inForce,
+    warning:
+      `IDENTITY_FROM_REGISTRY: the identity registry has ${inForce.join(', ') || 'no identity'} ` +
+      `in force on ${bill.dischargeDate}; the message said ${sent.join(', ') || 'none'}. ` +
+      `The registry's were used (002 第二十八条).`,
+  };
+}
+
+/** a < b: −1, a = b: 0, a > b: 1 — money strings compared in fen, no float. */
+function compareAmounts(a: string, b: string): number {
+  const fen = (x: string): bigint => {
+    const [w, f = ''] = x.replace('-', '').split('.');
+    const v = BigInt(w ?? '0') * 100n + BigInt((f + '00').slice(0, 2));
+    return x.startsWith('-') ? -v : v;
+  };
+  const d = fen(a) - fen(b);
+  return d < 0n ? -1 : d > 0n ? 1 : 0;
 }
 
 /** The unique index refused a settlement: roll back, then retry and find the winner. */
@@ -367,12 +407,21 @@ export class IntakeService {
         fixmedinsCode: bill.fixmedinsCode,
       };
     }
-    // 3. compute
+    // 3. the identities: the registry's, where it knows the person (docs/adr/0009)
+    const registry = await registryIdentities(tx, bill);
+    // 4. compute
     let result: SettlementResult;
     try {
-      result = settle({ bill, accumulators: locked.data, ruleSet });
+      result = settle({
+        bill: registry.identities === null ? bill : { ...bill, identities: registry.identities },
+        accumulators: locked.data,
+        ruleSet,
+      });
     } catch (e) {
       return this.reject(tx, inboxId, raw, source, [problemOf(e)], correlationId);
+    }
+    if (registry.warning !== null) {
+      result = { ...result, warnings: [...result.warnings, registry.warning] };
     }
     // 4. the unique index decides between concurrent duplicates
     const stored = await insertSettlement(tx, {
@@ -385,10 +434,20 @@ export class IntakeService {
       eventId: randomUUID(),
       accumulatorsBefore: locked.data,
       result,
+      identitiesUsed: registry.identities,
     });
     if (stored === null) throw new Retry();
     await saveAccumulators(tx, bill.psnNo, result.accumulators, locked.version);
-    await insertOutboxMany(tx, this.settlementEvents(stored, 'settled', correlationId));
+    await insertOutboxMany(tx, [
+      ...this.settlementEvents(stored, 'settled', correlationId),
+      ...(await this.highBurden(
+        tx,
+        stored,
+        ruleSet.src.highBurden,
+        hospital.region,
+        correlationId,
+      )),
+    ]);
     await setInboxStatus(tx, inboxId, 'settled', { setlId: stored.setlId });
     return { status: 'settled', settlement: stored, correlationId };
   }
@@ -711,6 +770,64 @@ export class IntakeService {
     });
     await setInboxStatus(tx, inboxId, status, { rejectId });
     return rejectId;
+  }
+
+  /**
+   * Active discovery (004 第十八条): the first bill after which the person's year-to-date
+   * personal self-pay is above the line raises one alert for the person and year, for civil
+   * affairs and rural revitalization. The (psn_no, year) key makes it once, whatever the
+   * redeliveries, reversals and later bills.
+   */
+  private async highBurden(
+    tx: Queryable,
+    s: SettlementRow,
+    rule: HighBurdenRule | null,
+    region: string,
+    correlationId: string,
+  ): Promise<OutboxEvent[]> {
+    if (rule === null) return [];
+    const paid = s.result.accumulators.cashSelfPay;
+    if (compareAmounts(paid, rule.threshold) <= 0) return [];
+    const eventId = randomUUID();
+    const first = await insertHighBurdenAlert(tx, {
+      psnNo: s.psnNo,
+      year: s.year,
+      setlId: s.setlId,
+      cashSelfPay: paid,
+      threshold: rule.threshold,
+      eventId,
+    });
+    if (!first) return [];
+    const alert: HighBurdenAlert = {
+      event_id: eventId,
+      event_type: 'high-burden',
+      occurred_at: this.now().toISOString(),
+      psn_no: s.psnNo,
+      year: s.year,
+      region,
+      cash_self_pay: paid,
+      threshold: rule.threshold,
+      share: rule.share,
+      figure: rule.figure,
+      setl_id: s.setlId,
+      fixmedins_code: s.fixmedinsCode,
+      clr_optins: s.clrOptins,
+      article: rule.article,
+    };
+    return [
+      {
+        eventId,
+        topic: Topics.alertsHighBurden,
+        key: s.psnNo,
+        headers: {
+          'content-type': 'application/json',
+          'correlation-id': correlationId,
+          'event-type': 'high-burden',
+          'event-id': eventId,
+        },
+        payload: JSON.stringify(alert),
+      },
+    ];
   }
 
   private settlementEvents(

@@ -23,6 +23,7 @@ export class GatewayMetrics {
   readonly admissions: Counter<'hospital'>;
   readonly published: Counter<'topic'>;
   readonly archiveSealed: Counter;
+  readonly identityChanges: Counter<'outcome'>;
   readonly latency: Histogram<'source' | 'outcome'>;
 
   constructor(
@@ -82,6 +83,12 @@ export class GatewayMetrics {
     this.archiveSealed = new Counter({
       name: 'onebill_archive_sealed_total',
       help: 'Archive entries linked into the hash chain by the sealer',
+      registers,
+    });
+    this.identityChanges = new Counter({
+      name: 'onebill_identity_changes_total',
+      help: 'Identity changes taken in (identity.changes.v1), by outcome: recorded, duplicate, rejected',
+      labelNames: ['outcome'],
       registers,
     });
     this.latency = new Histogram({

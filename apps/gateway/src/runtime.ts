@@ -17,6 +17,8 @@ import type { GatewayConfig } from './config';
 import { IntakeService, type Outcome, type Source } from './intake.service';
 import { GatewayMetrics } from './metrics';
 import { KafkaIngress } from './kafka.ingress';
+import { IdentityIngress } from './identity.ingress';
+import { IdentityService } from './identity.service';
 import type { Logger } from './log';
 import { OutboxRelay } from './outbox.relay';
 
@@ -48,11 +50,13 @@ export class GatewayRuntime {
   private producer: KafkaProducer | undefined;
   private relay: OutboxRelay | undefined;
   private ingress: KafkaIngress | undefined;
+  private identityIngress: IdentityIngress | undefined;
   private ticker: NodeJS.Timeout | undefined;
   private sealTimer: NodeJS.Timeout | undefined;
   private sealing: Promise<void> = Promise.resolve();
   private lagCache: { at: number; value: Lag[] } | undefined;
   readonly metrics: GatewayMetrics;
+  readonly identities: IdentityService;
 
   private constructor(
     readonly config: GatewayConfig,
@@ -70,6 +74,7 @@ export class GatewayRuntime {
       new Map(rules.allHospitals().map((h) => [h.fixmedins_code, h.admdvs])),
       { lag: () => this.lag(), backlog: () => outboxBacklog(this.db) },
     );
+    this.identities = new IdentityService(db, rules, log);
   }
 
   static async open(config: GatewayConfig, log: Logger): Promise<GatewayRuntime> {
@@ -205,7 +210,16 @@ export class GatewayRuntime {
         this.config.kafkaPartitionsConcurrently,
       );
       await this.ingress.start();
+      this.identityIngress = new IdentityIngress(
+        this.client,
+        this.identities,
+        this.log,
+        `${this.config.kafkaGroupId}-identity`,
+        (o) => this.metrics.identityChanges.inc({ outcome: o.status }),
+      );
+      await this.identityIngress.start();
       await this.ingress.waitForJoin();
+      await this.identityIngress.waitForJoin();
     }
     if (this.config.archiveSealMs > 0) {
       const sealer = new ArchiveSealer(this.db);
@@ -267,6 +281,8 @@ export class GatewayRuntime {
     if (this.sealTimer !== undefined) clearInterval(this.sealTimer);
     await this.ingress?.stop();
     this.ingress = undefined;
+    await this.identityIngress?.stop();
+    this.identityIngress = undefined;
     await this.relay?.stop();
     this.relay = undefined;
     await this.producer?.disconnect();

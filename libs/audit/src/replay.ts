@@ -115,6 +115,11 @@ function billOf(s: StoredSettlement): Bill {
   return d.bill;
 }
 
+/** The bill as the engine saw it: with the registry's identities where they were used. */
+function engineBill(s: StoredSettlement, bill: Bill): Bill {
+  return s.identitiesUsed === null ? bill : { ...bill, identities: s.identitiesUsed };
+}
+
 export function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
@@ -151,7 +156,7 @@ export class Meter {
 export function auditOne(s: StoredSettlement, cache: RuleCache): FieldDiff[] {
   const bill = billOf(s);
   const ruleSet = cache.byVersion(s.ruleSetVersion, bill.dischargeDate);
-  const result = settle({ bill, accumulators: s.accumulatorsBefore, ruleSet });
+  const result = settle({ bill: engineBill(s, bill), accumulators: s.accumulatorsBefore, ruleSet });
   return compareSettlement(s, result, billBodyHash(bill));
 }
 
@@ -311,7 +316,7 @@ export async function whatIfReplay(
           const key = `${s.psnNo}|${s.year}`;
           const accumulators = carried.get(key) ?? s.accumulatorsBefore;
           result = settle({
-            bill,
+            bill: engineBill(s, bill),
             accumulators,
             ruleSet: cache.inForce(region, bill.dischargeDate),
           });

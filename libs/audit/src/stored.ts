@@ -62,6 +62,8 @@ export interface StoredSettlement {
   amounts: Record<SetlInfoKey, string>;
   /** the archived inbound message the settlement was computed from; null when none */
   payload: string | null;
+  /** the registry's identities the bill was computed with, when they replaced the message's */
+  identitiesUsed: string[] | null;
 }
 
 interface Row {
@@ -81,6 +83,7 @@ interface Row {
   acc_after: Accumulators | string;
   setldetail: SetlDetail[] | string;
   payload: string | null;
+  identities_used: string[] | string | null;
   [column: string]: unknown;
 }
 
@@ -169,7 +172,7 @@ async function fetchPage(
   const { rows } = await q.query<Row>(
     `SELECT s.setl_id, s.fixmedins_code, s.mdtrt_id, s.psn_no, s.year, s.clr_optins,
             s.rule_set_version, s.category_used, s.status, s.created_at::text AS created_at,
-            s.setl_time, s.body_hash, s.accumulators_before,
+            s.setl_time, s.body_hash, s.accumulators_before, s.identities_used,
             s.result -> 'accumulators' AS acc_after, s.result -> 'setldetail' AS setldetail,
             ${AMOUNTS},
             (SELECT a.content FROM archive a
@@ -203,6 +206,7 @@ async function fetchPage(
       setldetail: json(r.setldetail),
       amounts,
       payload: r.payload,
+      identitiesUsed: r.identities_used === null ? null : json(r.identities_used),
     };
   });
 }

@@ -14,3 +14,8 @@ export {
 } from './money';
 export { accumulatorsFrom, withoutContribution } from './accumulators';
 export { depositWaiver, type AdmissionFacts, type DepositWaiver } from './waiver';
+export {
+  enrollmentSubsidy,
+  type EnrollmentSubsidy,
+  type EnrollmentSubsidyRule,
+} from './enrollment';

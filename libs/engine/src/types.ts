@@ -175,6 +175,24 @@ export interface DepositWaiverRule {
   article: string;
 }
 
+/** Retroactive assistance (004 第十九条): from when a newly identified person's bills are redone. */
+export interface RetroactiveRule {
+  /** 'identification-date': bills discharged on or after the identity's valid_from;
+   * 'calendar-year': every bill of that calendar year */
+  from: 'identification-date' | 'calendar-year';
+  article: string;
+}
+
+/** Active discovery (004 第十八条): the year's personal self-pay above share × a figure. */
+export interface HighBurdenRule {
+  share: string;
+  /** the figure it is a share of (e.g. pcdi) and its amount this year */
+  figure: string;
+  /** share × the figure, to the fen: crossing it raises the alert */
+  threshold: string;
+  article: string;
+}
+
 export interface TiltedAssistanceRule {
   /** categories eligible (Reading: the assistance categories) */
   categories: string[];
@@ -224,6 +242,8 @@ export interface ResolvedRuleSet {
   assistance: AssistanceBucket[];
   tilted: TiltedAssistanceRule | null;
   depositWaiver: DepositWaiverRule | null;
+  retroactive: RetroactiveRule;
+  highBurden: HighBurdenRule | null;
   fundCodes: Record<Insutype, FundCodes>;
   articles: {
     basic: string;

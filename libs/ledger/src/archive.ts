@@ -191,7 +191,10 @@ interface ChainRow {
 }
 
 function billOf(kind: string, content: string | null): Partial<BrokenLink> {
-  if (content === null || (kind !== 'settlement' && kind !== 'out' && kind !== 'reversal')) {
+  if (
+    content === null ||
+    (kind !== 'settlement' && kind !== 'out' && kind !== 'reversal' && kind !== 'topup')
+  ) {
     return {};
   }
   try {
@@ -238,6 +241,8 @@ export async function verifyArchive(
                                         FROM settlements s WHERE s.setl_id = a.ref)
                 WHEN 'reversal' THEN (SELECT text_sha256(reversal_canonical(r))
                                       FROM reversals r WHERE r.setl_id = a.ref)
+                WHEN 'topup' THEN (SELECT text_sha256(topup_canonical(t))
+                                   FROM topups t WHERE t.topup_id = a.ref)
               END AS ledger_sha
        FROM archive_chain c LEFT JOIN archive a ON a.seq = c.seq
        WHERE c.seq > $1::bigint ORDER BY c.seq LIMIT $2`,

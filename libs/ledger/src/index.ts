@@ -3,3 +3,4 @@ export * from './migrate';
 export * from './repositories';
 export * from './console';
 export * from './archive';
+export * from './identities';

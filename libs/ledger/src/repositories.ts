@@ -24,7 +24,15 @@ export function billBodyHash(bill: Bill): string {
 
 export type InboxSource = 'kafka' | 'http';
 export type InboxStatus =
-  'received' | 'settled' | 'reversed' | 'rejected' | 'conflict' | 'duplicate' | 'admitted';
+  | 'received'
+  | 'settled'
+  | 'reversed'
+  | 'rejected'
+  | 'conflict'
+  | 'duplicate'
+  | 'admitted'
+  /** an identity change (identity.changes.v1) recorded in the registry */
+  | 'recorded';
 
 export interface NewInbox {
   source: InboxSource;
@@ -250,6 +258,8 @@ export interface NewSettlement {
   /** the person's position the engine started from */
   accumulatorsBefore: Accumulators;
   result: SettlementResult;
+  /** the registry's identities when they replaced the message's (docs/adr/0009); else null */
+  identitiesUsed?: string[] | null;
 }
 
 /**
@@ -268,10 +278,11 @@ export async function insertSettlement(
        clr_optins, inbox_id,
        medfee_sumamt, fulamt_ownpay_amt, overlmt_selfpay, preselfpay_amt, inscp_scp_amt,
        act_pay_dedc, hifp_pay, hifmi_pay, maf_pay, oth_pay, fund_pay_sumamt, psn_part_amt,
-       acct_pay, psn_cash_pay, inscp_psn_part, result, setl_time, event_id, accumulators_before)
+       acct_pay, psn_cash_pay, inscp_psn_part, result, setl_time, event_id, accumulators_before,
+       identities_used)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
              $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26::jsonb,
-             $27, $28, $29::jsonb)
+             $27, $28, $29::jsonb, $30::jsonb)
      ON CONFLICT (fixmedins_code, mdtrt_id) WHERE status = 'settled' DO NOTHING
      RETURNING ${SETTLEMENT_COLUMNS}`,
     [
@@ -304,6 +315,9 @@ export async function insertSettlement(
       s.setlTime,
       s.eventId,
       JSON.stringify(s.accumulatorsBefore),
+      s.identitiesUsed === undefined || s.identitiesUsed === null
+        ? null
+        : JSON.stringify(s.identitiesUsed),
     ],
   );
   return rows[0] ? toSettlement(rows[0]) : null;

@@ -7,7 +7,8 @@
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
-import type { ResolvedRuleSet } from '@onebill/engine';
+import type { EnrollmentSubsidyRule, ResolvedRuleSet } from '@onebill/engine';
+import Decimal from 'decimal.js';
 import { resolveRuleSet } from './resolve';
 import { type FiguresFile, type RuleSetFile, RuleSetError } from './types';
 
@@ -172,6 +173,56 @@ export class RuleBook {
 
   /** The rule set in force in `region` on `date` (YYYY-MM-DD) with that year's figures applied. */
   resolve(region: string, date: string): ResolvedRuleSet {
+    const { rs, figures } = this.inForce(region, date);
+    return this.cache(rs, figures);
+  }
+
+  /**
+   * The enrollment subsidy of the rule set in force in `region` on `date`, with the year's
+   * contribution and fixed amounts (004 第六条, 002 第八条).
+   */
+  enrollmentSubsidyRule(region: string, date: string): EnrollmentSubsidyRule {
+    const { rs, figures } = this.inForce(region, date);
+    const spec = rs.enrollmentSubsidy;
+    if (spec === null) {
+      throw new RuleSetError(
+        'NO_ENROLLMENT_SUBSIDY',
+        'region',
+        `rule set ${rs.version} of ${region} has no enrollment subsidy`,
+      );
+    }
+    const amountOf = (name: string, field: string): string => {
+      const f = figures.figures[name];
+      if (f === undefined) {
+        throw new RuleSetError(
+          'MISSING_FIGURE',
+          `figures.${name}`,
+          `${field} needs the figure "${name}", which the ${region} figures of ${figures.year} do not give`,
+        );
+      }
+      return f.amount;
+    };
+    const contribution = amountOf(spec.contributionFigure, 'enrollmentSubsidy.contributionFigure');
+    const byCategory: EnrollmentSubsidyRule['byCategory'] = {};
+    for (const [code, terms] of Object.entries(spec.byCategory)) {
+      byCategory[code] =
+        'share' in terms
+          ? {
+              amount: new Decimal(contribution)
+                .times(terms.share)
+                .toFixed(2, Decimal.ROUND_HALF_UP),
+              basis: `${terms.share} × ${spec.contributionFigure} ${contribution}`,
+            }
+          : {
+              amount: amountOf(terms.fixedFigure, `enrollmentSubsidy.byCategory.${code}`),
+              basis: `fixed ${terms.fixedFigure}`,
+            };
+    }
+    return { region, year: figures.year, contribution, byCategory, article: spec.article };
+  }
+
+  /** The rule-set file in force in `region` on `date` and the figures of that year. */
+  private inForce(region: string, date: string): { rs: RuleSetFile; figures: FiguresFile } {
     const sets = this.ruleSets.filter((r) => r.region === region);
     if (sets.length === 0) {
       throw new RuleSetError(
@@ -203,7 +254,7 @@ export class RuleBook {
         })`,
       );
     }
-    return this.cache(rs, figures);
+    return { rs, figures };
   }
 
   /**

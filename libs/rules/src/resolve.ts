@@ -63,6 +63,18 @@ export function resolveRuleSet(rs: RuleSetFile, figures: FiguresFile): ResolvedR
     critical: rs.insurance.critical,
     tilt: rs.tilt,
     depositWaiver: rs.depositWaiver,
+    retroactive: rs.retroactive,
+    highBurden:
+      rs.highBurden === null
+        ? null
+        : {
+            share: rs.highBurden.share,
+            figure: rs.highBurden.figure,
+            threshold: figure(figures, rs.highBurden.figure, 'highBurden.figure')
+              .times(rs.highBurden.share)
+              .toFixed(2),
+            article: rs.highBurden.article,
+          },
     commercial: rs.insurance.commercial,
     assistance: rs.assistance.map((b, i) => ({
       ...b,

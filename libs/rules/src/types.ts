@@ -76,6 +76,17 @@ export interface RuleSetFile {
     requiresReferral: boolean;
     article: string;
   } | null;
+  retroactive: { from: 'identification-date' | 'calendar-year'; article: string };
+  highBurden: { share: string; figure: string; article: string } | null;
+  /**
+   * The subsidy on a person's individual contribution (004 第六条, 002 第八条): per category a
+   * share of the contribution figure, or a fixed amount figure. Figures are yearly data.
+   */
+  enrollmentSubsidy: {
+    contributionFigure: string;
+    byCategory: Record<string, { share: string } | { fixedFigure: string }>;
+    article: string;
+  } | null;
   fundCodes: Record<Insutype, FundCodes>;
   articles: {
     basic: string;
@@ -110,7 +121,8 @@ export class RuleSetError extends Error {
       | 'INVALID_FIGURES'
       | 'OVERLAPPING_RULE_SETS'
       | 'UNKNOWN_RULE_SET_VERSION'
-      | 'FIGURES_REVISION_UNAVAILABLE',
+      | 'FIGURES_REVISION_UNAVAILABLE'
+      | 'NO_ENROLLMENT_SUBSIDY',
     readonly field: string | null,
     message: string,
   ) {

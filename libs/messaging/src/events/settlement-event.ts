@@ -44,6 +44,8 @@ export interface SettlementEvent {
   psn_cash_pay: string;
   funds: SettlementEventFund[];
   reverses_event_id?: string;
+  /** top-up events (004 第十九条): the settled event of the bill it adds to */
+  tops_up_event_id?: string;
 }
 
 export type ValidationResult<T> = { ok: true; value: T } | { ok: false; errors: string[] };
@@ -74,6 +76,7 @@ const TOP_LEVEL_KEYS = new Set([
   'psn_cash_pay',
   'funds',
   'reverses_event_id',
+  'tops_up_event_id',
 ]);
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -182,6 +185,14 @@ export function validateSettlementEvent(input: unknown): ValidationResult<Settle
     errors.push('reverses_event_id: required for a reversed event');
   }
 
+  const topsUpRaw = own(input, 'tops_up_event_id');
+  if (topsUpRaw !== undefined && (typeof topsUpRaw !== 'string' || !UUID.test(topsUpRaw))) {
+    errors.push('tops_up_event_id: a UUID');
+  }
+  if (event_type === 'top-up' && topsUpRaw === undefined) {
+    errors.push('tops_up_event_id: required for a top-up event');
+  }
+
   // Money: the fund lines add up to fund_pay_sumamt, and funds + patient cash = total (integer fen).
   if (errors.length === 0) {
     const fundSum = funds.reduce((sum, f) => sum + amountToFen(f.amount), 0n);
@@ -213,6 +224,7 @@ export function validateSettlementEvent(input: unknown): ValidationResult<Settle
     funds,
   };
   if (typeof reversesRaw === 'string') value.reverses_event_id = reversesRaw;
+  if (typeof topsUpRaw === 'string') value.tops_up_event_id = topsUpRaw;
   return { ok: true, value };
 }
 

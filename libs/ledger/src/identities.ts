@@ -1,0 +1,307 @@
+/**
+ * The identity registry (identity_changes), retroactive top-ups (topups) and high-burden alerts
+ * (migrations/0004_identities.sql; docs/adr/0009).
+ */
+import type { Accumulators, SettlementResult } from '@onebill/engine';
+import type { Queryable } from './db';
+
+export interface NewIdentityChange {
+  issuer: string;
+  reference: string;
+  psnNo: string;
+  admdvs: string;
+  category: string;
+  validFrom: string;
+  validTo: string | null;
+  contentSha256: string;
+  inboxId: string | null;
+}
+
+export interface IdentityChangeRow extends NewIdentityChange {
+  id: string;
+  receivedAt: Date;
+}
+
+interface ChangeDbRow {
+  id: string;
+  issuer: string;
+  reference: string;
+  psn_no: string;
+  admdvs: string;
+  category: string;
+  valid_from: string;
+  valid_to: string | null;
+  content_sha256: string;
+  inbox_id: string | null;
+  received_at: Date;
+}
+
+const CHANGE_COLUMNS = `id::text AS id, issuer, reference, psn_no, admdvs, category,
+  to_char(valid_from, 'YYYY-MM-DD') AS valid_from, to_char(valid_to, 'YYYY-MM-DD') AS valid_to,
+  content_sha256, inbox_id::text AS inbox_id, received_at`;
+
+function changeOf(r: ChangeDbRow): IdentityChangeRow {
+  return {
+    id: r.id,
+    issuer: r.issuer,
+    reference: r.reference,
+    psnNo: r.psn_no,
+    admdvs: r.admdvs,
+    category: r.category,
+    validFrom: r.valid_from,
+    validTo: r.valid_to,
+    contentSha256: r.content_sha256,
+    inboxId: r.inbox_id,
+    receivedAt: r.received_at,
+  };
+}
+
+/** Records a change; null when (issuer, reference) is known already (see findIdentityChange). */
+export async function insertIdentityChange(
+  q: Queryable,
+  c: NewIdentityChange,
+): Promise<IdentityChangeRow | null> {
+  const { rows } = await q.query<ChangeDbRow>(
+    `INSERT INTO identity_changes
+       (issuer, reference, psn_no, admdvs, category, valid_from, valid_to, content_sha256, inbox_id)
+     VALUES ($1, $2, $3, $4, $5, $6::date, $7::date, $8, $9::bigint)
+     ON CONFLICT (issuer, reference) DO NOTHING
+     RETURNING ${CHANGE_COLUMNS}`,
+    [
+      c.issuer,
+      c.reference,
+      c.psnNo,
+      c.admdvs,
+      c.category,
+      c.validFrom,
+      c.validTo,
+      c.contentSha256,
+      c.inboxId,
+    ],
+  );
+  return rows[0] ? changeOf(rows[0]) : null;
+}
+
+export async function findIdentityChange(
+  q: Queryable,
+  issuer: string,
+  reference: string,
+): Promise<IdentityChangeRow | null> {
+  const { rows } = await q.query<ChangeDbRow>(
+    `SELECT ${CHANGE_COLUMNS} FROM identity_changes WHERE issuer = $1 AND reference = $2`,
+    [issuer, reference],
+  );
+  return rows[0] ? changeOf(rows[0]) : null;
+}
+
+/** A person's identity periods as they stand: the latest change of each (category, valid_from). */
+export interface IdentityPeriod {
+  category: string;
+  validFrom: string;
+  validTo: string | null;
+  admdvs: string;
+}
+
+export async function identityPeriods(q: Queryable, psnNo: string): Promise<IdentityPeriod[]> {
+  const { rows } = await q.query<{
+    category: string;
+    valid_from: string;
+    valid_to: string | null;
+    admdvs: string;
+  }>(
+    `SELECT DISTINCT ON (category, valid_from) category,
+            to_char(valid_from, 'YYYY-MM-DD') AS valid_from,
+            to_char(valid_to, 'YYYY-MM-DD') AS valid_to, admdvs
+     FROM identity_changes WHERE psn_no = $1
+     ORDER BY category, valid_from, id DESC`,
+    [psnNo],
+  );
+  return rows.map((r) => ({
+    category: r.category,
+    validFrom: r.valid_from,
+    validTo: r.valid_to,
+    admdvs: r.admdvs,
+  }));
+}
+
+/**
+ * The categories in force on `date` (YYYY-MM-DD). With `wholeYear`, a period identified later in
+ * the same calendar year counts from 1 January (the calendar-year reading of 004 第十九条).
+ */
+export function categoriesInForce(
+  periods: readonly IdentityPeriod[],
+  date: string,
+  wholeYear = false,
+): string[] {
+  const out = new Set<string>();
+  for (const p of periods) {
+    const from =
+      wholeYear && p.validFrom.slice(0, 4) === date.slice(0, 4)
+        ? `${date.slice(0, 4)}-01-01`
+        : p.validFrom;
+    if (from <= date && (p.validTo === null || date <= p.validTo)) out.add(p.category);
+  }
+  return [...out].sort();
+}
+
+/** People with an identity in force on `date`, with their county, for the subsidy report. */
+export async function registryOn(
+  q: Queryable,
+  date: string,
+  admdvs?: string,
+): Promise<{ psnNo: string; admdvs: string; categories: string[] }[]> {
+  const params: unknown[] = [date];
+  if (admdvs !== undefined) params.push(admdvs);
+  const { rows } = await q.query<{ psn_no: string; admdvs: string; categories: string[] }>(
+    `SELECT psn_no, min(admdvs) AS admdvs, array_agg(DISTINCT category ORDER BY category) AS categories
+     FROM (SELECT DISTINCT ON (psn_no, category, valid_from) psn_no, category, valid_from, valid_to, admdvs
+           FROM identity_changes ORDER BY psn_no, category, valid_from, id DESC) p
+     WHERE p.valid_from <= $1::date AND (p.valid_to IS NULL OR $1::date <= p.valid_to)
+       ${admdvs !== undefined ? 'AND p.admdvs = $2' : ''}
+     GROUP BY psn_no ORDER BY psn_no`,
+    params,
+  );
+  return rows.map((r) => ({ psnNo: r.psn_no, admdvs: r.admdvs, categories: r.categories }));
+}
+
+/** A settled bill of a person and year with what it currently stands at (its latest top-up). */
+export interface PersonBill {
+  setlId: string;
+  fixmedinsCode: string;
+  mdtrtId: string;
+  clrOptins: string;
+  eventId: string;
+  setlTime: string;
+  payload: string;
+  accumulatorsBefore: Accumulators;
+  /** the latest computation: the last top-up's, else the settlement's */
+  effective: SettlementResult;
+  /** the identities of that computation (null: the message's own) */
+  effectiveIdentities: string[] | null;
+}
+
+export async function personBills(
+  q: Queryable,
+  psnNo: string,
+  year: number,
+): Promise<PersonBill[]> {
+  const { rows } = await q.query<{
+    setl_id: string;
+    fixmedins_code: string;
+    mdtrt_id: string;
+    clr_optins: string;
+    event_id: string;
+    setl_time: string;
+    payload: string;
+    accumulators_before: Accumulators | string;
+    result: SettlementResult | string;
+    identities_used: string[] | string | null;
+    t_result: SettlementResult | string | null;
+    t_identities: string[] | string | null;
+  }>(
+    `SELECT s.setl_id, s.fixmedins_code, s.mdtrt_id, s.clr_optins, s.event_id::text AS event_id,
+            s.setl_time, i.payload, s.accumulators_before, s.result, s.identities_used,
+            t.result AS t_result, t.identities_used AS t_identities
+     FROM settlements s
+     JOIN inbox i ON i.id = s.inbox_id
+     LEFT JOIN LATERAL (SELECT result, identities_used FROM topups
+                        WHERE topups.setl_id = s.setl_id ORDER BY id DESC LIMIT 1) t ON true
+     WHERE s.psn_no = $1 AND s.year = $2 AND s.status = 'settled'
+     ORDER BY s.created_at, s.setl_id`,
+    [psnNo, year],
+  );
+  const j = <T>(v: T | string): T => (typeof v === 'string' ? (JSON.parse(v) as T) : v);
+  return rows.map((r) => ({
+    setlId: r.setl_id,
+    fixmedinsCode: r.fixmedins_code,
+    mdtrtId: r.mdtrt_id,
+    clrOptins: r.clr_optins,
+    eventId: r.event_id,
+    setlTime: r.setl_time,
+    payload: r.payload,
+    accumulatorsBefore: j(r.accumulators_before),
+    effective: j(r.t_result ?? r.result),
+    effectiveIdentities:
+      r.t_identities !== null
+        ? j(r.t_identities)
+        : r.identities_used !== null
+          ? j(r.identities_used)
+          : null,
+  }));
+}
+
+/** The years in which a person has settled bills, from `fromYear` on. */
+export async function personYears(
+  q: Queryable,
+  psnNo: string,
+  fromYear: number,
+): Promise<number[]> {
+  const { rows } = await q.query<{ year: number }>(
+    `SELECT DISTINCT year FROM settlements WHERE psn_no = $1 AND year >= $2 AND status = 'settled'
+     ORDER BY year`,
+    [psnNo, fromYear],
+  );
+  return rows.map((r) => r.year);
+}
+
+export interface NewTopup {
+  topupId: string;
+  setlId: string;
+  changeId: string;
+  psnNo: string;
+  year: number;
+  identitiesUsed: string[];
+  categoryUsed: string | null;
+  result: SettlementResult;
+  deltas: Record<'basic' | 'critical' | 'commercial' | 'assistance' | 'tilted', string>;
+  psnCashDelta: string;
+  eventId: string;
+}
+
+export async function insertTopup(q: Queryable, t: NewTopup): Promise<boolean> {
+  const { rows } = await q.query<{ id: string }>(
+    `INSERT INTO topups (topup_id, setl_id, change_id, psn_no, year, identities_used, category_used,
+                         result, basic, critical, commercial, assistance, tilted, psn_cash_delta,
+                         event_id)
+     VALUES ($1, $2, $3::bigint, $4, $5, $6::jsonb, $7, $8::jsonb, $9, $10, $11, $12, $13, $14, $15)
+     ON CONFLICT (setl_id, change_id) DO NOTHING RETURNING id::text AS id`,
+    [
+      t.topupId,
+      t.setlId,
+      t.changeId,
+      t.psnNo,
+      t.year,
+      JSON.stringify(t.identitiesUsed),
+      t.categoryUsed,
+      JSON.stringify(t.result),
+      t.deltas.basic,
+      t.deltas.critical,
+      t.deltas.commercial,
+      t.deltas.assistance,
+      t.deltas.tilted,
+      t.psnCashDelta,
+      t.eventId,
+    ],
+  );
+  return rows.length > 0;
+}
+
+/** Records the person-year's alert; false when it was raised already (once per person-year). */
+export async function insertHighBurdenAlert(
+  q: Queryable,
+  a: {
+    psnNo: string;
+    year: number;
+    setlId: string;
+    cashSelfPay: string;
+    threshold: string;
+    eventId: string;
+  },
+): Promise<boolean> {
+  const { rows } = await q.query<{ psn_no: string }>(
+    `INSERT INTO high_burden_alerts (psn_no, year, setl_id, cash_self_pay, threshold, event_id)
+     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (psn_no, year) DO NOTHING RETURNING psn_no`,
+    [a.psnNo, a.year, a.setlId, a.cashSelfPay, a.threshold, a.eventId],
+  );
+  return rows.length > 0;
+}

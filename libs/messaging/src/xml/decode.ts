@@ -184,6 +184,8 @@ function validationErrors(dto: object, skip: Set<string>): DecodeError[] {
 
 /** "0012.5" → "12.50"; exact, via decimal.js. */
 export function normaliseAmount(s: string): string {
+  // already in the canonical form (most messages): no arithmetic needed
+  if (/^(0|[1-9]\d{0,11})\.\d\d$/.test(s)) return s;
   return new Decimal(s).toFixed(2);
 }
 
@@ -235,46 +237,84 @@ function billOf(dto: DischargeDto): Bill {
   };
 }
 
-const ROOT_RE = /^\s*(?:<\?xml[^?]*\?>\s*)?<([a-z_]+)(?:\s[^>]*)?>([\s\S]*)<\/\1>\s*$/;
-const LEAF_RE = /<([A-Za-z_][\w.-]*)>([^<]*)<\/\1>/g;
-const EMPTY_RE = /<([A-Za-z_][\w.-]*)\s*\/>/g;
-const IDENTITIES_RE = /<identities\s*\/>|<identities>([\s\S]*?)<\/identities>/;
-const IDENTITY_RE = /<identity>([^<]*)<\/identity>/g;
+const NAME_RE = /^[A-Za-z_][\w.-]*$/;
+
+function skipWs(raw: string, i: number): number {
+  while (i < raw.length) {
+    const c = raw.charCodeAt(i);
+    if (c !== 32 && c !== 10 && c !== 13 && c !== 9) break;
+    i += 1;
+  }
+  return i;
+}
 
 /**
- * The body of a flat message (leaf elements, one <identities> list) read with regular
- * expressions, as fast-xml-parser with this module's options reads it; null whenever the text
- * holds anything else (comments, CDATA, attributes on an element, a repeated element, nesting),
- * and the caller then uses the parser. Only for messages that were validated when they came in.
+ * The body of a flat message (leaf elements, one <identities> list) read in one pass, as
+ * fast-xml-parser with this module's options reads it; null whenever the text holds anything else
+ * (comments, CDATA, attributes on an element, a repeated element, nesting, text between
+ * elements), and the caller then uses the parser. Only for messages validated when they came in.
  */
 function flatBody(raw: string, root: string): Record<string, unknown> | null {
   if (raw.includes('<!')) return null;
-  const m = ROOT_RE.exec(raw);
-  if (m === null || m[1] !== root) return null;
-  let inner = m[2] ?? '';
-  const body: Record<string, unknown> = {};
-  const ids = IDENTITIES_RE.exec(inner);
-  if (ids !== null) {
-    const list: string[] = [];
-    const rest = (ids[1] ?? '').replace(IDENTITY_RE, (_a, v: string) => {
-      list.push(v.trim());
-      return '';
-    });
-    if (rest.trim() !== '') return null;
-    body['identities'] = list.length > 0 ? { identity: list } : '';
-    inner = inner.slice(0, ids.index) + inner.slice(ids.index + ids[0].length);
+  let i = skipWs(raw, 0);
+  if (raw.startsWith('<?', i)) {
+    const end = raw.indexOf('?>', i);
+    if (end < 0) return null;
+    i = skipWs(raw, end + 2);
   }
-  let repeated = false;
-  const put = (name: string, value: string): string => {
-    if (name in body) repeated = true;
-    body[name] = value;
-    return '';
-  };
-  const rest = inner
-    .replace(LEAF_RE, (_a, name: string, v: string) => put(name, v.trim()))
-    .replace(EMPTY_RE, (_a, name: string) => put(name, ''));
-  if (repeated || rest.trim() !== '') return null;
-  return body;
+  if (!raw.startsWith(`<${root}`, i)) return null;
+  const rootEnd = raw.indexOf('>', i);
+  const after = raw.charCodeAt(i + 1 + root.length);
+  if (rootEnd < 0 || raw.charCodeAt(rootEnd - 1) === 47 || (after !== 62 && after !== 32)) {
+    return null;
+  }
+  i = rootEnd + 1;
+  const body: Record<string, unknown> = {};
+  const closeRoot = `</${root}>`;
+  for (;;) {
+    i = skipWs(raw, i);
+    if (raw.startsWith(closeRoot, i)) {
+      i += closeRoot.length;
+      break;
+    }
+    if (raw.charCodeAt(i) !== 60) return null;
+    const gt = raw.indexOf('>', i);
+    if (gt < 0) return null;
+    let name = raw.slice(i + 1, gt);
+    if (name.endsWith('/')) {
+      name = name.slice(0, -1).trimEnd();
+      if (!NAME_RE.test(name) || name in body) return null;
+      body[name] = '';
+      i = gt + 1;
+      continue;
+    }
+    if (!NAME_RE.test(name) || name in body) return null;
+    if (name === 'identities') {
+      const list: string[] = [];
+      i = gt + 1;
+      for (;;) {
+        i = skipWs(raw, i);
+        if (raw.startsWith('</identities>', i)) {
+          i += 13;
+          break;
+        }
+        if (!raw.startsWith('<identity>', i)) return null;
+        const close = raw.indexOf('</identity>', i + 10);
+        const lt = raw.indexOf('<', i + 10);
+        if (close < 0 || lt !== close) return null;
+        list.push(raw.slice(i + 10, close).trim());
+        i = close + 11;
+      }
+      body['identities'] = list.length > 0 ? { identity: list } : '';
+      continue;
+    }
+    const close = raw.indexOf(`</${name}>`, gt + 1);
+    const lt = raw.indexOf('<', gt + 1);
+    if (close < 0 || lt !== close) return null;
+    body[name] = raw.slice(gt + 1, close).trim();
+    i = close + name.length + 3;
+  }
+  return skipWs(raw, i) === raw.length ? body : null;
 }
 
 /**

@@ -36,7 +36,8 @@ import {
   monthlyClearingCsv,
   parseCsvDeclarations,
   reconcile,
-  reconciliationCsv,
+  reconciliationsCsv,
+  fundStatementCsv,
   toCsv,
   whatIfCsv,
   whatIfReplay,
@@ -226,14 +227,7 @@ async function run(db: Db, words: string[], o: Opts): Promise<number> {
       }
       const reports: ReconciliationReport[] = [];
       for (const d of declarations) reports.push(await reconcile(db, d));
-      emit(o, reports.length === 1 ? reports[0] : reports, () =>
-        reports
-          .map((r, i) => {
-            const csv = reconciliationCsv(r);
-            return i === 0 ? csv : csv.slice(csv.indexOf('\r\n') + 2);
-          })
-          .join(''),
-      );
+      emit(o, reports.length === 1 ? reports[0] : reports, () => reconciliationsCsv(reports));
       return reports.every((r) => r.matched) ? 0 : 1;
     }
     case 'clearing': {
@@ -263,14 +257,7 @@ async function run(db: Db, words: string[], o: Opts): Promise<number> {
         throw new InputError(`${file}: ${e instanceof Error ? e.message : String(e)}`);
       }
       const s = await fundStatementOf(db, data);
-      emit(o, s, () => {
-        const rows = s.statement.rows as unknown as Record<string, unknown>[];
-        const header = Object.keys(rows[0] ?? {}).filter((k) => typeof rows[0]?.[k] !== 'object');
-        return toCsv(
-          header,
-          rows.map((r) => header.map((h) => r[h] as string | number | boolean | null)),
-        );
-      });
+      emit(o, s, () => fundStatementCsv(s.statement.rows));
       return 0;
     }
     case undefined:

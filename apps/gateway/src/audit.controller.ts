@@ -23,7 +23,8 @@ import {
   monthlyClearingCsv,
   parseCsvDeclarations,
   reconcile,
-  reconciliationCsv,
+  reconciliationsCsv,
+  fundStatementCsv,
   toCsv,
 } from '@onebill/audit';
 import { FundInputError, parseFundYear } from '@onebill/funds';
@@ -268,16 +269,7 @@ export class AuditController {
     const reports = [];
     for (const d of declarations) reports.push(await reconcile(this.runtime.db, d));
     if (wantsCsv(req)) {
-      sendCsv(
-        res,
-        'reconciliation',
-        reports
-          .map((r, i) => {
-            const csv = reconciliationCsv(r);
-            return i === 0 ? csv : csv.slice(csv.indexOf('\r\n') + 2);
-          })
-          .join(''),
-      );
+      sendCsv(res, 'reconciliation', reconciliationsCsv(reports));
       return;
     }
     res.status(200).json({
@@ -361,18 +353,8 @@ export class AuditController {
       ]);
       return;
     }
-    if (wantsCsv(req)) {
-      const rows = statement.statement.rows as unknown as Record<string, unknown>[];
-      const header = Object.keys(rows[0] ?? {}).filter((k) => typeof rows[0]?.[k] !== 'object');
-      sendCsv(
-        res,
-        `funds-${r}-${y}`,
-        toCsv(
-          header,
-          rows.map((row) => header.map((h) => row[h] as string | number | boolean | null)),
-        ),
-      );
-    } else res.json(statement);
+    if (wantsCsv(req)) sendCsv(res, `funds-${r}-${y}`, fundStatementCsv(statement.statement.rows));
+    else res.json(statement);
   }
 
   private newJob(kind: JobKind, req: Request, filter?: ReplayFilter): Job {

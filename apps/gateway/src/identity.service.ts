@@ -124,19 +124,7 @@ export class IdentityService {
   async process(raw: string, source: IdentitySource): Promise<IdentityOutcome> {
     const correlationId = source.correlationId ?? randomUUID();
     return this.db.transaction(async (tx) => {
-      const inbox = await insertInbox(tx, {
-        source: source.kind,
-        topic: source.topic ?? null,
-        partition: source.partition ?? null,
-        offset: source.offset ?? null,
-        key: source.key ?? null,
-        payload: raw,
-        status: 'received',
-        correlationId,
-        fixmedinsCode: null,
-        submittedBy: source.submittedBy ?? null,
-        resubmissionOf: null,
-      });
+      const inbox = await this.inbox(tx, raw, source, correlationId);
       if (!inbox.inserted) {
         // the same Kafka record again: it was processed once, its effects are in place
         return { status: 'duplicate', changeId: null, correlationId };
@@ -207,19 +195,7 @@ export class IdentityService {
   ): Promise<IdentityOutcome> {
     const correlationId = source.correlationId ?? randomUUID();
     return this.db.transaction(async (tx) => {
-      const inbox = await insertInbox(tx, {
-        source: source.kind,
-        topic: source.topic ?? null,
-        partition: source.partition ?? null,
-        offset: source.offset ?? null,
-        key: source.key ?? null,
-        payload: raw,
-        status: 'received',
-        correlationId,
-        fixmedinsCode: null,
-        submittedBy: source.submittedBy ?? null,
-        resubmissionOf: null,
-      });
+      const inbox = await this.inbox(tx, raw, source, correlationId);
       if (!inbox.inserted) return { status: 'duplicate', changeId: null, correlationId };
       return this.reject(
         tx,
@@ -235,6 +211,22 @@ export class IdentityService {
         ],
         correlationId,
       );
+    });
+  }
+
+  private inbox(tx: Queryable, raw: string, source: IdentitySource, correlationId: string) {
+    return insertInbox(tx, {
+      source: source.kind,
+      topic: source.topic ?? null,
+      partition: source.partition ?? null,
+      offset: source.offset ?? null,
+      key: source.key ?? null,
+      payload: raw,
+      status: 'received',
+      correlationId,
+      fixmedinsCode: null,
+      submittedBy: source.submittedBy ?? null,
+      resubmissionOf: null,
     });
   }
 

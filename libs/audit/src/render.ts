@@ -140,3 +140,23 @@ export function annualClearingCsv(s: AnnualClearing): string {
     ]),
   );
 }
+
+/** Several reconciliations as one CSV: one header, then each report's lines. */
+export function reconciliationsCsv(reports: readonly ReconciliationReport[]): string {
+  return reports
+    .map((r, i) => {
+      const csv = reconciliationCsv(r);
+      return i === 0 ? csv : csv.slice(csv.indexOf('\r\n') + 2);
+    })
+    .join('');
+}
+
+/** A fund statement's county rows as CSV (the scalar columns of the rows). */
+export function fundStatementCsv(rows: readonly object[]): string {
+  const records = rows as readonly Record<string, unknown>[];
+  const header = Object.keys(records[0] ?? {}).filter((k) => typeof records[0]?.[k] !== 'object');
+  return toCsv(
+    header,
+    records.map((r) => header.map((h) => r[h] as string | number | boolean | null)),
+  );
+}

@@ -7,6 +7,7 @@ import { Controller, Get, Inject, Param, Post, Query, Req, Res } from '@nestjs/c
 import type { Request, Response } from 'express';
 import { type EnrollmentSubsidy, enrollmentSubsidy } from '@onebill/engine';
 import { toCsv } from '@onebill/audit';
+import { amountToFen, fenToAmount } from '@onebill/messaging';
 import { categoriesInForce, identityPeriods, registryOn } from '@onebill/ledger';
 import { RuleSetError } from '@onebill/rules';
 import { Allow, principalOf } from './auth';
@@ -122,8 +123,9 @@ export class IdentityController {
     if (region === undefined || !this.runtime.rules.regions().includes(region)) {
       return bad(res, 'region', this.runtime.rules.regions().join('|'), 'unknown region');
     }
-    const answer = this.compute(res, region, year, held);
-    if (answer === null) return;
+    const subsidyOf = this.subsidyRule(res, region, year);
+    if (subsidyOf === null) return;
+    const answer = subsidyOf(held);
     res.json({
       psn_no: psnNo,
       year: Number(year),
@@ -154,26 +156,26 @@ export class IdentityController {
       string,
       { category: string; persons: number; subsidy: string; total: bigint }
     >();
+    const subsidyOf = this.subsidyRule(res, region, year);
+    if (subsidyOf === null) return;
     let total = 0n;
     for (const p of people) {
-      const a = this.compute(res, region, year, p.categories);
-      if (a === null) return;
+      const a = subsidyOf(p.categories);
       const key = a.category ?? 'none';
-      const fen = BigInt(a.subsidy.replace('.', ''));
+      const fen = amountToFen(a.subsidy);
       const row = rows.get(key) ?? { category: key, persons: 0, subsidy: a.subsidy, total: 0n };
       row.persons += 1;
       row.total += fen;
       rows.set(key, row);
       total += fen;
     }
-    const yuan = (f: bigint): string => `${f / 100n}.${String(f % 100n).padStart(2, '0')}`;
     const lines = [...rows.values()]
       .sort((a, b) => a.category.localeCompare(b.category))
       .map((r) => ({
         category: r.category,
         persons: r.persons,
         subsidy_per_person: r.subsidy,
-        total: yuan(r.total),
+        total: fenToAmount(r.total),
       }));
     if (q['format'] === 'csv') {
       res
@@ -201,21 +203,24 @@ export class IdentityController {
       year: Number(year),
       as_of: asOf,
       persons: people.length,
-      total: yuan(total),
+      total: fenToAmount(total),
       by_category: lines,
     });
   }
 
-  private compute(
+  /**
+   * The year's subsidy rule of a region as a function of the categories held (the rule and the
+   * categories are resolved once); null when the rule set or the figures lack it (answered 422).
+   */
+  private subsidyRule(
     res: Response,
     region: string,
     year: string,
-    held: string[],
-  ): EnrollmentSubsidy | null {
+  ): ((held: readonly string[]) => EnrollmentSubsidy) | null {
     try {
       const rule = this.runtime.rules.enrollmentSubsidyRule(region, `${year}-07-01`);
       const categories = this.runtime.rules.resolve(region, `${year}-07-01`).categories;
-      return enrollmentSubsidy(rule, categories, held);
+      return (held) => enrollmentSubsidy(rule, categories, held);
     } catch (e) {
       if (!(e instanceof RuleSetError)) throw e;
       sendProblems(res, 422, 'rejected', [

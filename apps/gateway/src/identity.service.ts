@@ -6,7 +6,7 @@
  * the funds pay more is a top-up, linked to the original settlement and published as a `top-up`
  * settlement event. Nothing is clawed back.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import {
   type Accumulators,
   type FundKind,
@@ -33,16 +33,21 @@ import {
   personYears,
   saveAccumulators,
   setInboxStatus,
+  sha256,
 } from '@onebill/ledger';
 import {
   type IdentityChange,
   type IdentityProblem,
   type SettlementEvent,
+  SETTLEMENT_FUNDS,
   Topics,
+  amountToFen,
+  fenToAmount,
   decodeAcceptedDischarge,
   decodeIdentityChange,
 } from '@onebill/messaging';
 import type { RuleBook } from '@onebill/rules';
+import { formatTime } from './intake.service';
 import type { Logger } from './log';
 
 export interface IdentitySource {
@@ -75,32 +80,12 @@ export type IdentityOutcome =
       correlationId: string;
     };
 
-const FUNDS: readonly FundKind[] = ['basic', 'critical', 'commercial', 'assistance', 'tilted'];
-
-const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
-
 /** Fund totals of a result in fen (integers: no float). */
 function fundFen(r: SettlementResult): Record<FundKind, bigint> {
   const out = { basic: 0n, critical: 0n, commercial: 0n, assistance: 0n, tilted: 0n };
-  for (const d of r.setldetail) out[d.fund] += fen(d.fundPayamt);
+  for (const d of r.setldetail) out[d.fund] += amountToFen(d.fundPayamt);
   return out;
 }
-
-function fen(amount: string): bigint {
-  const neg = amount.startsWith('-');
-  const [w, f = ''] = amount.replace('-', '').split('.');
-  const v = BigInt(w ?? '0') * 100n + BigInt((f + '00').slice(0, 2));
-  return neg ? -v : v;
-}
-
-function yuan(v: bigint): string {
-  const neg = v < 0n;
-  const a = neg ? -v : v;
-  return `${neg ? '-' : ''}${a / 100n}.${String(a % 100n).padStart(2, '0')}`;
-}
-
-const formatTime = (d: Date): string =>
-  new Date(d.getTime() + 8 * 3600 * 1000).toISOString().replace('T', ' ').slice(0, 19);
 
 export class IdentityService {
   private readonly categories: ReadonlySet<string>;
@@ -111,13 +96,7 @@ export class IdentityService {
     private readonly log: Logger,
     private readonly now: () => Date = () => new Date(),
   ) {
-    const codes = new Set<string>();
-    for (const region of rules.regions()) {
-      for (const rs of rules.ruleSets.filter((r) => r.region === region)) {
-        for (const c of rs.categories) codes.add(c.code);
-      }
-    }
-    this.categories = codes;
+    this.categories = new Set(rules.ruleSets.flatMap((rs) => rs.categories.map((c) => c.code)));
   }
 
   /** One identity change to its outcome, in one transaction. */
@@ -296,21 +275,20 @@ export class IdentityService {
         const fresh = settle({ bill: { ...bill, identities }, accumulators: acc, ruleSet });
         const before = fundFen(b.effective);
         const after = fundFen(fresh);
-        const more =
-          FUNDS.reduce((s, f) => s + after[f], 0n) - FUNDS.reduce((s, f) => s + before[f], 0n);
+        const more = SETTLEMENT_FUNDS.reduce((s, f) => s + after[f] - before[f], 0n);
         if (more <= 0n) {
           acc = asItStands();
           continue;
         }
         const deltas = {} as Record<FundKind, string>;
-        for (const f of FUNDS) deltas[f] = yuan(after[f] - before[f]);
+        for (const f of SETTLEMENT_FUNDS) deltas[f] = fenToAmount(after[f] - before[f]);
         const topup: TopupOut = {
           topupId: `T${randomUUID().replace(/-/g, '').slice(0, 24).toUpperCase()}`,
           setlId: b.setlId,
           mdtrtId: b.mdtrtId,
           eventId: randomUUID(),
           deltas,
-          psnCashDelta: yuan(-more),
+          psnCashDelta: fenToAmount(-more),
         };
         const inserted = await insertTopup(tx, {
           topupId: topup.topupId,
@@ -329,7 +307,7 @@ export class IdentityService {
           acc = asItStands();
           continue;
         }
-        events.push(this.topupEvent(c.psn_no, b, fresh, before, after, topup, correlationId));
+        events.push(this.topupEvent(c.psn_no, b, fresh, topup, correlationId));
         out.push(topup);
         acc = fresh.accumulators;
         changed = true;
@@ -346,8 +324,6 @@ export class IdentityService {
     psnNo: string,
     b: PersonBill,
     fresh: SettlementResult,
-    before: Record<FundKind, bigint>,
-    after: Record<FundKind, bigint>,
     t: TopupOut,
     correlationId: string,
   ): OutboxEvent {
@@ -357,12 +333,12 @@ export class IdentityService {
       fresh.setldetail.find((d) => d.fund === f)?.fundPayType ??
       b.effective.setldetail.find((d) => d.fund === f)?.fundPayType ??
       f;
-    const funds = FUNDS.filter((f) => after[f] !== before[f]).map((f) => ({
+    const funds = SETTLEMENT_FUNDS.filter((f) => t.deltas[f] !== '0.00').map((f) => ({
       fund_pay_type: codeOf(f),
       fund: f,
-      amount: yuan(after[f] - before[f]),
+      amount: t.deltas[f],
     }));
-    const more = FUNDS.reduce((s, f) => s + after[f] - before[f], 0n);
+    const more = -amountToFen(t.psnCashDelta);
     const event: SettlementEvent = {
       event_id: t.eventId,
       event_type: 'top-up',
@@ -378,8 +354,8 @@ export class IdentityService {
       rule_set_version: fresh.ruleSetVersion,
       category_used: fresh.categoryUsed,
       medfee_sumamt: '0.00',
-      fund_pay_sumamt: yuan(more),
-      psn_cash_pay: yuan(-more),
+      fund_pay_sumamt: fenToAmount(more),
+      psn_cash_pay: t.psnCashDelta,
       funds,
       tops_up_event_id: b.eventId,
     };

@@ -62,6 +62,7 @@ import {
   type DecodeError,
 } from '@onebill/messaging/xml';
 import { Topics } from '@onebill/messaging/kafka/topics';
+import { amountToFen } from '@onebill/messaging/events/settlement-event';
 import type { HighBurdenAlert } from '@onebill/messaging/events/high-burden-alert';
 import { toWire } from '@onebill/messaging/wire';
 import { type Hospital, type RuleBook, RuleSetError } from '@onebill/rules';
@@ -177,8 +178,6 @@ export function rootElement(raw: string): string | null {
   return ROOT.exec(raw.slice(0, 512))?.[1] ?? null;
 }
 
-/** The bill's identity for the conflict check: the decoded bill, not the bytes (a resent message
- *  with other whitespace or element order is the same bill). */
 function fromDecode(errors: DecodeError[]): Problem[] {
   return errors.map((e) => ({ code: e.code, field: e.field, rule: e.rule, message: e.message }));
 }
@@ -205,17 +204,6 @@ async function registryIdentities(
       `in force on ${bill.dischargeDate}; the message said ${sent.join(', ') || 'none'}. ` +
       `The registry's were used (002 第二十八条).`,
   };
-}
-
-/** a < b: −1, a = b: 0, a > b: 1 — money strings compared in fen, no float. */
-function compareAmounts(a: string, b: string): number {
-  const fen = (x: string): bigint => {
-    const [w, f = ''] = x.replace('-', '').split('.');
-    const v = BigInt(w ?? '0') * 100n + BigInt((f + '00').slice(0, 2));
-    return x.startsWith('-') ? -v : v;
-  };
-  const d = fen(a) - fen(b);
-  return d < 0n ? -1 : d > 0n ? 1 : 0;
 }
 
 /** The unique index refused a settlement: roll back, then retry and find the winner. */
@@ -423,7 +411,7 @@ export class IntakeService {
     if (registry.warning !== null) {
       result = { ...result, warnings: [...result.warnings, registry.warning] };
     }
-    // 4. the unique index decides between concurrent duplicates
+    // 5. the unique index decides between concurrent duplicates
     const stored = await insertSettlement(tx, {
       setlId: `S${randomUUID().replace(/-/g, '').slice(0, 24).toUpperCase()}`,
       bill,
@@ -787,7 +775,7 @@ export class IntakeService {
   ): Promise<OutboxEvent[]> {
     if (rule === null) return [];
     const paid = s.result.accumulators.cashSelfPay;
-    if (compareAmounts(paid, rule.threshold) <= 0) return [];
+    if (amountToFen(paid) <= amountToFen(rule.threshold)) return [];
     const eventId = randomUUID();
     const first = await insertHighBurdenAlert(tx, {
       psnNo: s.psnNo,

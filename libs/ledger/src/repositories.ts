@@ -315,9 +315,7 @@ export async function insertSettlement(
       s.setlTime,
       s.eventId,
       JSON.stringify(s.accumulatorsBefore),
-      s.identitiesUsed === undefined || s.identitiesUsed === null
-        ? null
-        : JSON.stringify(s.identitiesUsed),
+      s.identitiesUsed ? JSON.stringify(s.identitiesUsed) : null,
     ],
   );
   return rows[0] ? toSettlement(rows[0]) : null;

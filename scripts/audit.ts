@@ -20,7 +20,6 @@
  * 2: bad input (the message names the field); 64: usage.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import {
   type Progress,
   type ReconciliationReport,
@@ -31,6 +30,9 @@ import {
   auditCsv,
   auditReplay,
   fundStatementOf,
+  fundYearFile,
+  readFundYear,
+  verifyCsv,
   kafkaRangeAudit,
   monthlyClearing,
   monthlyClearingCsv,
@@ -38,14 +40,13 @@ import {
   reconcile,
   reconciliationsCsv,
   fundStatementCsv,
-  toCsv,
   whatIfCsv,
   whatIfReplay,
 } from '@onebill/audit';
-import { FundInputError, parseFundYear } from '@onebill/funds';
+import { FundInputError } from '@onebill/funds';
 import { ArchiveSealer, type Db, openDb, verifyArchive } from '@onebill/ledger';
 import { KafkaClient, decodeDeclaration } from '@onebill/messaging';
-import { RuleBook, RuleSetError, projectRoot } from '@onebill/rules';
+import { RuleBook, RuleSetError } from '@onebill/rules';
 
 const USAGE = `usage: npm run audit:cli -- <archive verify|archive seal|replay|what-if|kafka-replay|reconcile|clearing|funds> [options]
   see scripts/audit.ts and docs/audit.md`;
@@ -138,21 +139,7 @@ async function run(db: Db, words: string[], o: Opts): Promise<number> {
       const report = await verifyArchive(db, {
         onProgress: (n) => progress('verified')({ done: n, total: 0, rate: 0 }),
       });
-      emit(o, report, () =>
-        toCsv(
-          ['seq', 'kind', 'ref', 'reason', 'setl_id', 'fixmedins_code', 'mdtrt_id', 'detail'],
-          report.broken.map((b) => [
-            b.seq,
-            b.kind,
-            b.ref,
-            b.reason,
-            b.setlId ?? '',
-            b.fixmedinsCode ?? '',
-            b.mdtrtId ?? '',
-            b.detail,
-          ]),
-        ),
-      );
+      emit(o, report, () => verifyCsv(report));
       return report.ok ? 0 : 1;
     }
     case 'replay': {
@@ -205,9 +192,7 @@ async function run(db: Db, words: string[], o: Opts): Promise<number> {
           },
           { onProgress: progress('re-read') },
         );
-        emit(o, report, () =>
-          auditCsv({ ...report, kind: 'audit', filter: {}, billsPerSecond: 0 }),
-        );
+        emit(o, report, () => auditCsv(report));
         return report.differing + report.failed === 0 ? 0 : 1;
       } finally {
         await client.close();
@@ -248,11 +233,10 @@ async function run(db: Db, words: string[], o: Opts): Promise<number> {
     case 'funds': {
       const region = need(o, 'region');
       const year = need(o, 'year');
-      const dir = process.env.ONEBILL_FUNDS_DIR ?? join(projectRoot(), 'config/funds');
-      const file = join(dir, `${region}-${year}.json`);
+      const file = fundYearFile(region, year);
       let data;
       try {
-        data = parseFundYear(JSON.parse(readFileSync(file, 'utf8')));
+        data = readFundYear(file);
       } catch (e) {
         throw new InputError(`${file}: ${e instanceof Error ? e.message : String(e)}`);
       }

@@ -5,8 +5,7 @@
  * to it or publishes. Reports come as JSON, or CSV with ?format=csv.
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { Controller, Get, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import {
@@ -19,18 +18,19 @@ import {
   auditCsv,
   auditReplay,
   fundStatementOf,
+  fundYearFile,
+  readFundYear,
+  verifyCsv,
   monthlyClearing,
   monthlyClearingCsv,
   parseCsvDeclarations,
   reconcile,
   reconciliationsCsv,
   fundStatementCsv,
-  toCsv,
 } from '@onebill/audit';
-import { FundInputError, parseFundYear } from '@onebill/funds';
+import { FundInputError } from '@onebill/funds';
 import { type VerifyReport, verifyArchive } from '@onebill/ledger';
 import { decodeDeclaration } from '@onebill/messaging';
-import { projectRoot } from '@onebill/rules';
 import { Allow, principalOf, scopeOf } from './auth';
 import { sendProblems } from './http.controller';
 import { GatewayRuntime } from './runtime';
@@ -188,22 +188,7 @@ export class AuditController {
       const r = job.report;
       if ('kind' in r) sendCsv(res, `audit-${id}`, auditCsv(r));
       else {
-        sendCsv(
-          res,
-          `archive-${id}`,
-          toCsv(
-            ['seq', 'kind', 'ref', 'reason', 'setl_id', 'mdtrt_id', 'detail'],
-            r.broken.map((b) => [
-              b.seq,
-              b.kind,
-              b.ref,
-              b.reason,
-              b.setlId ?? '',
-              b.mdtrtId ?? '',
-              b.detail,
-            ]),
-          ),
-        );
+        sendCsv(res, `archive-${id}`, verifyCsv(r));
       }
       return;
     }
@@ -327,8 +312,7 @@ export class AuditController {
     if (r === undefined || !/^[a-z][a-z-]*$/.test(r))
       return bad(res, 'region', 'region name', 'region is e.g. panzhihua or baoshan');
     if (y === undefined || !/^\d{4}$/.test(y)) return bad(res, 'year', 'YYYY', 'year is YYYY');
-    const dir = process.env.ONEBILL_FUNDS_DIR ?? join(projectRoot(), 'config/funds');
-    const file = join(dir, `${r}-${y}.json`);
+    const file = fundYearFile(r, y);
     if (!existsSync(file)) {
       sendProblems(res, 404, 'not-found', [
         {
@@ -342,10 +326,7 @@ export class AuditController {
     }
     let statement;
     try {
-      statement = await fundStatementOf(
-        this.runtime.db,
-        parseFundYear(JSON.parse(readFileSync(file, 'utf8'))),
-      );
+      statement = await fundStatementOf(this.runtime.db, readFundYear(file));
     } catch (e) {
       if (!(e instanceof FundInputError)) throw e;
       sendProblems(res, 500, 'bad-fund-data', [

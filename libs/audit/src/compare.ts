@@ -4,6 +4,7 @@
  */
 import Decimal from 'decimal.js';
 import type { Accumulators, FundKind, SetlDetail, SettlementResult } from '@onebill/engine';
+import { SETTLEMENT_FUNDS } from '@onebill/messaging';
 import { SETLINFO_COLUMNS, type SetlInfoKey, type StoredSettlement } from './stored';
 
 export interface FieldDiff {
@@ -13,13 +14,8 @@ export interface FieldDiff {
   replayed: string | null;
 }
 
-export const FUNDS: readonly FundKind[] = [
-  'basic',
-  'critical',
-  'commercial',
-  'assistance',
-  'tilted',
-] as const;
+/** The funds of a bill, in the order of the tiers (004 第八条). */
+export const FUNDS: readonly FundKind[] = SETTLEMENT_FUNDS;
 
 function sameMoney(a: string, b: string): boolean {
   if (a === b) return true;

@@ -13,6 +13,7 @@ import {
   type DeclaredBill,
   type DeclaredFund,
   DECLARED_FUNDS,
+  DECLARATION_RULES,
 } from '@onebill/messaging';
 import { parseCsv } from './csv';
 
@@ -25,7 +26,6 @@ export class DeclarationError extends Error {
 }
 
 const HEADER = ['fixmedins_code', 'clr_optins', 'month', 'setl_id', 'mdtrt_id', ...DECLARED_FUNDS];
-const AMOUNT = /^-?\d{1,12}(\.\d{1,2})?$/;
 
 export function parseCsvDeclarations(text: string): Declaration[] {
   const rows = parseCsv(text.replace(/^\uFEFF/, ''));
@@ -46,24 +46,21 @@ export function parseCsvDeclarations(text: string): Declaration[] {
     const county = get('clr_optins');
     const month = get('month');
     const setlId = get('setl_id');
-    if (!/^[A-Za-z0-9]{1,30}$/.test(code))
-      problems.push({
-        field: `line ${line}.fixmedins_code`,
-        rule: 'fixmedins_code',
-        message: `"${code}" is not an institution code`,
-      });
-    if (!/^\d{6}$/.test(county))
-      problems.push({
-        field: `line ${line}.clr_optins`,
-        rule: 'six-digit admdvs',
-        message: `"${county}" is not a county agency code`,
-      });
-    if (!/^\d{4}-(0[1-9]|1[0-2])$/.test(month))
-      problems.push({
-        field: `line ${line}.month`,
-        rule: 'YYYY-MM',
-        message: `"${month}" is not a month`,
-      });
+    /** false (and a problem on `line N.<field>`) when `v` breaks the rule of `k` */
+    const check = (
+      k: keyof typeof DECLARATION_RULES,
+      v: string,
+      what: string,
+      field: string = k,
+    ): boolean => {
+      const { re, rule } = DECLARATION_RULES[k];
+      if (re.test(v)) return true;
+      problems.push({ field: `line ${line}.${field}`, rule, message: `"${v}" is not ${what}` });
+      return false;
+    };
+    check('fixmedins_code', code, 'an institution code');
+    check('clr_optins', county, 'a county agency code');
+    check('month', month, 'a month');
     if (setlId === '')
       problems.push({
         field: `line ${line}.setl_id`,
@@ -81,14 +78,7 @@ export function parseCsvDeclarations(text: string): Declaration[] {
     for (const f of DECLARED_FUNDS) {
       const v = get(f);
       if (v === '') continue;
-      if (!AMOUNT.test(v)) {
-        problems.push({
-          field: `line ${line}.${f}`,
-          rule: 'amount',
-          message: `"${v}" is not an amount like 1234.50`,
-        });
-        continue;
-      }
+      if (!check('amount', v, 'an amount like 1234.50', f)) continue;
       funds[f] = new Decimal(v).toFixed(2);
     }
     const key = `${code}|${county}|${month}`;

@@ -1,10 +1,12 @@
 /** CSV of the replay reports. */
 import Decimal from 'decimal.js';
+import type { VerifyReport } from '@onebill/ledger';
 import { toCsv } from './csv';
 import type { AuditReport, WhatIfReport } from './replay';
 import type { AnnualClearing, MonthlyClearing, ReconciliationReport } from './statements';
 
-export function auditCsv(r: AuditReport): string {
+/** One line per differing field or failed bill (audit replay, Kafka-range replay). */
+export function auditCsv(r: Pick<AuditReport, 'differences'>): string {
   const rows: (string | number | null)[][] = [];
   for (const d of r.differences) {
     const head = [
@@ -158,5 +160,22 @@ export function fundStatementCsv(rows: readonly object[]): string {
   return toCsv(
     header,
     records.map((r) => header.map((h) => r[h] as string | number | boolean | null)),
+  );
+}
+
+/** The broken links of an archive verification, one per line. */
+export function verifyCsv(r: VerifyReport): string {
+  return toCsv(
+    ['seq', 'kind', 'ref', 'reason', 'setl_id', 'fixmedins_code', 'mdtrt_id', 'detail'],
+    r.broken.map((b) => [
+      b.seq,
+      b.kind,
+      b.ref,
+      b.reason,
+      b.setlId ?? '',
+      b.fixmedinsCode ?? '',
+      b.mdtrtId ?? '',
+      b.detail,
+    ]),
   );
 }

@@ -11,7 +11,10 @@
  */
 import Decimal from 'decimal.js';
 import type { FundKind, SetlDetail } from '@onebill/engine';
-import { type FundYear, fundStatement } from '@onebill/funds';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type FundYear, fundStatement, parseFundYear } from '@onebill/funds';
+import { projectRoot } from '@onebill/rules';
 import type { Queryable } from '@onebill/ledger';
 import type { Declaration } from './declarations';
 import { FUNDS, fundTotals } from './compare';
@@ -173,6 +176,16 @@ export async function reconcile(q: Queryable, d: Declaration): Promise<Reconcili
 
 // ---------------------------------------------------------------- clearing statements
 
+/** Statement lines in the order agencies read them: hospital, then the tiers' order of funds. */
+function byHospitalThenFund(
+  a: { fixmedinsCode: string; fund: FundKind },
+  b: { fixmedinsCode: string; fund: FundKind },
+): number {
+  return a.fixmedinsCode === b.fixmedinsCode
+    ? FUNDS.indexOf(a.fund) - FUNDS.indexOf(b.fund)
+    : a.fixmedinsCode.localeCompare(b.fixmedinsCode);
+}
+
 export interface ClearingLine {
   clrOptins: string;
   fixmedinsCode: string;
@@ -240,11 +253,7 @@ function aggregate(rows: ClearingRow[], clrOptins: string): ClearingLine[] {
       reversed: c.r.toFixed(2),
       owed: c.s.minus(c.r).toFixed(2),
     }))
-    .sort((a, b) =>
-      a.fixmedinsCode === b.fixmedinsCode
-        ? FUNDS.indexOf(a.fund) - FUNDS.indexOf(b.fund)
-        : a.fixmedinsCode.localeCompare(b.fixmedinsCode),
-    );
+    .sort(byHospitalThenFund);
 }
 
 function fundTotalsOf(lines: ClearingLine[]): { fund: FundKind; owed: string }[] {
@@ -356,11 +365,7 @@ export async function annualClearing(
       clearedMonthly: c.cleared.toFixed(2),
       balance: c.due.minus(c.cleared).toFixed(2),
     }))
-    .sort((a, b) =>
-      a.fixmedinsCode === b.fixmedinsCode
-        ? FUNDS.indexOf(a.fund) - FUNDS.indexOf(b.fund)
-        : a.fixmedinsCode.localeCompare(b.fixmedinsCode),
-    );
+    .sort(byHospitalThenFund);
   const totals = FUNDS.map((fund) => {
     const ls = lines.filter((l) => l.fund === fund);
     const sum = (k: 'due' | 'clearedMonthly' | 'balance'): string =>
@@ -413,4 +418,15 @@ export async function fundStatementOf(q: Queryable, data: FundYear) {
   const counties = data.counties.map((c) => c.admdvs);
   const spending = await assistanceSpending(q, data.year, counties);
   return { kind: 'fund-statement' as const, spending, statement: fundStatement(data, spending) };
+}
+
+/** Where a region's fund data of a year lives: config/funds, or ONEBILL_FUNDS_DIR. */
+export function fundYearFile(region: string, year: string | number): string {
+  const dir = process.env.ONEBILL_FUNDS_DIR ?? join(projectRoot(), 'config/funds');
+  return join(dir, `${region}-${year}.json`);
+}
+
+/** Reads and validates a fund data file (FundInputError names the field). */
+export function readFundYear(file: string): FundYear {
+  return parseFundYear(JSON.parse(readFileSync(file, 'utf8')));
 }

@@ -4,7 +4,7 @@
  * Read-only: nothing here writes.
  */
 import type { Accumulators, SetlDetail } from '@onebill/engine';
-import type { Queryable } from '@onebill/ledger';
+import { type Queryable, json } from '@onebill/ledger';
 
 export interface ReplayFilter {
   /** settled at or after (ISO date or timestamp; Beijing time when no zone is given) */
@@ -85,10 +85,6 @@ interface Row {
   payload: string | null;
   identities_used: string[] | string | null;
   [column: string]: unknown;
-}
-
-function json<T>(v: T | string): T {
-  return typeof v === 'string' ? (JSON.parse(v) as T) : v;
 }
 
 const AMOUNTS = Object.entries(SETLINFO_COLUMNS)

@@ -4,6 +4,7 @@
  */
 import type { Accumulators, SettlementResult } from '@onebill/engine';
 import type { Queryable } from './db';
+import { json } from './repositories';
 
 export interface NewIdentityChange {
   issuer: string;
@@ -210,7 +211,6 @@ export async function personBills(
      ORDER BY s.created_at, s.setl_id`,
     [psnNo, year],
   );
-  const j = <T>(v: T | string): T => (typeof v === 'string' ? (JSON.parse(v) as T) : v);
   return rows.map((r) => ({
     setlId: r.setl_id,
     fixmedinsCode: r.fixmedins_code,
@@ -219,13 +219,13 @@ export async function personBills(
     eventId: r.event_id,
     setlTime: r.setl_time,
     payload: r.payload,
-    accumulatorsBefore: j(r.accumulators_before),
-    effective: j(r.t_result ?? r.result),
+    accumulatorsBefore: json(r.accumulators_before),
+    effective: json(r.t_result ?? r.result),
     effectiveIdentities:
       r.t_identities !== null
-        ? j(r.t_identities)
+        ? json(r.t_identities)
         : r.identities_used !== null
-          ? j(r.identities_used)
+          ? json(r.identities_used)
           : null,
   }));
 }

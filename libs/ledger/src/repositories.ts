@@ -181,7 +181,8 @@ export const SETTLEMENT_COLUMNS = `setl_id, fixmedins_code, mdtrt_id, psn_no, ye
   category_used, clr_optins, inbox_id::text AS inbox_id, setl_time, event_id::text AS event_id,
   accumulators_before, result, status, created_at, reversed_at`;
 
-function json<T>(v: T | string): T {
+/** A json/jsonb column as the driver hands it: parsed (pg) or text (some PGlite paths). */
+export function json<T>(v: T | string): T {
   return typeof v === 'string' ? (JSON.parse(v) as T) : v;
 }
 

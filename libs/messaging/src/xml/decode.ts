@@ -2,6 +2,7 @@ import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { validateSync, type ValidationError } from 'class-validator';
 import Decimal from 'decimal.js';
 import type { Bill, HospitalLevel, Insutype } from '@onebill/engine/types';
+import { SETTLEMENT_FUNDS, type SettlementFund } from '../events/settlement-event';
 import { AdmissionDto, DischargeDto, ReversalDto } from './dto';
 import type { DecodeError, DecodeErrorCode } from './errors';
 
@@ -475,14 +476,9 @@ export function decodeReversal(
 
 // ---------------------------------------------------------------- reconciliation declarations
 
-export type DeclaredFund = 'basic' | 'critical' | 'commercial' | 'assistance' | 'tilted';
-export const DECLARED_FUNDS: readonly DeclaredFund[] = [
-  'basic',
-  'critical',
-  'commercial',
-  'assistance',
-  'tilted',
-];
+/** The funds a declaration names: those of the settlement events. */
+export type DeclaredFund = SettlementFund;
+export const DECLARED_FUNDS: readonly DeclaredFund[] = SETTLEMENT_FUNDS;
 
 export interface DeclaredBill {
   setlId: string;
@@ -511,7 +507,14 @@ const declarationParser = new XMLParser({
   isArray: (name) => name === 'bill',
 });
 
-const AMOUNT_RE = /^-?\d{1,12}(\.\d{1,2})?$/;
+/** The rules of a declaration's fields, for the XML message and the CSV upload alike. */
+export const DECLARATION_RULES = {
+  fixmedins_code: { re: /^[A-Za-z0-9]{1,30}$/, rule: 'fixmedins_code' },
+  clr_optins: { re: /^\d{6}$/, rule: 'six-digit admdvs' },
+  month: { re: /^\d{4}-(0[1-9]|1[0-2])$/, rule: 'YYYY-MM' },
+  amount: { re: /^-?\d{1,12}(\.\d{1,2})?$/, rule: 'an amount like 1234.50' },
+} as const;
+const AMOUNT_RE = DECLARATION_RULES.amount.re;
 
 function fundsOf(
   node: unknown,
@@ -562,7 +565,8 @@ export function decodeDeclaration(
     'reconciliation'
   ]!;
   const errors: DecodeError[] = [];
-  const str = (k: string, re: RegExp, rule: string): string => {
+  const str = (k: 'fixmedins_code' | 'clr_optins' | 'month'): string => {
+    const { re, rule } = DECLARATION_RULES[k];
     const v = body[k];
     if (v === undefined || v === '') {
       errors.push(err('MISSING_FIELD', k, 'isDefined', `<${k}> is required`));
@@ -575,9 +579,9 @@ export function decodeDeclaration(
     return v;
   };
   const declaration: Declaration = {
-    fixmedinsCode: str('fixmedins_code', /^[A-Za-z0-9]{1,30}$/, 'fixmedins_code'),
-    clrOptins: str('clr_optins', /^\d{6}$/, 'six-digit admdvs'),
-    month: str('month', /^\d{4}-(0[1-9]|1[0-2])$/, 'YYYY-MM'),
+    fixmedinsCode: str('fixmedins_code'),
+    clrOptins: str('clr_optins'),
+    month: str('month'),
   };
   for (const k of Object.keys(body)) {
     if (

@@ -11,6 +11,7 @@ import {
   Topics,
 } from '@onebill/messaging';
 import type { IdentityOutcome, IdentityService } from './identity.service';
+import { kafkaSource, processWithRetries } from './kafka.ingress';
 import type { Logger } from './log';
 
 export class IdentityIngress {
@@ -50,34 +51,15 @@ export class IdentityIngress {
     for (const m of batch.messages) {
       if (batch.signal.aborted) return;
       const raw = m.value?.toString('utf8') ?? '';
-      const correlation = m.headers['correlation-id']?.toString('utf8');
-      const source = {
-        kind: 'kafka' as const,
-        topic: m.topic,
-        partition: m.partition,
-        offset: m.offset,
-        key: m.key?.toString('utf8') ?? null,
-        ...(correlation === undefined ? {} : { correlationId: correlation }),
-      };
-      let lastError: unknown;
-      let done = false;
-      for (let attempt = 1; attempt <= 3 && !done; attempt++) {
-        try {
-          this.onOutcome(await this.identities.process(raw, source));
-          done = true;
-        } catch (e) {
-          lastError = e;
-          this.log.warn('identity change failed, retrying', {
-            partition: m.partition,
-            offset: m.offset,
-            attempt,
-            error: e instanceof Error ? e.message : String(e),
-          });
-          await new Promise((r) => setTimeout(r, 100 * attempt));
-        }
-      }
-      // kept with the reason; a database outage throws here and the batch comes again
-      if (!done) this.onOutcome(await this.identities.internalReject(raw, source, lastError));
+      const source = kafkaSource(m);
+      this.onOutcome(
+        await processWithRetries(
+          this.log,
+          m,
+          () => this.identities.process(raw, source),
+          (error) => this.identities.internalReject(raw, source, error),
+        ),
+      );
     }
   }
 }

@@ -34,6 +34,56 @@ function laneOf(m: InboundMessage, lanes: number): number {
   return h % lanes;
 }
 
+/** Where a Kafka message came from, as the intake and the identity service record it. */
+export function kafkaSource(m: InboundMessage): {
+  kind: 'kafka';
+  topic: string;
+  partition: number;
+  offset: string;
+  key: string | null;
+  correlationId?: string;
+} {
+  const correlation = m.headers['correlation-id']?.toString('utf8');
+  return {
+    kind: 'kafka',
+    topic: m.topic,
+    partition: m.partition,
+    offset: m.offset,
+    key: m.key?.toString('utf8') ?? null,
+    ...(correlation === undefined ? {} : { correlationId: correlation }),
+  };
+}
+
+/**
+ * Runs `run` up to three times; a message that keeps failing for an unexpected reason is
+ * kept by `keep` with the reason, so it never blocks its partition. A database outage makes
+ * `keep` throw too, and the whole batch is delivered again.
+ */
+export async function processWithRetries<T>(
+  log: Logger,
+  m: InboundMessage,
+  run: () => Promise<T>,
+  keep: (error: unknown) => Promise<T>,
+): Promise<T> {
+  let lastError: unknown;
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    try {
+      return await run();
+    } catch (e) {
+      lastError = e;
+      log.warn('message failed, retrying', {
+        topic: m.topic,
+        partition: m.partition,
+        offset: m.offset,
+        attempt,
+        error: e instanceof Error ? e.message : String(e),
+      });
+      await new Promise((r) => setTimeout(r, 100 * attempt));
+    }
+  }
+  return keep(lastError);
+}
+
 export class KafkaIngress {
   private consumer: KafkaBatchConsumer | null = null;
   readonly stats: IngressStats = { consumed: 0, byStatus: {} };
@@ -89,38 +139,13 @@ export class KafkaIngress {
     const started = process.hrtime.bigint();
     const seconds = (): number => Number(process.hrtime.bigint() - started) / 1e9;
     const raw = m.value?.toString('utf8') ?? '';
-    const correlation = m.headers['correlation-id']?.toString('utf8');
-    const source = {
-      kind: 'kafka' as const,
-      topic: m.topic,
-      partition: m.partition,
-      offset: m.offset,
-      key: m.key?.toString('utf8') ?? null,
-      ...(correlation === undefined ? {} : { correlationId: correlation }),
-    };
-    let lastError: unknown;
-    for (let attempt = 1; attempt <= 3; attempt++) {
-      try {
-        const outcome = await this.intake.submit(raw, source);
-        this.stats.consumed += 1;
-        this.stats.byStatus[outcome.status] = (this.stats.byStatus[outcome.status] ?? 0) + 1;
-        this.onOutcome(outcome, m, seconds());
-        return;
-      } catch (e) {
-        lastError = e;
-        this.log.warn('message failed, retrying', {
-          topic: m.topic,
-          partition: m.partition,
-          offset: m.offset,
-          attempt,
-          error: e instanceof Error ? e.message : String(e),
-        });
-        await new Promise((r) => setTimeout(r, 100 * attempt));
-      }
-    }
-    // give up on this message, keep it with the reason; a database outage throws here and the
-    // whole batch is delivered again
-    const outcome = await this.intake.internalReject(raw, source, lastError);
+    const source = kafkaSource(m);
+    const outcome = await processWithRetries(
+      this.log,
+      m,
+      () => this.intake.submit(raw, source),
+      (error) => this.intake.internalReject(raw, source, error),
+    );
     this.stats.consumed += 1;
     this.stats.byStatus[outcome.status] = (this.stats.byStatus[outcome.status] ?? 0) + 1;
     this.onOutcome(outcome, m, seconds());

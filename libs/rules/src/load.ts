@@ -8,8 +8,7 @@ import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import type { EnrollmentSubsidyRule, ResolvedRuleSet } from '@onebill/engine';
-import Decimal from 'decimal.js';
-import { resolveRuleSet } from './resolve';
+import { resolveEnrollmentSubsidy, resolveRuleSet } from './resolve';
 import { type FiguresFile, type RuleSetFile, RuleSetError } from './types';
 
 export interface Hospital {
@@ -183,42 +182,15 @@ export class RuleBook {
    */
   enrollmentSubsidyRule(region: string, date: string): EnrollmentSubsidyRule {
     const { rs, figures } = this.inForce(region, date);
-    const spec = rs.enrollmentSubsidy;
-    if (spec === null) {
+    const rule = resolveEnrollmentSubsidy(rs, figures);
+    if (rule === null) {
       throw new RuleSetError(
         'NO_ENROLLMENT_SUBSIDY',
         'region',
         `rule set ${rs.version} of ${region} has no enrollment subsidy`,
       );
     }
-    const amountOf = (name: string, field: string): string => {
-      const f = figures.figures[name];
-      if (f === undefined) {
-        throw new RuleSetError(
-          'MISSING_FIGURE',
-          `figures.${name}`,
-          `${field} needs the figure "${name}", which the ${region} figures of ${figures.year} do not give`,
-        );
-      }
-      return f.amount;
-    };
-    const contribution = amountOf(spec.contributionFigure, 'enrollmentSubsidy.contributionFigure');
-    const byCategory: EnrollmentSubsidyRule['byCategory'] = {};
-    for (const [code, terms] of Object.entries(spec.byCategory)) {
-      byCategory[code] =
-        'share' in terms
-          ? {
-              amount: new Decimal(contribution)
-                .times(terms.share)
-                .toFixed(2, Decimal.ROUND_HALF_UP),
-              basis: `${terms.share} × ${spec.contributionFigure} ${contribution}`,
-            }
-          : {
-              amount: amountOf(terms.fixedFigure, `enrollmentSubsidy.byCategory.${code}`),
-              basis: `fixed ${terms.fixedFigure}`,
-            };
-    }
-    return { region, year: figures.year, contribution, byCategory, article: spec.article };
+    return rule;
   }
 
   /** The rule-set file in force in `region` on `date` and the figures of that year. */
@@ -243,18 +215,23 @@ export class RuleBook {
           .join(', ')}`,
       );
     }
+    return { rs, figures: this.figuresFor(rs, date) };
+  }
+
+  /** The figures of the year of `date` for a rule set's region, or NO_FIGURES_FOR_YEAR. */
+  private figuresFor(rs: RuleSetFile, date: string): FiguresFile {
     const year = Number.parseInt(date.slice(0, 4), 10);
-    const figures = this.figures.find((f) => f.region === region && f.year === year);
+    const figures = this.figures.find((f) => f.region === rs.region && f.year === year);
     if (figures === undefined) {
       throw new RuleSetError(
         'NO_FIGURES_FOR_YEAR',
         'endtime',
-        `no yearly figures for ${region} ${year}: add config/figures/${region}-${year}.json (PCDI of ${year - 1}${
+        `no yearly figures for ${rs.region} ${year}: add config/figures/${rs.region}-${year}.json (PCDI of ${year - 1}${
           rs.requiredFigures.length > 0 ? `; needs ${rs.requiredFigures.join(', ')}` : ''
         })`,
       );
     }
-    return { rs, figures };
+    return figures;
   }
 
   /**
@@ -272,15 +249,7 @@ export class RuleBook {
         `no rule set of version "${version}"; known: ${this.ruleSets.map((r) => r.version).join(', ')}`,
       );
     }
-    const year = Number.parseInt(date.slice(0, 4), 10);
-    const figures = this.figures.find((f) => f.region === rs.region && f.year === year);
-    if (figures === undefined) {
-      throw new RuleSetError(
-        'NO_FIGURES_FOR_YEAR',
-        'endtime',
-        `no yearly figures for ${rs.region} ${year}`,
-      );
-    }
+    const figures = this.figuresFor(rs, date);
     if (figuresPart !== undefined && figuresPart !== `${figures.year}.${figures.revision}`) {
       throw new RuleSetError(
         'FIGURES_REVISION_UNAVAILABLE',

@@ -4,7 +4,12 @@
  * Pure: no file system; the loader reads and validates the files.
  */
 import Decimal from 'decimal.js';
-import { type AssistanceTerms, type ResolvedRuleSet, compileRuleSet } from '@onebill/engine';
+import {
+  type AssistanceTerms,
+  type EnrollmentSubsidyRule,
+  type ResolvedRuleSet,
+  compileRuleSet,
+} from '@onebill/engine';
 import { type AmountSpec, type FiguresFile, type RuleSetFile, RuleSetError } from './types';
 
 /** Our own configured Decimal: never Decimal.set on the shared constructor. */
@@ -119,4 +124,41 @@ export function resolveRuleSet(rs: RuleSetFile, figures: FiguresFile): ResolvedR
     );
   }
   return resolved;
+}
+
+/**
+ * The enrollment subsidy of a rule set with a year's figures (004 第六条, 002 第八条): each
+ * category's amount, a share of the contribution figure or a fixed-amount figure; null when the
+ * rule set has none. A missing figure is a MISSING_FIGURE error naming it.
+ */
+export function resolveEnrollmentSubsidy(
+  rs: RuleSetFile,
+  figures: FiguresFile,
+): EnrollmentSubsidyRule | null {
+  const spec = rs.enrollmentSubsidy;
+  if (spec === null) return null;
+  const contribution = figure(
+    figures,
+    spec.contributionFigure,
+    'enrollmentSubsidy.contributionFigure',
+  ).toFixed(2);
+  const byCategory: EnrollmentSubsidyRule['byCategory'] = {};
+  for (const [code, terms] of Object.entries(spec.byCategory)) {
+    const field = `enrollmentSubsidy.byCategory.${code}`;
+    byCategory[code] =
+      'share' in terms
+        ? {
+            amount: amount(
+              { pctOfFigure: terms.share, figure: spec.contributionFigure },
+              figures,
+              field,
+            ),
+            basis: `${terms.share} × ${spec.contributionFigure} ${contribution}`,
+          }
+        : {
+            amount: figure(figures, terms.fixedFigure, field).toFixed(2),
+            basis: `fixed ${terms.fixedFigure}`,
+          };
+  }
+  return { region: rs.region, year: figures.year, contribution, byCategory, article: spec.article };
 }

@@ -9,8 +9,8 @@
  * before, or a ledger row (inbox, outbox, settlement, reversal) that no longer matches its
  * archived copy.
  */
-import { createHash } from 'node:crypto';
 import type { Db, Queryable } from './db';
+import { sha256 } from './repositories';
 
 export const GENESIS_HASH = '0'.repeat(64);
 /** Arbitrary constant: the advisory-lock key that makes one sealer at a time extend the chain. */
@@ -23,13 +23,7 @@ export function linkHash(
   ref: string,
   contentSha256: string,
 ): string {
-  return createHash('sha256')
-    .update(`${prevHash}\n${seq}\n${kind}\n${ref}\n${contentSha256}`)
-    .digest('hex');
-}
-
-function sha256Hex(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
+  return sha256(`${prevHash}\n${seq}\n${kind}\n${ref}\n${contentSha256}`);
 }
 
 interface Watermark {
@@ -263,7 +257,7 @@ export async function verifyArchive(
         continue;
       }
       const where = { seq: r.seq, kind: r.kind, ref: r.ref, ...billOf(r.kind, r.content) };
-      const actual = sha256Hex(r.content);
+      const actual = sha256(r.content);
       if (actual !== r.content_sha256) {
         flag({
           ...where,

@@ -145,24 +145,49 @@ export function categoriesInForce(
   return [...out].sort();
 }
 
-/** People with an identity in force on `date`, with their county, for the subsidy report. */
+/**
+ * People with an identity in force on `date`, with their county, for the subsidy report: the
+ * periods as they stand (latest change of each), then the same in-force rule as a bill's.
+ */
 export async function registryOn(
   q: Queryable,
   date: string,
   admdvs?: string,
 ): Promise<{ psnNo: string; admdvs: string; categories: string[] }[]> {
-  const params: unknown[] = [date];
-  if (admdvs !== undefined) params.push(admdvs);
-  const { rows } = await q.query<{ psn_no: string; admdvs: string; categories: string[] }>(
-    `SELECT psn_no, min(admdvs) AS admdvs, array_agg(DISTINCT category ORDER BY category) AS categories
-     FROM (SELECT DISTINCT ON (psn_no, category, valid_from) psn_no, category, valid_from, valid_to, admdvs
-           FROM identity_changes ORDER BY psn_no, category, valid_from, id DESC) p
-     WHERE p.valid_from <= $1::date AND (p.valid_to IS NULL OR $1::date <= p.valid_to)
-       ${admdvs !== undefined ? 'AND p.admdvs = $2' : ''}
-     GROUP BY psn_no ORDER BY psn_no`,
+  const params: unknown[] = admdvs === undefined ? [] : [admdvs];
+  const { rows } = await q.query<{
+    psn_no: string;
+    category: string;
+    valid_from: string;
+    valid_to: string | null;
+    admdvs: string;
+  }>(
+    `SELECT * FROM (
+       SELECT DISTINCT ON (psn_no, category, valid_from) psn_no, category,
+              to_char(valid_from, 'YYYY-MM-DD') AS valid_from,
+              to_char(valid_to, 'YYYY-MM-DD') AS valid_to, admdvs
+       FROM identity_changes ORDER BY psn_no, category, valid_from, id DESC) p
+     ${admdvs === undefined ? '' : 'WHERE p.admdvs = $1'}
+     ORDER BY psn_no`,
     params,
   );
-  return rows.map((r) => ({ psnNo: r.psn_no, admdvs: r.admdvs, categories: r.categories }));
+  const byPerson = new Map<string, IdentityPeriod[]>();
+  for (const r of rows) {
+    const list = byPerson.get(r.psn_no) ?? [];
+    list.push({
+      category: r.category,
+      validFrom: r.valid_from,
+      validTo: r.valid_to,
+      admdvs: r.admdvs,
+    });
+    byPerson.set(r.psn_no, list);
+  }
+  const out: { psnNo: string; admdvs: string; categories: string[] }[] = [];
+  for (const [psnNo, periods] of byPerson) {
+    const categories = categoriesInForce(periods, date);
+    if (categories.length > 0) out.push({ psnNo, admdvs: periods[0]!.admdvs, categories });
+  }
+  return out;
 }
 
 /** A settled bill of a person and year with what it currently stands at (its latest top-up). */

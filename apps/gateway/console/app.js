@@ -893,21 +893,19 @@
 
   // ------------------------------------------------------------------ audit and reconciliation
 
-  function textCell(text) {
-    const td = document.createElement('td');
-    td.textContent = text === null || text === undefined ? '' : String(text);
-    return td;
-  }
-
+  /** Replaces the body of a table whose head is in the page; rows are arrays of cell texts. */
   function fillRows(id, rows) {
-    const body = $(id).querySelector('tbody');
-    body.replaceChildren(
-      ...rows.map((r) => {
-        const tr = document.createElement('tr');
-        tr.append(...r.map(textCell));
-        return tr;
-      }),
-    );
+    $(id)
+      .querySelector('tbody')
+      .replaceChildren(
+        ...rows.map((r) =>
+          el(
+            'tr',
+            {},
+            r.map((c) => el('td', {}, [c])),
+          ),
+        ),
+      );
     $(id).setAttribute('data-count', String(rows.length));
   }
 

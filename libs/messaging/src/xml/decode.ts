@@ -42,7 +42,12 @@ function err(
 }
 
 /** Size cap, entity ban, well-formedness, root element and version: everything before mapping. */
-function preParse(raw: Buffer | string, root: string, opts?: DecodeOptions): Pre {
+function preParse(
+  raw: Buffer | string,
+  root: string,
+  opts?: DecodeOptions,
+  using: XMLParser = parser,
+): Pre {
   const max = opts?.maxBytes ?? DEFAULT_MAX_BYTES;
   const size = typeof raw === 'string' ? Buffer.byteLength(raw, 'utf8') : raw.length;
   if (size > max)
@@ -78,7 +83,7 @@ function preParse(raw: Buffer | string, root: string, opts?: DecodeOptions): Pre
       ],
     };
   }
-  const parsed: unknown = parser.parse(text);
+  const parsed: unknown = using.parse(text);
   const keys = parsed && typeof parsed === 'object' ? Object.keys(parsed) : [];
   if (keys.length !== 1 || keys[0] !== root) {
     return {
@@ -557,13 +562,10 @@ export function decodeDeclaration(
   opts?: DecodeOptions,
 ): { ok: true; declaration: Declaration } | { ok: false; errors: DecodeError[] } {
   const max = opts?.maxBytes ?? 16 * 1024 * 1024;
-  const pre = preParse(raw, 'reconciliation', { maxBytes: max });
+  // <bill> is a list here: the declaration's own parser
+  const pre = preParse(raw, 'reconciliation', { maxBytes: max }, declarationParser);
   if (!pre.ok) return pre;
-  // parse again with <bill> as a list (preParse validated the text)
-  const text = typeof raw === 'string' ? raw : raw.toString('utf8');
-  const body = (declarationParser.parse(text) as Record<string, Record<string, unknown>>)[
-    'reconciliation'
-  ]!;
+  const body = pre.body;
   const errors: DecodeError[] = [];
   const str = (k: 'fixmedins_code' | 'clr_optins' | 'month'): string => {
     const { re, rule } = DECLARATION_RULES[k];

@@ -263,6 +263,68 @@ export interface NewSettlement {
   identitiesUsed?: string[] | null;
 }
 
+const INSERT_COLUMNS = `setl_id, fixmedins_code, mdtrt_id, psn_no, year, body_hash, rule_set_version,
+  category_used, clr_optins, inbox_id,
+  medfee_sumamt, fulamt_ownpay_amt, overlmt_selfpay, preselfpay_amt, inscp_scp_amt,
+  act_pay_dedc, hifp_pay, hifmi_pay, maf_pay, oth_pay, fund_pay_sumamt, psn_part_amt,
+  acct_pay, psn_cash_pay, inscp_psn_part, result, setl_time, event_id, accumulators_before,
+  identities_used`;
+/** casts of the value placeholders, by position (0-based) */
+const INSERT_CASTS: Record<number, string> = {
+  9: '::bigint',
+  25: '::jsonb',
+  28: '::jsonb',
+  29: '::jsonb',
+};
+
+function settlementValues(s: NewSettlement): unknown[] {
+  const info = s.result.setlinfo;
+  return [
+    s.setlId,
+    s.bill.fixmedinsCode,
+    s.bill.mdtrtId,
+    s.bill.psnNo,
+    s.result.accumulators.year,
+    s.bodyHash,
+    s.result.ruleSetVersion,
+    s.result.categoryUsed,
+    s.clrOptins,
+    s.inboxId ?? null,
+    info.medfeeSumamt,
+    info.fulamtOwnpayAmt,
+    info.overlmtSelfpay,
+    info.preselfpayAmt,
+    info.inscpScpAmt,
+    info.actPayDedc,
+    info.hifpPay,
+    info.hifmiPay,
+    info.mafPay,
+    info.othPay,
+    info.fundPaySumamt,
+    info.psnPartAmt,
+    info.acctPay,
+    info.psnCashPay,
+    info.inscpPsnPart,
+    JSON.stringify(s.result),
+    s.setlTime,
+    s.eventId,
+    JSON.stringify(s.accumulatorsBefore),
+    s.identitiesUsed ? JSON.stringify(s.identitiesUsed) : null,
+  ];
+}
+
+/** `($1, …, $30), ($31, …)` for `rows` settlements, pushing their values onto `params`. */
+function settlementTuples(list: readonly NewSettlement[], params: unknown[]): string {
+  return list
+    .map((s) => {
+      const values = settlementValues(s);
+      const start = params.length;
+      params.push(...values);
+      return `(${values.map((_v, k) => `$${start + k + 1}${INSERT_CASTS[k] ?? ''}`).join(', ')})`;
+    })
+    .join(', ');
+}
+
 /**
  * Inserts the bill's settlement. Returns null when the bill is already settled: the partial
  * unique index settlements_one_settled_per_bill decides between concurrent duplicates, and the
@@ -272,54 +334,30 @@ export async function insertSettlement(
   q: Queryable,
   s: NewSettlement,
 ): Promise<SettlementRow | null> {
-  const info = s.result.setlinfo;
+  const params: unknown[] = [];
   const { rows } = await q.query<SettlementDbRow>(
-    `INSERT INTO settlements (
-       setl_id, fixmedins_code, mdtrt_id, psn_no, year, body_hash, rule_set_version, category_used,
-       clr_optins, inbox_id,
-       medfee_sumamt, fulamt_ownpay_amt, overlmt_selfpay, preselfpay_amt, inscp_scp_amt,
-       act_pay_dedc, hifp_pay, hifmi_pay, maf_pay, oth_pay, fund_pay_sumamt, psn_part_amt,
-       acct_pay, psn_cash_pay, inscp_psn_part, result, setl_time, event_id, accumulators_before,
-       identities_used)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
-             $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26::jsonb,
-             $27, $28, $29::jsonb, $30::jsonb)
+    `INSERT INTO settlements (${INSERT_COLUMNS}) VALUES ${settlementTuples([s], params)}
      ON CONFLICT (fixmedins_code, mdtrt_id) WHERE status = 'settled' DO NOTHING
      RETURNING ${SETTLEMENT_COLUMNS}`,
-    [
-      s.setlId,
-      s.bill.fixmedinsCode,
-      s.bill.mdtrtId,
-      s.bill.psnNo,
-      s.result.accumulators.year,
-      s.bodyHash,
-      s.result.ruleSetVersion,
-      s.result.categoryUsed,
-      s.clrOptins,
-      s.inboxId ?? null,
-      info.medfeeSumamt,
-      info.fulamtOwnpayAmt,
-      info.overlmtSelfpay,
-      info.preselfpayAmt,
-      info.inscpScpAmt,
-      info.actPayDedc,
-      info.hifpPay,
-      info.hifmiPay,
-      info.mafPay,
-      info.othPay,
-      info.fundPaySumamt,
-      info.psnPartAmt,
-      info.acctPay,
-      info.psnCashPay,
-      info.inscpPsnPart,
-      JSON.stringify(s.result),
-      s.setlTime,
-      s.eventId,
-      JSON.stringify(s.accumulatorsBefore),
-      s.identitiesUsed ? JSON.stringify(s.identitiesUsed) : null,
-    ],
+    params,
   );
   return rows[0] ? toSettlement(rows[0]) : null;
+}
+
+/**
+ * Many settlements in one statement, for bulk loading (fixtures, benchmarks): no dedupe, a bill
+ * already settled fails the statement. The intake settles one bill at a time with insertSettlement.
+ */
+export async function insertSettlementsMany(
+  q: Queryable,
+  list: readonly NewSettlement[],
+): Promise<void> {
+  if (list.length === 0) return;
+  const params: unknown[] = [];
+  await q.query(
+    `INSERT INTO settlements (${INSERT_COLUMNS}) VALUES ${settlementTuples(list, params)}`,
+    params,
+  );
 }
 
 /**

@@ -6,7 +6,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { type Accumulators, compiled, type CompiledRuleSet, settle } from '@onebill/engine';
-import { billBodyHash, type Db, sha256, zeroAccumulators } from '@onebill/ledger';
+import {
+  billBodyHash,
+  type Db,
+  insertSettlementsMany,
+  sha256,
+  zeroAccumulators,
+} from '@onebill/ledger';
 import { decodeAcceptedDischarge, decodeDischarge } from '@onebill/messaging';
 import type { RuleBook } from '@onebill/rules';
 
@@ -73,63 +79,23 @@ export async function seedLedger(
          VALUES ${inboxValues.join(', ')} RETURNING id::text AS id`,
         inboxParams,
       );
-      const params: unknown[] = [];
-      const values = rows.map((r, i) => {
-        const info = r.result.setlinfo;
-        const setlId = `S${randomUUID().replace(/-/g, '').slice(0, 24).toUpperCase()}`;
-        out.push({ setlId, mdtrtId: r.bill.mdtrtId, fixmedinsCode: r.bill.fixmedinsCode });
-        const setlTime =
-          opts.setlTime?.(r.bill.dischargeDate) ?? `${r.bill.dischargeDate} 12:00:00`;
-        const vals: unknown[] = [
-          setlId,
-          r.bill.fixmedinsCode,
-          r.bill.mdtrtId,
-          r.bill.psnNo,
-          r.result.accumulators.year,
-          billBodyHash(r.bill),
-          r.result.ruleSetVersion,
-          r.result.categoryUsed,
-          r.admdvs,
-          ids[i]!.id,
-          info.medfeeSumamt,
-          info.fulamtOwnpayAmt,
-          info.overlmtSelfpay,
-          info.preselfpayAmt,
-          info.inscpScpAmt,
-          info.actPayDedc,
-          info.hifpPay,
-          info.hifmiPay,
-          info.mafPay,
-          info.othPay,
-          info.fundPaySumamt,
-          info.psnPartAmt,
-          info.acctPay,
-          info.psnCashPay,
-          info.inscpPsnPart,
-          JSON.stringify(r.result),
-          setlTime,
-          randomUUID(),
-          JSON.stringify(r.before),
-        ];
-        const start = params.length;
-        params.push(...vals);
-        return `(${vals
-          .map(
-            (_v, j) =>
-              `$${start + j + 1}${j === 9 ? '::bigint' : j === 25 || j === 28 ? '::jsonb' : ''}`,
-          )
-          .join(', ')})`;
-      });
-      await tx.query(
-        `INSERT INTO settlements (
-           setl_id, fixmedins_code, mdtrt_id, psn_no, year, body_hash, rule_set_version,
-           category_used, clr_optins, inbox_id,
-           medfee_sumamt, fulamt_ownpay_amt, overlmt_selfpay, preselfpay_amt, inscp_scp_amt,
-           act_pay_dedc, hifp_pay, hifmi_pay, maf_pay, oth_pay, fund_pay_sumamt, psn_part_amt,
-           acct_pay, psn_cash_pay, inscp_psn_part, result, setl_time, event_id,
-           accumulators_before)
-         VALUES ${values.join(', ')}`,
-        params,
+      await insertSettlementsMany(
+        tx,
+        rows.map((r, i) => {
+          const setlId = `S${randomUUID().replace(/-/g, '').slice(0, 24).toUpperCase()}`;
+          out.push({ setlId, mdtrtId: r.bill.mdtrtId, fixmedinsCode: r.bill.fixmedinsCode });
+          return {
+            setlId,
+            bill: r.bill,
+            bodyHash: billBodyHash(r.bill),
+            clrOptins: r.admdvs,
+            inboxId: ids[i]!.id,
+            setlTime: opts.setlTime?.(r.bill.dischargeDate) ?? `${r.bill.dischargeDate} 12:00:00`,
+            eventId: randomUUID(),
+            accumulatorsBefore: r.before,
+            result: r.result,
+          };
+        }),
       );
     });
     page = [];

@@ -151,6 +151,11 @@ export class GatewayRuntime {
     this.relay?.poke();
   }
 
+  /** Wakes the relay (e.g. after parked events were put back in its queue). */
+  pokeRelay(): void {
+    this.relay?.poke();
+  }
+
   /** One message over HTTP or from the console, timed and counted like Kafka's. */
   async submit(raw: string, source: Source, route: string): Promise<Outcome> {
     const started = process.hrtime.bigint();

@@ -27,7 +27,7 @@ import { KafkaIngress } from './kafka.ingress';
 import { IdentityIngress } from './identity.ingress';
 import { IdentityService } from './identity.service';
 import type { Logger } from './log';
-import { OutboxRelay } from './outbox.relay';
+import { OutboxRelay, type OutboxRelayStatus } from './outbox.relay';
 
 export interface Lag {
   topic: string;
@@ -149,6 +149,11 @@ export class GatewayRuntime {
     this.counters[outcome.status] += 1;
     this.metrics.record(outcome, source, topic, seconds);
     this.relay?.poke();
+  }
+
+  /** What the outbox relay has been doing (null without Kafka), for health; docs/adr/0011. */
+  relayStatus(): OutboxRelayStatus | null {
+    return this.relay?.status() ?? null;
   }
 
   /** Wakes the relay (e.g. after parked events were put back in its queue). */

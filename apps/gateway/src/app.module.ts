@@ -7,6 +7,7 @@ import { AuthGuard, Authenticator } from './auth';
 import { ConsoleController } from './console.controller';
 import { HealthController } from './health.controller';
 import { HttpController } from './http.controller';
+import { OutboxController } from './outbox.controller';
 import { GatewayRuntime } from './runtime';
 
 /**
@@ -25,6 +26,7 @@ export class GatewayModule {
         HealthController,
         AuditController,
         IdentityController,
+        OutboxController,
       ],
       providers: [
         { provide: GatewayRuntime, useValue: runtime },

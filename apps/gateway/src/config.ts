@@ -25,6 +25,13 @@ export interface GatewayConfig {
   /** outbox relay: rows per batch and idle poll interval */
   outboxBatch: number;
   outboxPollMs: number;
+  /**
+   * outbox relay: bytes per batch at most, below the broker's `message.max.bytes` (1 MB by
+   * default; kafkajs sends one batch per partition per request); docs/adr/0011
+   */
+  outboxMaxBatchBytes: number;
+  /** a Kafka send (the relay's) fails after this long instead of waiting for the broker */
+  kafkaSendTimeoutMs: number;
   /** feed the embedded default with the HIS simulator: bills per second, 0 = off */
   simulatorRate: number;
   simulatorSeed: number;
@@ -106,6 +113,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     maxDeclarationBytes: int('MAX_DECLARATION_BYTES', 16 * 1024 * 1024, 1024, 256 * 1024 * 1024),
     outboxBatch: int('OUTBOX_BATCH', 500, 1, 10000),
     outboxPollMs: int('OUTBOX_POLL_MS', 50, 5, 60000),
+    outboxMaxBatchBytes: int('OUTBOX_MAX_BATCH_BYTES', 512 * 1024, 16 * 1024, 1_000_000),
+    kafkaSendTimeoutMs: int('KAFKA_SEND_TIMEOUT_MS', 30_000, 1000, 600_000),
     // embedded mode (no Kafka) feeds itself so that a fresh clone shows bills flowing
     simulatorRate: int('SIMULATOR_RATE', kafkaBrokers === null ? 20 : 0, 0, 100000),
     // a new seed per start by default: a persistent PGlite store would see yesterday's bills again

@@ -64,6 +64,7 @@ import {
 import { Topics } from '@onebill/messaging/kafka/topics';
 import { amountToFen } from '@onebill/messaging/events/settlement-event';
 import type { HighBurdenAlert } from '@onebill/messaging/events/high-burden-alert';
+import { rejectEventPayload } from '@onebill/messaging/events/discharge-rejected';
 import { toWire } from '@onebill/messaging/wire';
 import { type Hospital, type RuleBook, RuleSetError } from '@onebill/rules';
 import type { Logger } from './log';
@@ -739,22 +740,10 @@ export class IntakeService {
         'event-id': eventId,
         ...(hospitalKey === null ? {} : { 'fixmedins-code': hospitalKey }),
       },
-      payload: JSON.stringify({
-        reject_id: rejectId,
-        status,
-        reason_code: first.code,
-        field: first.field,
-        rule: first.rule,
-        message: first.message,
-        errors: problems,
-        source: {
-          kind: source.kind,
-          topic: source.topic ?? null,
-          partition: source.partition ?? null,
-          offset: source.offset ?? null,
-        },
-        original_payload: raw,
-      }),
+      // a bounded excerpt and a reference to the stored original, never all of it (docs/adr/0011)
+      payload: JSON.stringify(
+        rejectEventPayload({ rejectId, status, problems, source, original: raw }),
+      ),
     });
     await setInboxStatus(tx, inboxId, status, { rejectId });
     return rejectId;

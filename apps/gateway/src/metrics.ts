@@ -10,6 +10,8 @@ export interface LagSource {
   /** per topic and partition: high watermark − committed offset of the gateway's group */
   lag(): Promise<Array<{ topic: string; partition: number; lag: number }>>;
   backlog(): Promise<number>;
+  /** outbox events parked (the broker refuses them), waiting for an operator */
+  parked?(): Promise<number>;
 }
 
 export class GatewayMetrics {
@@ -22,6 +24,7 @@ export class GatewayMetrics {
   readonly rejected: Counter<'reason' | 'hospital'>;
   readonly admissions: Counter<'hospital'>;
   readonly published: Counter<'topic'>;
+  readonly outboxParked: Counter<'topic'>;
   readonly archiveSealed: Counter;
   readonly identityChanges: Counter<'outcome'>;
   readonly latency: Histogram<'source' | 'outcome'>;
@@ -80,6 +83,12 @@ export class GatewayMetrics {
       labelNames: ['topic'],
       registers,
     });
+    this.outboxParked = new Counter({
+      name: 'onebill_outbox_parked_total',
+      help: 'Outbox events parked because the broker refuses them (too large, invalid), by topic',
+      labelNames: ['topic'],
+      registers,
+    });
     this.archiveSealed = new Counter({
       name: 'onebill_archive_sealed_total',
       help: 'Archive entries linked into the hash chain by the sealer',
@@ -107,6 +116,14 @@ export class GatewayMetrics {
       },
     });
     new Gauge({
+      name: 'onebill_outbox_parked',
+      help: 'Outbox events parked now, waiting for an operator (GET /api/v1/outbox/parked)',
+      registers,
+      async collect() {
+        this.set((await source.parked?.()) ?? 0);
+      },
+    });
+    new Gauge({
       name: 'onebill_consumer_lag',
       help: "Messages not yet consumed by the gateway's group, per topic and partition",
       labelNames: ['topic', 'partition'],
@@ -115,6 +132,19 @@ export class GatewayMetrics {
         this.reset();
         for (const l of await source.lag())
           this.set({ topic: l.topic, partition: String(l.partition) }, l.lag);
+      },
+    });
+  }
+
+  /** Counts the Kafka producer instances retired after a failed send (docs/adr/0011). */
+  watchProducer(resets: () => number): void {
+    this.registry.removeSingleMetric('onebill_kafka_producer_resets');
+    new Gauge({
+      name: 'onebill_kafka_producer_resets',
+      help: 'Kafka producer instances replaced after a failed send since start (fatal states, outages)',
+      registers: [this.registry],
+      collect() {
+        this.set(resets());
       },
     });
   }

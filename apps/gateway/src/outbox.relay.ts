@@ -3,25 +3,72 @@
  * written (header `event-id`), so consumers dedupe. A batch of rows is claimed with
  * FOR UPDATE SKIP LOCKED (two gateways never send the same rows at the same time), sent and awaited,
  * and only then marked published in the same transaction; a crash in between sends them again.
+ *
+ * It never wedges (docs/adr/0011): a batch is bounded by bytes as well as rows, below the broker's
+ * `message.max.bytes`; a batch the broker refuses for a record's sake (MESSAGE_TOO_LARGE, …) is
+ * bisected until the guilty rows are alone, and those are parked (parked_at, park_reason) with an
+ * error in the log while the rest are published; any other failure (broker down, producer in a
+ * fatal state, which the producer answers with a new instance) is retried with back-off.
  */
-import { claimOutboxBatch, type Db, markPublished, type OutboxRow } from '@onebill/ledger';
-import type { KafkaProducer } from '@onebill/messaging';
+import {
+  claimOutboxBatch,
+  type Db,
+  markPublished,
+  type OutboxRow,
+  parkOutboxEvent,
+  type Queryable,
+} from '@onebill/ledger';
+import { classifySendError, type KafkaProducer } from '@onebill/messaging';
+
+/** The one producer call the relay makes (a KafkaProducer; a stand-in in unit specs). */
+export type OutboxSender = Pick<KafkaProducer, 'sendBatch'>;
 import type { Logger } from './log';
+
+export interface OutboxRelayOptions {
+  /** rows per batch at most */
+  batchSize: number;
+  /** bytes per batch at most (outboxRecordBytes of its rows); one row over it goes alone */
+  maxBatchBytes: number;
+  /** poll interval when idle (the relay is also poked after every commit) */
+  idleMs: number;
+  /** called after a batch is marked published, with its rows' topics */
+  onPublished?: (topics: string[]) => void;
+  /** called for each event parked */
+  onParked?: (event: { topic: string; eventId: string; reason: string }) => void;
+}
+
+/** What the relay has been doing, for health. */
+export interface OutboxRelayStatus {
+  running: boolean;
+  /** when a claim last succeeded (a batch sent, or nothing to send); null before the first */
+  lastProgressAt: Date | null;
+  /** failed attempts in a row (0 when the last one succeeded) */
+  consecutiveFailures: number;
+  lastError: string | null;
+  published: number;
+  parked: number;
+}
+
+interface BatchOutcome {
+  published: OutboxRow[];
+  parked: Array<{ row: OutboxRow; reason: string }>;
+}
 
 export class OutboxRelay {
   private running = false;
   private loop: Promise<void> | null = null;
   private wake: (() => void) | null = null;
+  private lastProgressAt: Date | null = null;
+  private consecutiveFailures = 0;
+  private lastError: string | null = null;
   published = 0;
+  parked = 0;
 
   constructor(
     private readonly db: Db,
-    private readonly producer: KafkaProducer,
+    private readonly producer: OutboxSender,
     private readonly log: Logger,
-    private readonly batchSize: number,
-    private readonly idleMs: number,
-    /** called after a batch is marked published, with its rows' topics */
-    private readonly onPublished: (topics: string[]) => void = () => undefined,
+    private readonly options: OutboxRelayOptions,
   ) {}
 
   start(): void {
@@ -39,6 +86,17 @@ export class OutboxRelay {
     this.running = false;
     this.poke();
     await this.loop;
+  }
+
+  status(): OutboxRelayStatus {
+    return {
+      running: this.running,
+      lastProgressAt: this.lastProgressAt,
+      consecutiveFailures: this.consecutiveFailures,
+      lastError: this.lastError,
+      published: this.published,
+      parked: this.parked,
+    };
   }
 
   private async send(rows: OutboxRow[]): Promise<void> {
@@ -60,34 +118,85 @@ export class OutboxRelay {
     );
   }
 
+  /**
+   * Sends the rows and marks them published; when the broker refuses a record, halves the batch
+   * until each refused row is alone and parks it. Any other failure propagates: the caller's
+   * transaction rolls back and the rows (those already sent too) go again later.
+   */
+  private async publish(tx: Queryable, rows: OutboxRow[]): Promise<BatchOutcome> {
+    try {
+      await this.send(rows);
+    } catch (e) {
+      const failure = classifySendError(e);
+      if (failure.kind !== 'record') throw failure;
+      if (rows.length > 1) {
+        const half = Math.ceil(rows.length / 2);
+        const first = await this.publish(tx, rows.slice(0, half));
+        const second = await this.publish(tx, rows.slice(half));
+        return {
+          published: [...first.published, ...second.published],
+          parked: [...first.parked, ...second.parked],
+        };
+      }
+      const row = rows[0] as OutboxRow;
+      const reason = `${failure.type ?? 'REFUSED'}: ${failure.message}`;
+      await parkOutboxEvent(tx, row.eventId, reason);
+      return { published: [], parked: [{ row, reason }] };
+    }
+    await markPublished(
+      tx,
+      rows.map((r) => r.eventId),
+    );
+    return { published: rows, parked: [] };
+  }
+
   private async run(): Promise<void> {
     let failures = 0;
     while (this.running) {
-      let sent = 0;
+      let claimed = 0;
       try {
-        const rows = await this.db.transaction(async (tx) => {
-          const claimed = await claimOutboxBatch(tx, this.batchSize);
-          if (claimed.length === 0) return claimed;
-          await this.send(claimed);
-          await markPublished(
+        const outcome = await this.db.transaction(async (tx) => {
+          const rows = await claimOutboxBatch(
             tx,
-            claimed.map((r) => r.eventId),
+            this.options.batchSize,
+            this.options.maxBatchBytes,
           );
-          return claimed;
+          claimed = rows.length;
+          if (rows.length === 0) return { published: [], parked: [] } satisfies BatchOutcome;
+          return this.publish(tx, rows);
         });
-        sent = rows.length;
-        if (sent > 0) this.onPublished(rows.map((r) => r.topic));
-        this.published += sent;
+        for (const { row, reason } of outcome.parked) {
+          this.log.error('outbox event parked: the broker refuses it; the rest flow on', {
+            eventId: row.eventId,
+            topic: row.topic,
+            outboxId: row.id,
+            reason,
+          });
+          this.options.onParked?.({ topic: row.topic, eventId: row.eventId, reason });
+        }
+        if (outcome.published.length > 0)
+          this.options.onPublished?.(outcome.published.map((r) => r.topic));
+        this.published += outcome.published.length;
+        this.parked += outcome.parked.length;
         failures = 0;
+        this.lastProgressAt = new Date();
+        this.lastError = null;
       } catch (e) {
         failures += 1;
+        claimed = 0;
+        const failure = classifySendError(e);
+        this.lastError = failure.message;
         this.log.warn('outbox relay failed; will retry', {
-          error: e instanceof Error ? e.message : String(e),
+          error: failure.message,
+          kind: failure.kind,
+          type: failure.type,
           failures,
         });
       }
-      if (sent < this.batchSize && this.running) {
-        const delay = failures > 0 ? Math.min(5000, 100 * 2 ** failures) : this.idleMs;
+      this.consecutiveFailures = failures;
+      // a batch cut short by its byte bound is not a sign of an empty queue: go on at once
+      if (claimed === 0 && this.running) {
+        const delay = failures > 0 ? Math.min(5000, 100 * 2 ** failures) : this.options.idleMs;
         await new Promise<void>((resolve) => {
           const t = setTimeout(resolve, delay);
           this.wake = () => {

@@ -6,6 +6,7 @@
  *   contracts/events/discharge-rejected.v1.schema.json describes, with the key and headers that
  *   contracts/asyncapi/gateway.v1.yaml documents; the schema refuses a value with a field missing.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Ajv2020 from 'ajv/dist/2020';
@@ -109,12 +110,49 @@ describe('his.discharge.rejected.v1 as the gateway writes it', () => {
       original_payload: withoutPsnNo,
     });
 
+    // a small message is carried whole, with its size, hash and the reject it is kept with
+    expect(event.value).toMatchObject({
+      original_truncated: false,
+      original_bytes: Buffer.byteLength(withoutPsnNo),
+      original_sha256: createHash('sha256').update(withoutPsnNo).digest('hex'),
+      original_ref: `/api/v1/rejects/${String(event.value.reject_id)}`,
+    });
+
     // the contract's example is this very message (only the reject id differs)
     const example = JSON.parse(read('contracts/events/examples/discharge-rejected.v1.json')) as {
       reject_id: string;
+      original_ref: string;
     };
     expect(schemaErrors(example)).toEqual([]);
-    expect({ ...event.value, reject_id: example.reject_id }).toEqual(example);
+    expect({
+      ...event.value,
+      reject_id: example.reject_id,
+      original_ref: example.original_ref,
+    }).toEqual(example);
+  });
+
+  it('a hostile message near the size cap: a bounded, flagged excerpt and a reference, never all of it', async () => {
+    // ~60 000 bytes of quotes and control characters: JSON-escaped whole they would take ~4×
+    // as much; a few such messages made the outbox stop (issue 11)
+    const huge = `<discharge version="1"><fixmedins_code>H51040000002</fixmedins_code>${'"\u0001'.repeat(29_900)}€</discharge>`;
+    const event = await rejectEventOf(huge, { kind: 'http', correlationId: 'c-huge' });
+
+    expect(schemaErrors(event.value)).toEqual([]);
+    const excerpt = event.value.original_payload as string;
+    expect(event.value).toMatchObject({
+      original_truncated: true,
+      original_bytes: Buffer.byteLength(huge),
+      original_sha256: createHash('sha256').update(huge).digest('hex'),
+      original_ref: `/api/v1/rejects/${String(event.value.reject_id)}`,
+    });
+    expect(Buffer.byteLength(excerpt)).toBeLessThanOrEqual(4096);
+    expect(huge.startsWith(excerpt)).toBe(true);
+    // the whole event stays small, whatever the escaping
+    const { rows } = await db.query<{ n: number }>(
+      'SELECT octet_length(payload)::int AS n FROM outbox WHERE event_id = $1',
+      [event.eventId],
+    );
+    expect(rows[0]?.n).toBeLessThan(32 * 1024);
   });
 
   it('an HTTP message that names no hospital: key "unknown", no fixmedins-code header', async () => {

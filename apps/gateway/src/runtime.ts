@@ -3,7 +3,14 @@
  * intake, and — when KAFKA_BROKERS is set — the Kafka ingress and the outbox relay. main.ts puts
  * the HTTP API in front of it; the end-to-end tests run main.ts as a process.
  */
-import { ArchiveSealer, type Db, migrate, openDb, outboxBacklog } from '@onebill/ledger';
+import {
+  ArchiveSealer,
+  type Db,
+  migrate,
+  openDb,
+  outboxBacklog,
+  outboxStatus,
+} from '@onebill/ledger';
 import {
   KafkaClient,
   type KafkaLogSink,
@@ -20,7 +27,7 @@ import { KafkaIngress } from './kafka.ingress';
 import { IdentityIngress } from './identity.ingress';
 import { IdentityService } from './identity.service';
 import type { Logger } from './log';
-import { OutboxRelay } from './outbox.relay';
+import { OutboxRelay, type OutboxRelayStatus } from './outbox.relay';
 
 export interface Lag {
   topic: string;
@@ -72,7 +79,11 @@ export class GatewayRuntime {
   ) {
     this.metrics = new GatewayMetrics(
       new Map(rules.allHospitals().map((h) => [h.fixmedins_code, h.admdvs])),
-      { lag: () => this.lag(), backlog: () => outboxBacklog(this.db) },
+      {
+        lag: () => this.lag(),
+        backlog: () => outboxBacklog(this.db),
+        parked: async () => (await outboxStatus(this.db)).parked,
+      },
     );
     this.identities = new IdentityService(db, rules, log);
   }
@@ -140,6 +151,16 @@ export class GatewayRuntime {
     this.relay?.poke();
   }
 
+  /** What the outbox relay has been doing (null without Kafka), for health; docs/adr/0011. */
+  relayStatus(): OutboxRelayStatus | null {
+    return this.relay?.status() ?? null;
+  }
+
+  /** Wakes the relay (e.g. after parked events were put back in its queue). */
+  pokeRelay(): void {
+    this.relay?.poke();
+  }
+
   /** One message over HTTP or from the console, timed and counted like Kafka's. */
   async submit(raw: string, source: Source, route: string): Promise<Outcome> {
     const started = process.hrtime.bigint();
@@ -188,17 +209,18 @@ export class GatewayRuntime {
         logSink: sink,
       });
       await this.client.admin().ensureTopics(TOPIC_SPECS);
-      this.producer = this.client.producer();
-      this.relay = new OutboxRelay(
-        this.db,
-        this.producer,
-        this.log,
-        this.config.outboxBatch,
-        this.config.outboxPollMs,
-        (topics) => {
+      this.producer = this.client.producer({ sendTimeoutMs: this.config.kafkaSendTimeoutMs });
+      const producer = this.producer;
+      this.metrics.watchProducer(() => producer.resets);
+      this.relay = new OutboxRelay(this.db, this.producer, this.log, {
+        batchSize: this.config.outboxBatch,
+        maxBatchBytes: this.config.outboxMaxBatchBytes,
+        idleMs: this.config.outboxPollMs,
+        onPublished: (topics) => {
           for (const topic of topics) this.metrics.published.inc({ topic });
         },
-      );
+        onParked: ({ topic }) => this.metrics.outboxParked.inc({ topic }),
+      });
       this.relay.start();
       this.ingress = new KafkaIngress(
         this.client,

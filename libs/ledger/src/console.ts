@@ -230,7 +230,7 @@ export async function readFlow(
     params,
   );
   const backlog = await q.query<{ n: number }>(
-    'SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL',
+    'SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL AND parked_at IS NULL',
   );
   return {
     since: since.toISOString(),

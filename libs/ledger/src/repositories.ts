@@ -500,10 +500,46 @@ export async function insertOutbox(q: Queryable, event: OutboxEvent): Promise<bo
 }
 
 /**
- * Claims up to `limit` unpublished events, oldest first, for the rest of the caller's
- * transaction. Rows another relay holds are skipped, so concurrent relays get disjoint batches.
+ * What one outbox row costs in a produce request, at most: payload, key and headers as stored (the
+ * JSON text of the headers is a little longer than their wire form), plus the `event-id` header the
+ * relay adds and the record's own framing (varint lengths, attributes, deltas: under 40 bytes).
+ * kafkajs puts one record batch per partition in a request, and the broker refuses a batch over
+ * `message.max.bytes` (1 MB by default): the relay keeps every send under its byte bound by this
+ * count (docs/adr/0011).
  */
-export async function claimOutboxBatch(q: Queryable, limit: number): Promise<OutboxRow[]> {
+export const OUTBOX_RECORD_OVERHEAD_BYTES = 128;
+
+/** The same count as the claim's SQL, for an event not yet written (tests, the relay's split). */
+export function outboxRecordBytes(event: Pick<OutboxEvent, 'key' | 'payload' | 'headers'>): number {
+  return (
+    Buffer.byteLength(event.payload, 'utf8') +
+    (event.key === null ? 0 : Buffer.byteLength(event.key, 'utf8')) +
+    Buffer.byteLength(JSON.stringify(event.headers), 'utf8') +
+    OUTBOX_RECORD_OVERHEAD_BYTES
+  );
+}
+
+/** Default byte bound of one claim: half the broker's default `message.max.bytes`. */
+export const OUTBOX_DEFAULT_MAX_BATCH_BYTES = 512 * 1024;
+
+export interface ClaimedOutboxRow extends OutboxRow {
+  /** outboxRecordBytes of the row, as the database counted it */
+  bytes: number;
+}
+
+/**
+ * Claims the oldest pending events (unpublished, not parked) for the rest of the caller's
+ * transaction: at most `limit` rows and at most `maxBytes` bytes (outboxRecordBytes), always at
+ * least one row, so a single event over the bound is claimed alone and its send decides. Rows
+ * another relay holds are skipped, so concurrent relays get disjoint batches. The candidates are
+ * locked before they are measured (a window function cannot take row locks), so rows past the byte
+ * bound stay locked, unsent, until the caller's transaction ends; the next claim takes them.
+ */
+export async function claimOutboxBatch(
+  q: Queryable,
+  limit: number,
+  maxBytes: number = OUTBOX_DEFAULT_MAX_BATCH_BYTES,
+): Promise<ClaimedOutboxRow[]> {
   const { rows } = await q.query<{
     id: string;
     event_id: string;
@@ -512,14 +548,29 @@ export async function claimOutboxBatch(q: Queryable, limit: number): Promise<Out
     payload: string;
     headers: Record<string, string> | string;
     created_at: Date;
+    bytes: number;
   }>(
-    `SELECT id::text AS id, event_id::text AS event_id, topic, key, payload, headers, created_at
-     FROM outbox
-     WHERE published_at IS NULL
-     ORDER BY id
-     LIMIT $1
-     FOR UPDATE SKIP LOCKED`,
-    [limit],
+    `WITH claimed AS MATERIALIZED (
+       SELECT id,
+              octet_length(payload) + coalesce(octet_length(key), 0)
+                + octet_length(headers::text) + ${OUTBOX_RECORD_OVERHEAD_BYTES} AS bytes
+         FROM outbox
+        WHERE published_at IS NULL AND parked_at IS NULL
+        ORDER BY id
+        LIMIT $1
+          FOR UPDATE SKIP LOCKED
+     ), sized AS (
+       SELECT id, bytes,
+              sum(bytes) OVER (ORDER BY id) AS running,
+              row_number() OVER (ORDER BY id) AS n
+         FROM claimed
+     )
+     SELECT o.id::text AS id, o.event_id::text AS event_id, o.topic, o.key, o.payload, o.headers,
+            o.created_at, s.bytes::int AS bytes
+       FROM sized s JOIN outbox o ON o.id = s.id
+      WHERE s.running <= $2 OR s.n = 1
+      ORDER BY o.id`,
+    [limit, maxBytes],
   );
   return rows.map((row) => ({
     id: row.id,
@@ -532,6 +583,7 @@ export async function claimOutboxBatch(q: Queryable, limit: number): Promise<Out
         ? (JSON.parse(row.headers) as Record<string, string>)
         : row.headers,
     createdAt: row.created_at,
+    bytes: row.bytes,
   }));
 }
 
@@ -542,6 +594,89 @@ export async function markPublished(q: Queryable, eventIds: string[]): Promise<n
      WHERE event_id = ANY($1::uuid[]) AND published_at IS NULL`,
     [eventIds],
   );
+  return rowCount;
+}
+
+/**
+ * Parks one event the broker refuses for itself (too large, invalid record): the relay skips it
+ * from now on and the rest flow on. false when it was already published or parked.
+ */
+export async function parkOutboxEvent(
+  q: Queryable,
+  eventId: string,
+  reason: string,
+): Promise<boolean> {
+  const { rowCount } = await q.query(
+    `UPDATE outbox SET parked_at = now(), park_reason = $2
+      WHERE event_id = $1 AND published_at IS NULL AND parked_at IS NULL`,
+    [eventId, reason.slice(0, 1000)],
+  );
+  return rowCount === 1;
+}
+
+export interface ParkedOutboxRow {
+  id: string;
+  eventId: string;
+  topic: string;
+  key: string | null;
+  /** outboxRecordBytes of the row */
+  bytes: number;
+  createdAt: Date;
+  parkedAt: Date;
+  parkReason: string;
+}
+
+/** Parked events, oldest first (without their payloads, which may be large). */
+export async function listParkedOutbox(q: Queryable, limit = 100): Promise<ParkedOutboxRow[]> {
+  const { rows } = await q.query<{
+    id: string;
+    event_id: string;
+    topic: string;
+    key: string | null;
+    bytes: number;
+    created_at: Date;
+    parked_at: Date;
+    park_reason: string;
+  }>(
+    `SELECT id::text AS id, event_id::text AS event_id, topic, key,
+            (octet_length(payload) + coalesce(octet_length(key), 0)
+              + octet_length(headers::text) + ${OUTBOX_RECORD_OVERHEAD_BYTES})::int AS bytes,
+            created_at, parked_at, park_reason
+       FROM outbox
+      WHERE parked_at IS NOT NULL AND published_at IS NULL
+      ORDER BY id
+      LIMIT $1`,
+    [limit],
+  );
+  return rows.map((r) => ({
+    id: r.id,
+    eventId: r.event_id,
+    topic: r.topic,
+    key: r.key,
+    bytes: r.bytes,
+    createdAt: r.created_at,
+    parkedAt: r.parked_at,
+    parkReason: r.park_reason,
+  }));
+}
+
+/**
+ * Puts parked events back in the relay's queue after the cause was fixed (e.g. the topic's
+ * `max.message.bytes` raised): the named ones, or every parked one when `eventIds` is omitted.
+ * Returns how many; an event that still cannot be sent is parked again by the relay.
+ */
+export async function republishParkedOutbox(q: Queryable, eventIds?: string[]): Promise<number> {
+  const { rowCount } =
+    eventIds === undefined
+      ? await q.query(
+          `UPDATE outbox SET parked_at = NULL, park_reason = NULL
+            WHERE parked_at IS NOT NULL AND published_at IS NULL`,
+        )
+      : await q.query(
+          `UPDATE outbox SET parked_at = NULL, park_reason = NULL
+            WHERE event_id = ANY($1::uuid[]) AND parked_at IS NOT NULL AND published_at IS NULL`,
+          [eventIds],
+        );
   return rowCount;
 }
 
@@ -609,12 +744,38 @@ export async function readAccumulators(
   return row ? json(row.data) : null;
 }
 
-/** Events written but not yet published. */
+/** Events written but not yet published, parked ones excepted (they wait for an operator). */
 export async function outboxBacklog(q: Queryable): Promise<number> {
   const { rows } = await q.query<{ n: number }>(
-    'SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL',
+    'SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL AND parked_at IS NULL',
   );
   return rows[0]?.n ?? 0;
+}
+
+export interface OutboxStatus {
+  /** unpublished, not parked: the relay's queue */
+  pending: number;
+  /** parked: waiting for an operator (listParkedOutbox, republishParkedOutbox) */
+  parked: number;
+  /** age in seconds of the oldest pending event (0 when none): a relay that stopped shows here */
+  oldestPendingSeconds: number;
+}
+
+/** The relay's queue at a glance, for health and metrics. */
+export async function outboxStatus(q: Queryable): Promise<OutboxStatus> {
+  const { rows } = await q.query<{ pending: number; parked: number; oldest: number }>(
+    `SELECT count(*) FILTER (WHERE parked_at IS NULL)::int AS pending,
+            count(*) FILTER (WHERE parked_at IS NOT NULL)::int AS parked,
+            coalesce(extract(epoch FROM now() - min(created_at) FILTER (WHERE parked_at IS NULL)),
+                     0)::float8 AS oldest
+       FROM outbox WHERE published_at IS NULL`,
+  );
+  const row = rows[0];
+  return {
+    pending: row?.pending ?? 0,
+    parked: row?.parked ?? 0,
+    oldestPendingSeconds: Math.max(0, row?.oldest ?? 0),
+  };
 }
 
 // ---------------------------------------------------------------- admissions

@@ -5,6 +5,7 @@ import { AuditController } from './audit.controller';
 import { IdentityController } from './identity.controller';
 import { AuthGuard, Authenticator } from './auth';
 import { ConsoleController } from './console.controller';
+import { ConsoleStateController } from './console-state.controller';
 import { HealthController } from './health.controller';
 import { HttpController } from './http.controller';
 import { GatewayRuntime } from './runtime';
@@ -22,6 +23,7 @@ export class GatewayModule {
       controllers: [
         HttpController,
         ConsoleController,
+        ConsoleStateController,
         HealthController,
         AuditController,
         IdentityController,

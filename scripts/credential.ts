@@ -28,7 +28,13 @@ function fail(message: string): never {
 const name = option('name') ?? fail('--name is required');
 const role = (option('role') ?? fail('--role is required')) as Role;
 const hospital = option('hospital');
-const token = newToken(ROLES.includes(role) ? role : 'operator');
+// the options first, by their own names (the file's validation below speaks of JSON paths)
+if (!ROLES.includes(role)) fail(`--role must be one of ${ROLES.join(', ')}, got "${role}"`);
+if (role === 'hospital' && hospital === undefined)
+  fail('--role hospital needs --hospital <fixmedins_code>: the institution it may send and read');
+if (role !== 'hospital' && hospital !== undefined)
+  fail(`--hospital is only for --role hospital (an ${role} sees every institution)`);
+const token = newToken(role);
 const entry = {
   name,
   role,
@@ -38,7 +44,8 @@ const entry = {
 try {
   parseCredentials(JSON.stringify({ credentials: [entry] }), 'the new credential');
 } catch (e) {
-  fail((e as Error).message);
+  // what the file's rules say of it, in the options' words
+  fail((e as Error).message.replace(/credentials\[0\]\.fixmedins_code/g, '--hospital'));
 }
 process.stdout.write(
   `token (give it to ${name} once; send as "Authorization: Bearer <token>"):\n  ${token}\n\n` +

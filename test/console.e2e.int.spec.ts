@@ -6,6 +6,7 @@
  * The page is read through its DOM (ids, data-* attributes), never through canvas pixels.
  */
 import { execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { billXml, hospitalOf, newRun } from './support/bills';
@@ -21,6 +22,7 @@ const TEMPLATE = 'discharge-panzhihua-14-dibao.xml';
 /** how long a message may take from Kafka to the page: the gateway, then a 2 s poll */
 const LIVE = { timeout: 30_000 };
 const LIVE_MS = { timeoutMs: 30_000 };
+const ARTIFACTS = join(ROOT, 'artifacts/console');
 
 interface ApiStep {
   step: string;
@@ -153,20 +155,25 @@ describe('operator console in Chromium (real Kafka, real PostgreSQL, the compile
     const bill = await api<ApiBill>(`/api/v1/settlements/${setlId}`);
     expect(bill.status).toBe(200);
     for (const field of ['fund_pay_sumamt', 'psn_cash_pay'] as const) {
-      expect(await page.textContent(`#bill-amounts tr[data-field="${field}"] td`)).toBe(
-        bill.body.setlinfo[field],
-      );
+      // shown with thousands separators; the exact amount is in data-amount
+      const cell = `#bill-amounts tr[data-field="${field}"] td`;
+      expect(await page.getAttribute(cell, 'data-amount')).toBe(bill.body.setlinfo[field]);
+      expect((await page.textContent(cell))?.replace(/,/g, '')).toBe(bill.body.setlinfo[field]);
     }
     expect(bill.body.setldetail.length).toBeGreaterThan(0);
     let steps = 0;
     for (const d of bill.body.setldetail) {
       const type = `[data-fund-pay-type="${d.fund_pay_type}"]`;
-      expect(await page.textContent(`#bill-steps tr.fund${type} .fund-payamt`)).toBe(d.fund_payamt);
+      expect(
+        await page.getAttribute(`#bill-steps tr.fund${type} .fund-payamt`, 'data-amount'),
+      ).toBe(d.fund_payamt);
       expect(await page.locator(`#bill-steps tr.step${type} td.article`).allTextContents()).toEqual(
         d.setl_proc_info.map((p) => p.article),
       );
       expect(
-        await page.locator(`#bill-steps tr.step${type} td.step-amount`).allTextContents(),
+        (await page.locator(`#bill-steps tr.step${type} td.step-amount`).allTextContents()).map(
+          (t) => t.replace(/,/g, ''),
+        ),
       ).toEqual(d.setl_proc_info.map((p) => p.amount));
       steps += d.setl_proc_info.length;
     }
@@ -199,6 +206,49 @@ describe('operator console in Chromium (real Kafka, real PostgreSQL, the compile
     );
   });
 
+  /** Screenshots for people (CI keeps artifacts/console/); the assertions read the DOM. */
+  async function keepScreenshot(p: Page, name: string): Promise<void> {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await p.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
+  }
+
+  it.each([
+    [1366, 768],
+    [1920, 1080],
+  ])(
+    'the flow view fits one %ix%i screen, with names beside codes, separators and one time zone',
+    async (width, height) => {
+      const p = await signedIn(CRED.operator, 'operator');
+      await p.setViewportSize({ width, height });
+      // the tables sit in closed <details>: attached, not visible
+      const attached = { ...LIVE, state: 'attached' as const };
+      await p.waitForSelector('#by-hospital tr[data-hospital] td', attached);
+      await p.waitForSelector('#by-county tr[data-county] td[data-field="fund_pay_sum"]', attached);
+      // every key figure and chart of the flow view is on the first screen
+      expect(await p.evaluate('document.documentElement.scrollHeight')).toBeLessThanOrEqual(height);
+      for (const id of ['#outbox', '#counters', '#flow-in', '#flow-out', '#lag', '#by-county']) {
+        const box = await p.locator(id).boundingBox();
+        expect(box).not.toBeNull();
+        expect((box?.y ?? 0) + (box?.height ?? 0)).toBeLessThanOrEqual(height);
+      }
+      // a hospital and a county by name, the code beside it (config/hospitals.json)
+      const hospital = await p.textContent('#by-hospital tr[data-hospital] td');
+      expect(hospital).toMatch(/[\u4e00-\u9fff].* H\d{11}$/);
+      const county = await p.textContent('#by-county tr[data-county] td');
+      expect(county).toMatch(/^[\u4e00-\u9fff]+ \d{6}$/);
+      // money with thousands separators, the exact amount kept in data-amount
+      const cell = p.locator('#by-county tr[data-county] td[data-field="fund_pay_sum"]').first();
+      const amount = (await cell.getAttribute('data-amount')) ?? '';
+      const shown = (await cell.textContent()) ?? '';
+      expect(shown.replace(/,/g, '')).toBe(amount);
+      if (/^\d{4,}/.test(amount)) expect(shown).toContain(',');
+      // one time zone, said on the page
+      expect(await p.textContent('#time-zone')).toContain('UTC+8');
+      await keepScreenshot(p, `flow-${width}x${height}`);
+      await p.close();
+    },
+  );
+
   it('queues a malformed message with its reason; fixed in the console and resubmitted, it settles', async () => {
     const good = billXml(RUN, TEMPLATE, 'R1');
     const broken = good.replace(/<psn_no>[^<]*<\/psn_no>/, '');
@@ -216,6 +266,12 @@ describe('operator console in Chromium (real Kafka, real PostgreSQL, the compile
     await row.click();
     await page.waitForSelector(`#reject-view[data-reject-id="${rejectId}"]`);
     expect(await page.inputValue('#reject-xml')).toBe(broken);
+    // the opened reject is beside the list, on the same screen, not a page further down
+    const list = await page.locator('#rejects').boundingBox();
+    const detail = await page.locator('#reject-view').boundingBox();
+    expect(detail?.x ?? 0).toBeGreaterThan((list?.x ?? 0) + 100);
+    expect(detail?.y ?? Infinity).toBeLessThan(page.viewportSize()?.height ?? 720);
+    await keepScreenshot(page, 'reject-open');
     expect(await page.isVisible('#resubmit')).toBe(true);
 
     // the operator puts the person number back into the message, in the textarea, and resubmits

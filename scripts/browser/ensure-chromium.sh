@@ -18,7 +18,10 @@ fail() {
   exit 1
 }
 
-if [ -x "$BIN" ]; then
+# Chinese must render in the screenshots (hospital, county and category names): a CJK font too
+has_cjk_font() { command -v fc-list >/dev/null 2>&1 && [ -n "$(fc-list :lang=zh 2>/dev/null | head -1)" ]; }
+
+if [ -x "$BIN" ] && { has_cjk_font || [ -n "${CHROMIUM_PATH:-}" ]; }; then
   echo "$BIN"
   exit 0
 fi
@@ -26,7 +29,7 @@ if [ -n "${CHROMIUM_PATH:-}" ]; then
   fail "CHROMIUM_PATH is set but is not an executable file (nothing is installed for a custom path)"
 fi
 
-say "$BIN is missing: installing Debian's chromium package with apt-get (once per machine)"
+say "installing what is missing (Debian's chromium, a CJK font) with apt-get, once per machine"
 command -v apt-get >/dev/null 2>&1 ||
   fail "there is no apt-get here; install Chromium yourself and set CHROMIUM_PATH"
 
@@ -45,7 +48,8 @@ run() {
   "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive "$@" >&2 || fail "'$*' failed (exit $?)"
 }
 run apt-get update
-run apt-get install -y --no-install-recommends chromium
+[ -x "$BIN" ] || run apt-get install -y --no-install-recommends chromium
+has_cjk_font || run apt-get install -y --no-install-recommends fonts-noto-cjk fontconfig
 
 [ -x "$BIN" ] || fail "apt-get finished but $BIN is still missing"
 say "installed: $("$BIN" --version 2>/dev/null || echo "$BIN")"

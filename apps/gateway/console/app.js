@@ -39,6 +39,7 @@
     polls: 0,
     backlog: [], // the outbox backlog as seen by this page, for the sparkline
     tab: 'flow',
+    names: null, // {hospitals, counties, categories}: names beside codes
   };
 
   /** Thrown after a 401 has already sent the user back to the sign-in form. */
@@ -86,15 +87,53 @@
 
   const pad2 = (n) => String(n).padStart(2, '0');
 
-  /** An ISO time as local "YYYY-MM-DD HH:MM:SS". */
+  /**
+   * Every time on the console is Beijing time (UTC+8), as the national platform writes them and as
+   * the header says, whatever the browser's own zone. An ISO time is converted; a platform time
+   * ("2024-05-10 14:03:07", already Beijing time, e.g. setl_time) is shown as it is.
+   */
+  const BEIJING_MS = 8 * 3600 * 1000;
   function fmtTime(iso) {
     if (!iso) return '';
-    const d = new Date(iso);
-    if (Number.isNaN(d.getTime())) return String(iso);
+    if (/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/.test(iso)) return iso;
+    const t = Date.parse(iso);
+    if (Number.isNaN(t)) return String(iso);
+    const d = new Date(t + BEIJING_MS);
     return (
-      `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())} ` +
-      `${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}`
+      `${d.getUTCFullYear()}-${pad2(d.getUTCMonth() + 1)}-${pad2(d.getUTCDate())} ` +
+      `${pad2(d.getUTCHours())}:${pad2(d.getUTCMinutes())}:${pad2(d.getUTCSeconds())}`
     );
+  }
+
+  /** HH:MM in Beijing time of a millisecond time (chart axes). */
+  function fmtHhmm(ms) {
+    const d = new Date(ms + BEIJING_MS);
+    return `${pad2(d.getUTCHours())}:${pad2(d.getUTCMinutes())}`;
+  }
+
+  /**
+   * "23154489.49" → "23,154,489.49". Amounts stay strings end to end (never a binary float): the
+   * separators are put into the digits as text.
+   */
+  function fmtMoney(amount) {
+    const text = String(amount === undefined || amount === null ? '' : amount);
+    const m = /^(-?)(\d+)(\.\d+)?$/.exec(text);
+    if (!m) return text;
+    return `${m[1]}${m[2].replace(/\B(?=(\d{3})+(?!\d))/g, ',')}${m[3] || ''}`;
+  }
+
+  /** Names beside codes, from /api/v1/console/names (loaded at sign-in). */
+  function hospitalLabel(code) {
+    const h = state.names && state.names.hospitals[code];
+    return h ? `${h.name} ${code}` : code;
+  }
+  function countyLabel(admdvs) {
+    const c = state.names && state.names.counties[admdvs];
+    return c ? `${c} ${admdvs}` : admdvs;
+  }
+  function categoryLabel(code) {
+    const c = state.names && state.names.categories[code];
+    return c ? `${c} (${code})` : code;
   }
 
   function setNotice(text) {
@@ -195,6 +234,8 @@
     $('app').hidden = false;
     $('sign-out').hidden = false;
     $('resubmit').hidden = !isOperator();
+    const names = await api('GET', '/api/v1/console/names');
+    state.names = names.status === 200 ? names.json : null;
     showTab(state.tab);
     if (state.timer === null) state.timer = setInterval(refresh, POLL_MS);
   }
@@ -256,7 +297,7 @@
    * Counts per topic per minute as lines over the whole window (empty minutes are zeros).
    * points: [{minute, topic, count}], since: the window's start (the server's clock).
    */
-  function lineChart(fig, legendNode, points, since) {
+  function lineChart(fig, legendNode, points, since, emptyText) {
     const { ctx, w, h } = canvasOf(fig);
     const box = { l: 34, r: 8, t: 8, b: 20 };
     const t0 = Math.floor(Date.parse(since) / MINUTE) * MINUTE;
@@ -283,20 +324,30 @@
     ctx.fillStyle = '#555';
     ctx.fillText(String(max), 2, box.t + 4);
     ctx.fillText('0', 2, h - box.b);
-    const hhmm = (t) => {
-      const d = new Date(t);
-      return `${pad2(d.getHours())}:${pad2(d.getMinutes())}`;
-    };
-    ctx.fillText(hhmm(t0), box.l, h - 8);
-    ctx.fillText(hhmm(t0 + FLOW_MINUTES * MINUTE), w - box.r - 30, h - 8);
+    ctx.fillText(fmtHhmm(t0), box.l, h - 8);
+    ctx.fillText(fmtHhmm(t0 + FLOW_MINUTES * MINUTE), w - box.r - 30, h - 8);
+    // the last minute is not over: its segment is dashed, so a partial count does not read as a drop
+    const last = slots - 1;
     for (const s of series) {
       ctx.strokeStyle = s.color;
       ctx.lineWidth = 2;
+      ctx.setLineDash([]);
       ctx.beginPath();
-      s.values.forEach((v, i) => (i === 0 ? ctx.moveTo(x(i), y(v)) : ctx.lineTo(x(i), y(v))));
+      s.values.forEach((v, i) => {
+        if (i === last) return;
+        if (i === 0) ctx.moveTo(x(i), y(v));
+        else ctx.lineTo(x(i), y(v));
+      });
       ctx.stroke();
+      ctx.setLineDash([3, 3]);
+      ctx.beginPath();
+      ctx.moveTo(x(last - 1), y(s.values[last - 1]));
+      ctx.lineTo(x(last), y(s.values[last]));
+      ctx.stroke();
+      ctx.setLineDash([]);
     }
-    if (series.length === 0) ctx.fillText('no messages in this window', box.l + 10, h / 2);
+    if (series.length === 0)
+      ctx.fillText(emptyText || 'no messages in this window', box.l + 10, h / 2);
 
     const total = series.reduce((n, s) => n + s.total, 0);
     fig.setAttribute('data-count', String(total));
@@ -320,14 +371,16 @@
    * Horizontal bars, stacked by key. rows: [{label, parts: {key: value}, text?}];
    * keys: [{key, color}] in stacking order.
    */
-  function barChart(fig, rows, keys) {
+  function barChart(fig, rows, keys, emptyText) {
     const { ctx, w, h } = canvasOf(fig);
-    const labelW = 150;
-    const textW = 140;
+    const labelW = 170;
+    const textW = 110;
     const barW = w - labelW - textW;
     const totals = rows.map((r) => keys.reduce((n, k) => n + (r.parts[k.key] || 0), 0));
     const max = Math.max(1, ...totals);
     const rowH = Math.max(10, Math.min(22, (h - 4) / Math.max(1, rows.length)));
+    // many rows in a small chart: a smaller font, so that labels never overlap each other
+    ctx.font = `${Math.max(8, Math.min(11, Math.floor(rowH - 2)))}px sans-serif`;
     rows.forEach((r, i) => {
       const top = 2 + i * rowH;
       let x = labelW;
@@ -338,13 +391,25 @@
         x += bw;
       }
       ctx.fillStyle = '#333';
-      const label = r.label.length > 24 ? `${r.label.slice(0, 23)}…` : r.label;
+      // a label is cut to its column so it never runs into its bar
+      let label = r.label;
+      while (label.length > 1 && ctx.measureText(label).width > labelW - 6)
+        label = label.slice(0, -1);
+      if (label !== r.label) label = `${label.slice(0, -1)}…`;
       ctx.fillText(label, 2, top + (rowH - 4) / 2);
-      ctx.fillText(r.text === undefined ? String(totals[i]) : r.text, x + 4, top + (rowH - 4) / 2);
+      const valueText = r.text === undefined ? String(totals[i]) : r.text;
+      // a value that does not fit after its bar goes inside it
+      const inside = x + 4 + ctx.measureText(valueText).width > w;
+      ctx.fillStyle = inside ? '#fff' : '#333';
+      ctx.fillText(
+        valueText,
+        inside ? x - ctx.measureText(valueText).width - 4 : x + 4,
+        top + (rowH - 4) / 2,
+      );
     });
     if (rows.length === 0) {
       ctx.fillStyle = '#555';
-      ctx.fillText('none in this window', 10, h / 2);
+      ctx.fillText(emptyText || 'none in this window', 10, h / 2);
     }
     fig.setAttribute('data-count', String(totals.reduce((n, t) => n + t, 0)));
     fig.setAttribute(
@@ -406,13 +471,134 @@
 
   // ------------------------------------------------------------------ flow tab
 
+  /** Minutes of silence after which a hospital that has sent before is flagged. */
+  const SILENT_MINUTES = 10;
+
+  /**
+   * The state banner: each problem in one line, what is wrong and what to do. Health components
+   * come from /health/ready (whatever it names), the rest from /api/v1/console/state.
+   */
+  function renderBanners(health, st) {
+    const items = [];
+    const components = (health && (health.details || health.components)) || {};
+    for (const [name, c] of Object.entries(components)) {
+      if (!c || c.status === 'up') continue;
+      const why = c.message || c.reason || c.state || 'down';
+      const action = c.action || c.hint || HEALTH_HINTS[name] || 'see GET /health/ready';
+      items.push({
+        level: 'error',
+        key: `health-${name}`,
+        title: `${name} ${c.status}`,
+        text: `${why} — ${action}`,
+      });
+    }
+    if (st) {
+      if (st.kafka === 'off')
+        items.push({
+          level: 'info',
+          key: 'kafka-off',
+          title: 'Kafka is off',
+          text:
+            'embedded mode: bills come over HTTP only, nothing is consumed or published; events wait ' +
+            'in the outbox — set KAFKA_BROKERS (npm run kafka:start) to run the real transport',
+        });
+      else if (st.outbox_oldest_pending_seconds !== null && st.outbox_oldest_pending_seconds > 60)
+        items.push({
+          level: 'error',
+          key: 'outbox-stuck',
+          title: 'outbox cannot publish',
+          text:
+            `the oldest event has waited ${st.outbox_oldest_pending_seconds} s — check the broker ` +
+            '(GET /health/ready) and the gateway log for "outbox relay failed"',
+        });
+      if (st.feed && st.feed.phase === 'retrying')
+        items.push({
+          level: 'warn',
+          key: 'feed-retrying',
+          title: 'the built-in feed is retrying',
+          text: `${st.feed.last_error || 'no answer'} (${st.feed.retries} retries so far) — it goes on by itself; if it lasts, check the gateway log`,
+        });
+      if (st.feed && st.feed.phase === 'stopped')
+        items.push({
+          level: 'error',
+          key: 'feed-stopped',
+          title: 'the built-in feed stopped',
+          text: `${st.feed.last_error || ''} — restart npm start to feed again`,
+        });
+      const silent = (st.hospitals || []).filter(
+        (h) => h.silent_minutes !== null && h.silent_minutes >= SILENT_MINUTES,
+      );
+      if (silent.length > 0)
+        items.push({
+          level: 'warn',
+          key: 'silent-hospitals',
+          title: `${silent.length} hospital(s) silent`,
+          text:
+            silent
+              .slice(0, 4)
+              .map((h) => `${hospitalLabel(h.fixmedins_code)} for ${h.silent_minutes} min`)
+              .join('; ') +
+            (silent.length > 4 ? ` and ${silent.length - 4} more` : '') +
+            ' — ask the hospital whether its HIS is sending',
+        });
+    }
+    const box = clear($('banners'));
+    for (const b of items) {
+      box.appendChild(
+        el(
+          'div',
+          { className: `banner ${b.level === 'error' ? '' : b.level}`, 'data-banner': b.key },
+          [el('b', {}, [b.title]), b.text],
+        ),
+      );
+    }
+  }
+
+  const HEALTH_HINTS = {
+    database: 'is PostgreSQL running? the gateway reconnects by itself once it answers',
+    kafka: 'is the broker running? (npm run kafka:start) the gateway reconnects by itself',
+  };
+
+  function renderInputs(st) {
+    const box = clear($('inputs'));
+    if (!st) return;
+    const rows = [
+      ['Kafka', st.kafka === 'off' ? 'off (embedded mode, HTTP only)' : 'on'],
+      ['store', st.store === 'pglite' ? 'PGlite (embedded)' : 'PostgreSQL'],
+    ];
+    if (st.feed) {
+      const answered = Object.entries(st.feed.answered || {})
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ');
+      rows.push(['built-in feed', `${st.feed.phase}${answered ? ` — ${answered}` : ''}`]);
+    }
+    const seen = (st.hospitals || []).filter((h) => h.last_message_at !== null).length;
+    rows.push(['hospitals heard', `${seen} of ${(st.hospitals || []).length}`]);
+    for (const [k, v] of rows) {
+      box.appendChild(el('dt', {}, [k]));
+      box.appendChild(el('dd', { 'data-field': k }, [v]));
+    }
+  }
+
   async function refreshFlow() {
-    const f = expectOk(
-      await api('GET', `/api/v1/console/flow?minutes=${FLOW_MINUTES}`),
-      'message flow',
-    );
+    const [flowR, stateR, healthR] = await Promise.all([
+      api('GET', `/api/v1/console/flow?minutes=${FLOW_MINUTES}`),
+      api('GET', '/api/v1/console/state'),
+      api('GET', '/health/ready'),
+    ]);
+    const f = expectOk(flowR, 'message flow');
+    const st = stateR.status === 200 ? stateR.json : null;
+    renderBanners(healthR.json, st);
+    renderInputs(st);
+    const kafkaOff = st !== null && st.kafka === 'off';
     lineChart($('flow-in'), $('flow-in-legend'), f.messagesIn, f.since);
-    lineChart($('flow-out'), $('flow-out-legend'), f.messagesOut, f.since);
+    lineChart(
+      $('flow-out'),
+      $('flow-out-legend'),
+      f.messagesOut,
+      f.since,
+      kafkaOff ? 'Kafka is off: nothing is published (events wait in the outbox)' : undefined,
+    );
     barChart(
       $('lag'),
       (f.consumerLag || []).map((l) => ({
@@ -420,6 +606,7 @@
         parts: { lag: l.lag },
       })),
       [{ key: 'lag', color: PALETTE[0] }],
+      kafkaOff ? 'Kafka is off: no consumer, no lag' : undefined,
     );
     barChart(
       $('reasons'),
@@ -428,17 +615,31 @@
     );
 
     // the backlog is a number now; its history is what this page has seen
-    $('backlog').textContent = String(f.outboxBacklog);
+    $('backlog').textContent = fmtMoney(String(f.outboxBacklog));
     $('backlog').setAttribute('data-count', String(f.outboxBacklog));
     state.backlog.push(f.outboxBacklog);
     if (state.backlog.length > BACKLOG_POINTS) state.backlog.shift();
     sparkline($('backlog-chart'), state.backlog);
+    const age = st === null ? null : st.outbox_oldest_pending_seconds;
+    $('outbox-age').textContent = age === null ? 'nothing waiting' : `oldest waiting ${age} s`;
 
+    // counters as one row: a column per outcome
     const counters = f.counters || {};
-    fillTable(
-      $('counters'),
-      ['outcome', 'count'],
-      Object.keys(counters).map((k) => ({ attrs: { 'data-counter': k }, cells: [k, counters[k]] })),
+    const keys = Object.keys(counters);
+    clear($('counters'));
+    $('counters').appendChild(
+      el(
+        'tr',
+        {},
+        keys.map((k) => el('th', {}, [k])),
+      ),
+    );
+    $('counters').appendChild(
+      el(
+        'tr',
+        {},
+        keys.map((k) => el('td', { 'data-counter': k, className: 'num' }, [counters[k]])),
+      ),
     );
 
     // by hospital: one row per hospital, one column (and bar segment) per status
@@ -453,10 +654,14 @@
       key: s,
       color: STATUS_COLORS[s] || colorOf(i),
     }));
-    const codes = Object.keys(hospitals).sort();
+    const lastSeen = {};
+    for (const h of (st && st.hospitals) || []) lastSeen[h.fixmedins_code] = h;
+    const codes = Array.from(new Set(Object.keys(hospitals).concat(Object.keys(lastSeen)))).sort();
     barChart(
       $('by-hospital'),
-      codes.map((code) => ({ label: code, parts: hospitals[code] })),
+      codes
+        .filter((code) => hospitals[code])
+        .map((code) => ({ label: hospitalLabel(code), parts: hospitals[code] })),
       statusKeys,
     );
     legend(
@@ -465,20 +670,31 @@
         key: k.key,
         label: k.key,
         color: k.color,
-        count: codes.reduce((n, c) => n + (hospitals[c][k.key] || 0), 0),
+        count: codes.reduce((n, c) => n + ((hospitals[c] || {})[k.key] || 0), 0),
       })),
       'data-status',
     );
+    const silence = (code) => {
+      const h = lastSeen[code];
+      if (!h || h.last_message_at === null) return { text: 'never', attrs: { className: 'muted' } };
+      const mins = h.silent_minutes;
+      return {
+        text:
+          mins >= SILENT_MINUTES ? `silent for ${mins} min` : fmtTime(h.last_message_at).slice(11),
+        attrs: { className: mins >= SILENT_MINUTES ? 'silent' : '', 'data-silent-minutes': mins },
+      };
+    };
     fillTable(
       $('by-hospital').querySelector('table'),
-      ['hospital'].concat(statuses),
+      ['hospital'].concat(statuses, ['last message']),
       codes.map((code) => ({
         attrs: { 'data-hospital': code },
-        cells: [code].concat(
+        cells: [hospitalLabel(code)].concat(
           statuses.map((s) => ({
-            text: hospitals[code][s] || 0,
+            text: (hospitals[code] || {})[s] || 0,
             attrs: { 'data-status': s, className: 'num' },
           })),
+          [silence(code)],
         ),
       })),
     );
@@ -491,9 +707,9 @@
     barChart(
       $('by-county'),
       f.byCounty.map((c) => ({
-        label: c.clrOptins,
+        label: countyLabel(c.clrOptins),
         parts: { settled: c.settled, reversed: c.reversed },
-        text: `¥${c.fundPaySum}`,
+        text: `¥${fmtMoney(c.fundPaySum)}`,
       })),
       countyKeys,
     );
@@ -508,14 +724,17 @@
     );
     fillTable(
       $('by-county').querySelector('table'),
-      ['county (clr_optins)', 'settled', 'reversed', 'fund pay of settled'],
+      ['county (clr_optins)', 'settled', 'reversed', 'fund pay of settled (¥)'],
       f.byCounty.map((c) => ({
         attrs: { 'data-county': c.clrOptins },
         cells: [
-          c.clrOptins,
+          countyLabel(c.clrOptins),
           { text: c.settled, attrs: { 'data-field': 'settled', className: 'num' } },
           { text: c.reversed, attrs: { 'data-field': 'reversed', className: 'num' } },
-          { text: c.fundPaySum, attrs: { 'data-field': 'fund_pay_sum', className: 'num' } },
+          {
+            text: fmtMoney(c.fundPaySum),
+            attrs: { 'data-field': 'fund_pay_sum', 'data-amount': c.fundPaySum, className: 'num' },
+          },
         ],
       })),
     );
@@ -626,7 +845,7 @@
         ['county agency', s.clr_optins],
         ['settled at', fmtTime(s.setl_time)],
         ['visit class', b.visit_class],
-        ['assistance category', b.category_used || 'none'],
+        ['assistance category', b.category_used ? categoryLabel(b.category_used) : 'none'],
         ['rule set', b.rule_set_version],
       ]),
     );
@@ -648,7 +867,7 @@
           AMOUNTS.filter(([k]) => s[k] !== undefined).map(([k, label]) =>
             el('tr', { 'data-field': k }, [
               el('th', { title: label }, [`${k} · ${label}`]),
-              el('td', { className: 'num' }, [s[k]]),
+              el('td', { className: 'num', 'data-amount': s[k] }, [fmtMoney(s[k])]),
             ]),
           ),
         ),
@@ -664,7 +883,9 @@
           el('th', { colspan: '2' }, [
             `${d.fund_pay_type} ${d.fund}${d.bucket ? ` (${d.bucket})` : ''}`,
           ]),
-          el('td', { className: 'num fund-payamt' }, [d.fund_payamt]),
+          el('td', { className: 'num fund-payamt', 'data-amount': d.fund_payamt }, [
+            fmtMoney(d.fund_payamt),
+          ]),
           el('td', { colspan: '2' }, []),
         ]),
       );
@@ -679,7 +900,9 @@
           el('tr', { className: 'step', 'data-fund-pay-type': d.fund_pay_type }, [
             el('td', { className: 'step-name' }, [p.step]),
             el('td', {}, [how.join(', ')]),
-            el('td', { className: 'num step-amount' }, [p.amount]),
+            el('td', { className: 'num step-amount', 'data-amount': p.amount }, [
+              fmtMoney(p.amount),
+            ]),
             el('td', { className: 'article' }, [p.article]),
             el('td', { className: 'note' }, [p.note || '']),
           ]),

@@ -1,12 +1,15 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
+import { ApiErrorsFilter } from './api-errors.filter';
 import { AuditController } from './audit.controller';
 import { IdentityController } from './identity.controller';
 import { AuthGuard, Authenticator } from './auth';
 import { ConsoleController } from './console.controller';
+import { ConsoleStateController } from './console-state.controller';
 import { HealthController } from './health.controller';
 import { HttpController } from './http.controller';
+import { Logger } from './log';
 import { OutboxController } from './outbox.controller';
 import { GatewayRuntime } from './runtime';
 
@@ -23,6 +26,7 @@ export class GatewayModule {
       controllers: [
         HttpController,
         ConsoleController,
+        ConsoleStateController,
         HealthController,
         AuditController,
         IdentityController,
@@ -32,6 +36,17 @@ export class GatewayModule {
         { provide: GatewayRuntime, useValue: runtime },
         { provide: Authenticator, useValue: runtime.auth },
         { provide: APP_GUARD, useClass: AuthGuard },
+        {
+          provide: APP_FILTER,
+          useFactory: () => {
+            const log = new Logger(runtime.config.logLevel, { service: 'gateway' });
+            return new ApiErrorsFilter(runtime.config.maxMessageBytes, (e) =>
+              log.error('unhandled error in an HTTP request', {
+                error: e instanceof Error ? e.message : String(e),
+              }),
+            );
+          },
+        },
       ],
     };
   }

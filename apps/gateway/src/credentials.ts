@@ -67,8 +67,12 @@ export function parseCredentials(text: string, source = 'credentials'): Credenti
       );
     else if (hashes.has(hash)) problems.push(`${at}.token_sha256 is used twice`);
     if (role === 'hospital') {
-      if (typeof code !== 'string' || !/^[A-Za-z0-9]{1,40}$/.test(code))
+      if (code === undefined)
         problems.push(`${at}.fixmedins_code is required for a hospital credential`);
+      else if (typeof code !== 'string' || !/^[A-Za-z0-9]{1,40}$/.test(code))
+        problems.push(
+          `${at}.fixmedins_code must be 1-40 letters and digits, got ${JSON.stringify(code)}`,
+        );
     } else if (code !== undefined) {
       problems.push(`${at}.fixmedins_code is only for role hospital`);
     }

@@ -6,58 +6,11 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { type RuleBook } from '@onebill/rules';
-import { Feed, type FeedMessage } from '../../his-simulator/src/feed';
-import { pace } from '../../his-simulator/src/pace';
 import { GatewayModule } from './app.module';
-import { ConfigError, type GatewayConfig, loadConfig } from './config';
+import { ConfigError, loadConfig } from './config';
 import { Logger } from './log';
 import { GatewayRuntime } from './runtime';
-
-/** Embedded demo: the simulator posts bills to our own HTTP API, as a cashier's desk would. */
-async function feedSelf(
-  config: GatewayConfig,
-  rules: RuleBook,
-  token: string,
-  log: Logger,
-  signal: AbortSignal,
-): Promise<void> {
-  const url = `http://127.0.0.1:${config.port}/api/v1/settlements`;
-  const feed = new Feed({
-    seed: config.simulatorSeed,
-    year: config.simulatorYear,
-    hospitals: rules
-      .allHospitals()
-      .map((h) => ({ code: h.fixmedins_code, level: h.level, region: h.region })),
-    persons: 2000,
-    duplicates: 0.05,
-    malformed: 0.02,
-  });
-  const sink = async (batch: FeedMessage[]): Promise<void> => {
-    await Promise.all(
-      batch.map(async (m) => {
-        const r = await fetch(url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/xml', authorization: `Bearer ${token}` },
-          body: m.xml,
-          signal,
-        });
-        await r.arrayBuffer();
-      }),
-    );
-  };
-  log.info('simulator feeding the HTTP API', {
-    rate: config.simulatorRate,
-    count: config.simulatorCount,
-    seed: config.simulatorSeed,
-  });
-  const sent = await pace(feed, sink, {
-    rate: config.simulatorRate,
-    count: config.simulatorCount,
-    signal,
-  });
-  log.info('simulator done', { sent });
-}
+import { SelfFeed } from './self-feed';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -95,15 +48,17 @@ async function main(): Promise<void> {
   }
 
   const abort = new AbortController();
-  const feeding =
-    config.simulatorRate > 0 && runtime.simulatorToken !== null
-      ? feedSelf(config, runtime.rules, runtime.simulatorToken, log, abort.signal).catch(
-          (e: unknown) => {
-            if (!abort.signal.aborted)
-              log.error('simulator failed', { error: e instanceof Error ? e.message : String(e) });
-          },
-        )
-      : Promise.resolve();
+  let feeding: Promise<void> = Promise.resolve();
+  if (config.simulatorRate > 0 && runtime.simulatorToken !== null) {
+    const feed = new SelfFeed(config, runtime.rules, runtime.simulatorToken, log);
+    runtime.feedStatus = () => feed.status;
+    // the feed retries every failed request itself; this catch is for a bug in it, said loudly
+    feeding = feed.run(abort.signal).catch((e: unknown) => {
+      feed.status.phase = 'stopped';
+      feed.status.lastError = e instanceof Error ? e.message : String(e);
+      if (!abort.signal.aborted) log.error('simulator stopped', { error: feed.status.lastError });
+    });
+  }
 
   let stopping = false;
   const shutdown = (signal: string): void => {

@@ -34,7 +34,7 @@ export class GatewayMetrics {
     source: LagSource,
   ) {
     const registers = [this.registry];
-    collectDefaultMetrics({ register: this.registry, prefix: 'onebill_process_' });
+    collectDefaultMetrics({ register: this.registry, prefix: 'onebill_' });
     this.consumed = new Counter({
       name: 'onebill_messages_consumed_total',
       help: 'Messages taken in, by source (kafka, http) and topic (http: the route kind)',

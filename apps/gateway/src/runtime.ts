@@ -28,6 +28,7 @@ import { IdentityIngress } from './identity.ingress';
 import { IdentityService } from './identity.service';
 import type { Logger } from './log';
 import { OutboxRelay, type OutboxRelayStatus } from './outbox.relay';
+import type { FeedStatus } from './self-feed';
 
 export interface Lag {
   topic: string;
@@ -64,6 +65,8 @@ export class GatewayRuntime {
   private lagCache: { at: number; value: Lag[] } | undefined;
   readonly metrics: GatewayMetrics;
   readonly identities: IdentityService;
+  /** the embedded simulator's state, when it runs (main.ts sets it) */
+  feedStatus: () => FeedStatus | null = () => null;
 
   private constructor(
     readonly config: GatewayConfig,
@@ -268,7 +271,14 @@ export class GatewayRuntime {
   private async report(): Promise<void> {
     try {
       const backlog = await outboxBacklog(this.db);
-      this.log.info('flow', { ...this.counters, outboxBacklog: backlog });
+      const feed = this.feedStatus();
+      this.log.info('flow', {
+        ...this.counters,
+        outboxBacklog: backlog,
+        ...(feed === null
+          ? {}
+          : { feed: feed.phase, feedRetries: feed.retries, feedLastError: feed.lastError }),
+      });
     } catch (e) {
       this.log.warn('flow report failed', { error: e instanceof Error ? e.message : String(e) });
     }

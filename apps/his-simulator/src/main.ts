@@ -1,9 +1,12 @@
 /**
  * npm run simulate -- [--target kafka|http] [--rate N] [--count N] [--seed N] [--year YYYY]
  *                     [--duplicates 0.05] [--malformed 0.02] [--url http://127.0.0.1:3000]
+ *                     [--token <bearer token>]
  *
  * Publishes realistic discharge XML (both regions, all visit types and categories) to
- * his.discharge.v1 on KAFKA_BROKERS, or posts it to the gateway's HTTP API.
+ * his.discharge.v1 on KAFKA_BROKERS, or posts it to the gateway's HTTP API with a credential
+ * (--token, else ONEBILL_TOKEN: the development token `npm start` prints, or one from
+ * `npm run credential`) and counts what the gateway answered. Bad options: one line, exit 2.
  */
 import { KafkaClient, Topics, kafkaSettingsFromEnv } from '@onebill/messaging';
 import { RuleBook } from '@onebill/rules';
@@ -20,7 +23,7 @@ function number(name: string, fallback: number, min: number, max: number): numbe
   const v = Number(raw);
   if (!Number.isFinite(v) || v < min || v > max) {
     process.stderr.write(`--${name} must be a number between ${min} and ${max}, got "${raw}"\n`);
-    process.exit(64);
+    process.exit(2);
   }
   return v;
 }
@@ -29,7 +32,7 @@ async function main(): Promise<void> {
   const target = option('target', 'kafka');
   if (target !== 'kafka' && target !== 'http') {
     process.stderr.write(`--target must be kafka or http, got "${target}"\n`);
-    process.exit(64);
+    process.exit(2);
   }
   const rate = number('rate', 100, 1, 100_000);
   const count = number('count', 1000, 0, 100_000_000);
@@ -54,6 +57,8 @@ async function main(): Promise<void> {
   };
 
   let sink: (batch: FeedMessage[]) => Promise<void>;
+  /** what the gateway answered (http): "201 settled", "422 rejected", "401", "no answer (…)" */
+  const answers = new Map<string, number>();
   let close = async (): Promise<void> => {};
   if (target === 'kafka') {
     const client = new KafkaClient(
@@ -75,22 +80,50 @@ async function main(): Promise<void> {
       await client.close();
     };
   } else {
+    const token = option('token', process.env.ONEBILL_TOKEN ?? '');
+    if (token === '') {
+      process.stderr.write(
+        '--target http needs a credential: --token <bearer token> or ONEBILL_TOKEN ' +
+          '(npm start prints a development token; npm run credential makes one)\n',
+      );
+      process.exit(2);
+    }
     const url = `${option('url', 'http://127.0.0.1:3000')}/api/v1/settlements`;
     sink = async (batch) => {
       await Promise.all(
-        batch.map((m) =>
-          fetch(url, {
-            method: 'POST',
-            headers: { 'content-type': 'application/xml' },
-            body: m.xml,
-          }),
-        ),
+        batch.map(async (m) => {
+          try {
+            const r = await fetch(url, {
+              method: 'POST',
+              headers: { 'content-type': 'application/xml', authorization: `Bearer ${token}` },
+              body: m.xml,
+              signal: AbortSignal.timeout(30_000),
+            });
+            const body = (await r.json().catch(() => ({}))) as { status?: unknown };
+            const what = `${r.status} ${typeof body.status === 'string' ? body.status : ''}`.trim();
+            answers.set(what, (answers.get(what) ?? 0) + 1);
+          } catch (e) {
+            const why =
+              e instanceof Error && e.cause instanceof Error ? e.cause.message : String(e);
+            answers.set(`no answer (${why})`, (answers.get(`no answer (${why})`) ?? 0) + 1);
+          }
+        }),
       );
     };
   }
   const sent = await pace(feed, sink, { rate, count, signal: abort.signal, onProgress: progress });
   await close();
   process.stderr.write(`\ndone: ${sent} messages to ${target}\n`);
+  if (target === 'http') {
+    const lines = [...answers.entries()].sort((a, b) => b[1] - a[1]);
+    for (const [what, n] of lines) process.stderr.write(`  ${String(n).padStart(7)}  ${what}\n`);
+    // every request refused for its credential, or none answered: say it with the exit code
+    const answered = lines.filter(([w]) => /^[2-4]\d\d/.test(w) && !/^40[13]/.test(w));
+    if (sent > 0 && answered.length === 0) {
+      process.stderr.write('the gateway accepted none of them: check --url and --token\n');
+      process.exit(1);
+    }
+  }
 }
 
 main().catch((e: unknown) => {

@@ -170,6 +170,13 @@ export class RuleBook {
     return [...this.hospitals.values()];
   }
 
+  /** Every identity category's name by its code, over all rule sets (the console's labels). */
+  categoryNames(): Record<string, string> {
+    const names: Record<string, string> = {};
+    for (const rs of this.ruleSets) for (const c of rs.categories) names[c.code] ??= c.name;
+    return names;
+  }
+
   /** The rule set in force in `region` on `date` (YYYY-MM-DD) with that year's figures applied. */
   resolve(region: string, date: string): ResolvedRuleSet {
     const { rs, figures } = this.inForce(region, date);

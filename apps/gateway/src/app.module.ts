@@ -1,5 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { AuditController } from './audit.controller';
 import { IdentityController } from './identity.controller';
@@ -7,6 +7,7 @@ import { AuthGuard, Authenticator } from './auth';
 import { ConsoleController } from './console.controller';
 import { HealthController } from './health.controller';
 import { HttpController } from './http.controller';
+import { StoreUnavailableFilter } from './http.filters';
 import { GatewayRuntime } from './runtime';
 
 /**
@@ -30,6 +31,8 @@ export class GatewayModule {
         { provide: GatewayRuntime, useValue: runtime },
         { provide: Authenticator, useValue: runtime.auth },
         { provide: APP_GUARD, useClass: AuthGuard },
+        // the database being down is a 503 with the reason on every route (docs/adr/0010)
+        { provide: APP_FILTER, useClass: StoreUnavailableFilter },
       ],
     };
   }

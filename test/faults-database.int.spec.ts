@@ -2,8 +2,11 @@
  * The gateway heals by itself from PostgreSQL faults, and its health endpoints tell the truth
  * (issue 11, items 1, 5 and 8; docs/adr/0010). Real parts only: a PostgreSQL cluster of this
  * test's own (port 55433, stopped and restarted here), the compiled gateway as a process, the
- * shared broker for the traffic, and a broker of this test's own (port 29092) for the broker
- * outage — the shared broker is never stopped.
+ * shared broker for the traffic, and a broker of this test's own (port 29092, started in the
+ * background while the database faults run) with a second, quiet gateway on it — the shared broker
+ * is never stopped. On the quiet gateway: a partition held up by a lock is reported stalled by
+ * name, and a frozen broker (SIGSTOP: no answer at all, the worst case for a probe) is reported
+ * with the relay stalled while HTTP intake stays ready and settles.
  *
  * With bills flowing over Kafka and HTTP: a fast restart, a stop of OUTAGE_MS, and every session
  * terminated. The process stays alive, /health/ready names the database down with the reason
@@ -11,7 +14,8 @@
  * and in the end every bill is settled exactly once, no message became an INTERNAL_ERROR reject,
  * and the county events add up to the ledger.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { KafkaClient, TOPIC_SPECS, Topics, validateSettlementEvent } from '@onebill/messaging';
@@ -30,6 +34,20 @@ const CONSUMER_STALL_MS = 4_000;
 const RELAY_STALL_MS = 3_000;
 
 const RUN = newRun('F');
+
+/** scripts/kafka/<name> for the broker of this test's own (KAFKA_CACHE_DIR if set). */
+async function runScript(name: string): Promise<string> {
+  const cacheDir = process.env.KAFKA_CACHE_DIR;
+  const { stdout } = await promisify(execFile)('bash', [join(ROOT, 'scripts/kafka', name)], {
+    env: {
+      ...process.env,
+      KAFKA_PORT: String(OWN_KAFKA_PORT),
+      ...(cacheDir === undefined || cacheDir === '' ? {} : { KAFKA_CACHE_DIR: cacheDir }),
+    },
+    timeout: 180_000,
+  });
+  return stdout;
+}
 const GROUP = `faults-db-${RUN}`;
 const CRED = writeCredentials();
 const AUTH = CRED.header(CRED.operator);
@@ -155,6 +173,35 @@ describe('PostgreSQL faults and truthful health (own cluster, the compiled gatew
   let traffic: Traffic;
   const brokers = (process.env.KAFKA_BROKERS ?? '').split(',');
 
+  let ownSide: Promise<{ gateway: GatewayProcess; pid: number; producer: Producer }>;
+
+  async function startOwnSide(): Promise<{
+    gateway: GatewayProcess;
+    pid: number;
+    producer: Producer;
+  }> {
+    const out = await runScript('start.sh');
+    const pid = Number(/^KAFKA_PID=(\d+)$/m.exec(out)?.[1]);
+    if (!Number.isInteger(pid) || pid <= 0) throw new Error(`no broker pid in: ${out}`);
+    await pg.sql('postgres', 'CREATE DATABASE onebill_b');
+    const gateway = await GatewayProcess.start({
+      KAFKA_BROKERS: `127.0.0.1:${OWN_KAFKA_PORT}`,
+      DATABASE_URL: pg.url('onebill_b'),
+      KAFKA_GROUP_ID: `${GROUP}-b`,
+      GATEWAY_CREDENTIALS_FILE: CRED.file,
+      HEALTH_INTERVAL_MS: '250',
+      RELAY_STALL_MS: String(RELAY_STALL_MS),
+      CONSUMER_STALL_MS: String(CONSUMER_STALL_MS),
+    });
+    const his = new Kafka({
+      clientId: `${GROUP}-his-b`,
+      brokers: [`127.0.0.1:${OWN_KAFKA_PORT}`],
+      logLevel: logLevel.NOTHING,
+    }).producer();
+    await his.connect();
+    return { gateway, pid, producer: his };
+  }
+
   const alive = (): void => {
     expect(gw.exited).toBe(false);
   };
@@ -186,13 +233,21 @@ describe('PostgreSQL faults and truthful health (own cluster, the compiled gatew
       HEALTH_INTERVAL_MS: '250',
       DB_PROBE_INTERVAL_MS: '1000',
       DB_CONNECT_TIMEOUT_MS: '2000',
-      CONSUMER_STALL_MS: String(CONSUMER_STALL_MS),
-      RELAY_STALL_MS: '10000',
+      // under traffic on a loaded machine a batch may take seconds: the defaults' order of size
+      CONSUMER_STALL_MS: '30000',
+      RELAY_STALL_MS: '30000',
     });
     traffic = new Traffic(producer, gw.base);
+    // the broker of this test's own and a gateway on it start meanwhile (a JVM start is slow)
+    ownSide = startOwnSide();
+    ownSide.catch(() => undefined); // awaited (and reported) by its test
   }, 180_000);
 
   afterAll(async () => {
+    const own = await ownSide?.catch(() => undefined);
+    await own?.producer.disconnect();
+    await own?.gateway.stop('SIGTERM');
+    await runScript('stop.sh').catch(() => undefined);
     await traffic?.stop();
     await gw?.stop('SIGTERM');
     await producer?.disconnect();
@@ -225,11 +280,11 @@ describe('PostgreSQL faults and truthful health (own cluster, the compiled gatew
     await eventually(() =>
       expect(traffic.httpStatuses.filter((s) => s === 201).length).toBeGreaterThan(3),
     );
-    expect((await health(gw.base)).code).toBe(200);
+    expect(await health(gw.base)).toMatchObject({ code: 200 });
 
     // 1. a fast restart (57P01 to every session, idle or busy)
     await pg.restart();
-    await eventually(async () => expect((await health(gw.base)).code).toBe(200), {
+    await eventually(async () => expect(await health(gw.base)).toMatchObject({ code: 200 }), {
       timeoutMs: 30_000,
     });
     alive();
@@ -273,7 +328,7 @@ describe('PostgreSQL faults and truthful health (own cluster, the compiled gatew
     expect(traffic.httpStatuses.slice(during)).not.toContain(201);
     expect(traffic.httpStatuses.slice(during).length).toBeGreaterThan(0);
     await pg.start();
-    await eventually(async () => expect((await health(gw.base)).code).toBe(200), {
+    await eventually(async () => expect(await health(gw.base)).toMatchObject({ code: 200 }), {
       timeoutMs: 30_000,
     });
     const afterStop = traffic.httpStatuses.length;
@@ -289,7 +344,7 @@ describe('PostgreSQL faults and truthful health (own cluster, the compiled gatew
       expect(await pg.terminateBackends('onebill')).toBeGreaterThan(0);
       await new Promise((r) => setTimeout(r, 1_000));
     }
-    await eventually(async () => expect((await health(gw.base)).code).toBe(200), {
+    await eventually(async () => expect(await health(gw.base)).toMatchObject({ code: 200 }), {
       timeoutMs: 30_000,
     });
     alive();
@@ -341,110 +396,85 @@ describe('PostgreSQL faults and truthful health (own cluster, the compiled gatew
     alive();
   });
 
-  it('reports a stalled partition by topic and number while the database answers', async () => {
-    await eventually(async () => expect((await health(gw.base)).code).toBe(200), {
-      timeoutMs: 30_000,
-    });
-    const { Client } = await import('pg');
-    const blocker = new Client({ connectionString: pg.url('onebill') });
-    await blocker.connect();
-    try {
-      // a lock the settlement insert waits on: the partition has lag and its offset stands still
-      await blocker.query('BEGIN');
-      await blocker.query('LOCK TABLE settlements IN SHARE MODE');
-      const xml = billXml(RUN, TEMPLATES[1] as string, 'STALL1');
-      await producer.send({
-        topic: Topics.hisDischarge,
-        messages: [{ key: hospitalOf(xml), value: xml }],
+  describe('a quiet gateway on a broker of its own', () => {
+    it('reports a stalled partition by topic and number while the database answers', async () => {
+      const { gateway: b, producer: his } = await ownSide;
+      const base = b.base;
+      await eventually(async () => expect(await health(base)).toMatchObject({ code: 200 }), {
+        timeoutMs: 30_000,
       });
-      const stalled = await eventually(
-        async () => {
-          const r = await health(gw.base);
-          expect(r.code).toBe(503);
-          expect(r.body.details.consumer?.status).toBe('down');
-          return r.body;
-        },
-        { timeoutMs: CONSUMER_STALL_MS + 15_000, intervalMs: 250 },
+      const { Client } = await import('pg');
+      const blocker = new Client({ connectionString: pg.url('onebill_b') });
+      await blocker.connect();
+      try {
+        // a lock the settlement insert waits on: the partition has lag and its offset stands still
+        await blocker.query('BEGIN');
+        await blocker.query('LOCK TABLE settlements IN SHARE MODE');
+        const xml = billXml(RUN, TEMPLATES[1] as string, 'STALL1');
+        await his.send({
+          topic: Topics.hisDischarge,
+          messages: [{ key: hospitalOf(xml), value: xml }],
+        });
+        const stalled = await eventually(
+          async () => {
+            const r = await health(base);
+            expect(r.code).toBe(503);
+            expect(r.body.details.consumer?.status).toBe('down');
+            return r.body;
+          },
+          { timeoutMs: CONSUMER_STALL_MS + 15_000, intervalMs: 250 },
+        );
+        expect(stalled.details.consumer?.state).toMatch(/^stalled: his\.discharge\.v1\[\d+\]/);
+        expect(stalled.details.consumer?.stalled?.[0]?.topic).toBe(Topics.hisDischarge);
+        expect(stalled.details.database?.status).toBe('up');
+        expect((await health(base, '/health/intake')).code).toBe(200);
+      } finally {
+        await blocker.query('ROLLBACK');
+        await blocker.end();
+      }
+      await eventually(async () => expect(await health(base)).toMatchObject({ code: 200 }), {
+        timeoutMs: 30_000,
+      });
+      const [row] = await pg.sql<{ n: number }>(
+        'onebill_b',
+        `SELECT count(*)::int AS n FROM settlements WHERE mdtrt_id = $1`,
+        [`${RUN}-STALL1`],
       );
-      expect(stalled.details.consumer?.state).toMatch(/^stalled: his\.discharge\.v1\[\d+\]/);
-      expect(stalled.details.consumer?.stalled?.[0]?.topic).toBe(Topics.hisDischarge);
-      expect(stalled.details.database?.status).toBe('up');
-      expect((await health(gw.base, '/health/intake')).code).toBe(200);
-    } finally {
-      await blocker.query('ROLLBACK');
-      await blocker.end();
-    }
-    await eventually(async () => expect((await health(gw.base)).code).toBe(200), {
-      timeoutMs: 30_000,
-    });
-    const [row] = await pg.sql<{ n: number }>(
-      'onebill',
-      `SELECT count(*)::int AS n FROM settlements WHERE mdtrt_id = $1`,
-      [`${RUN}-STALL1`],
-    );
-    expect(row?.n).toBe(1);
-  });
-
-  describe('with a broker of its own that goes away', () => {
-    const cacheDir = process.env.KAFKA_CACHE_DIR;
-    const kafkaEnv = {
-      ...process.env,
-      KAFKA_PORT: String(OWN_KAFKA_PORT),
-      ...(cacheDir === undefined || cacheDir === '' ? {} : { KAFKA_CACHE_DIR: cacheDir }),
-    };
-    const script = (name: string): void => {
-      execFileSync('bash', [join(ROOT, 'scripts/kafka', name)], {
-        env: kafkaEnv,
-        stdio: ['ignore', 'pipe', 'pipe'],
-        timeout: 150_000,
-      });
-    };
-    let gwB: GatewayProcess | undefined;
-
-    afterAll(async () => {
-      await gwB?.stop('SIGTERM');
-      script('stop.sh');
+      expect(row?.n).toBe(1);
     });
 
-    it('keeps HTTP intake ready while the broker is down, names broker and relay, and recovers', async () => {
-      script('start.sh');
-      await pg.sql('postgres', 'CREATE DATABASE onebill_b');
-      gwB = await GatewayProcess.start({
-        KAFKA_BROKERS: `127.0.0.1:${OWN_KAFKA_PORT}`,
-        DATABASE_URL: pg.url('onebill_b'),
-        KAFKA_GROUP_ID: `${GROUP}-b`,
-        GATEWAY_CREDENTIALS_FILE: CRED.file,
-        HEALTH_INTERVAL_MS: '250',
-        RELAY_STALL_MS: String(RELAY_STALL_MS),
-        CONSUMER_STALL_MS: String(CONSUMER_STALL_MS),
-      });
-      const base = gwB.base;
-      script('stop.sh');
-
-      // the cashier's desk still settles: its events wait in the outbox
-      const first = await post(base, billXml(RUN, TEMPLATES[2] as string, 'B1'));
-      expect(first.status).toBe(201);
-      const down = await eventually(
-        async () => {
-          const r = await health(base);
-          expect(r.code).toBe(503);
-          expect(r.body.details.broker?.status).toBe('down');
-          expect(r.body.details.relay?.status).toBe('down');
-          return r.body;
-        },
-        { timeoutMs: RELAY_STALL_MS + 30_000, intervalMs: 250 },
-      );
-      expect(down.details.relay?.state).toMatch(/^stalled: the oldest unpublished event is/);
-      expect(down.details.relay?.action).toContain('see broker');
-      expect(down.details.database?.status).toBe('up');
-      // answered from the monitor's state, not by waiting on the dead broker
-      const started = Date.now();
-      const intake = await health(base, '/health/intake');
-      expect(intake.code).toBe(200);
-      expect(Date.now() - started).toBeLessThan(1_000);
-      expect((await post(base, billXml(RUN, TEMPLATES[3] as string, 'B2'))).status).toBe(201);
-
-      script('start.sh');
+    it('keeps HTTP intake ready while the broker hangs, names broker and relay, and recovers', async () => {
+      const { gateway: b, pid } = await ownSide;
+      const base = b.base;
+      // the broker freezes (a hung JVM, a network partition): requests get no answer at all
+      process.kill(pid, 'SIGSTOP');
+      try {
+        // the cashier's desk still settles: its events wait in the outbox
+        expect((await post(base, billXml(RUN, TEMPLATES[2] as string, 'B1'))).status).toBe(201);
+        const down = await eventually(
+          async () => {
+            const r = await health(base);
+            expect(r.code).toBe(503);
+            expect(r.body.details.broker?.status).toBe('down');
+            expect(r.body.details.relay?.status).toBe('down');
+            return r.body;
+          },
+          { timeoutMs: RELAY_STALL_MS + 30_000, intervalMs: 250 },
+        );
+        expect(down.details.broker?.state).toMatch(/^unreachable: /);
+        expect(down.details.relay?.state).toMatch(/^stalled: the oldest unpublished event is/);
+        expect(down.details.relay?.action).toContain('see broker');
+        expect(down.details.database?.status).toBe('up');
+        // answered from the monitor's state, not by waiting on the broker
+        const started = Date.now();
+        const intake = await health(base, '/health/intake');
+        expect(intake.code).toBe(200);
+        expect((await health(base)).code).toBe(503);
+        expect(Date.now() - started).toBeLessThan(1_000);
+        expect((await post(base, billXml(RUN, TEMPLATES[3] as string, 'B2'))).status).toBe(201);
+      } finally {
+        process.kill(pid, 'SIGCONT');
+      }
       await eventually(
         async () => {
           const r = await health(base);
@@ -453,7 +483,7 @@ describe('PostgreSQL faults and truthful health (own cluster, the compiled gatew
         },
         { timeoutMs: 90_000, intervalMs: 500 },
       );
-      expect(gwB.exited).toBe(false);
-    }, 240_000);
+      expect(b.exited).toBe(false);
+    });
   });
 });

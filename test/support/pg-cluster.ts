@@ -85,6 +85,10 @@ export class PgCluster {
     this.running = false;
   }
 
+  get isRunning(): boolean {
+    return this.running;
+  }
+
   async restart(): Promise<void> {
     this.stop();
     await this.start();

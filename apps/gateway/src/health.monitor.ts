@@ -199,6 +199,9 @@ export const OUTBOX_PROGRESS_SQL = `
     FROM outbox
    WHERE published_at IS NULL`;
 
+/** The least time a broker round trip may take before the broker is called unreachable. */
+export const BROKER_DEADLINE_MS = 5_000;
+
 export interface KafkaProbe {
   watermarks(topic: string): Promise<PartitionWatermark[]>;
   committedOffsets(groupId: string, topic: string): Promise<PartitionOffset[]>;
@@ -261,13 +264,14 @@ export class HealthMonitor {
     return this.outbox?.backlog ?? 0;
   }
 
+  /** A broker round trip still pending after this long is an answer too: the broker is down. */
+  private get brokerDeadlineMs(): number {
+    return Math.max(BROKER_DEADLINE_MS, this.options.intervalMs * 2);
+  }
+
   readiness(now = Date.now()): Readiness {
-    // a broker round trip still pending after an interval and a half is an answer too
     let broker = this.broker;
-    if (
-      this.brokerPending !== null &&
-      now - this.brokerPending.since > this.options.intervalMs * 1.5
-    )
+    if (this.brokerPending !== null && now - this.brokerPending.since > this.brokerDeadlineMs)
       broker = {
         ok: false,
         at: now,
@@ -335,26 +339,26 @@ export class HealthMonitor {
     const since = Date.now();
     this.brokerPending = { since };
     try {
-      const samples: PartitionSample[] = [];
-      for (const { group, topics } of this.options.groups) {
-        for (const topic of topics) {
+      const pairs = this.options.groups.flatMap(({ group, topics }) =>
+        topics.map((topic) => ({ group, topic })),
+      );
+      const answers = await Promise.all(
+        pairs.map(async ({ group, topic }) => {
           const [marks, committed] = await Promise.all([
             kafka.watermarks(topic),
             kafka.committedOffsets(group, topic),
           ]);
-          for (const m of marks) {
-            const c = committed.find((x) => x.partition === m.partition)?.offset ?? '-1';
-            samples.push({
-              group,
-              topic,
-              partition: m.partition,
-              committed: c,
-              low: m.low,
-              high: m.high,
-            });
-          }
-        }
-      }
+          return marks.map((m): PartitionSample => ({
+            group,
+            topic,
+            partition: m.partition,
+            committed: committed.find((x) => x.partition === m.partition)?.offset ?? '-1',
+            low: m.low,
+            high: m.high,
+          }));
+        }),
+      );
+      const samples = answers.flat();
       const now = Date.now();
       this.partitions = this.tracker.observe(samples, now);
       this.broker = { ok: true, at: now };

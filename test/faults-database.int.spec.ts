@@ -248,6 +248,7 @@ describe('PostgreSQL faults and truthful health (own cluster, the compiled gatew
   }, 180_000);
 
   afterAll(async () => {
+    if (gw?.exited) console.log(`gateway output:\n${gw.output.join('').slice(-6000)}`);
     const own = await ownSide?.catch(() => undefined);
     await own?.producer.disconnect();
     await own?.gateway.stop('SIGTERM');

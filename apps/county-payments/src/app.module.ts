@@ -1,6 +1,8 @@
 import { type DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
 import { CountyPaymentsController } from './http.controller';
 import { CountyPaymentsRuntime } from './runtime';
+import { StoreUnavailableFilter } from './store-unavailable.filter';
 
 @Module({})
 export class CountyPaymentsModule {
@@ -8,7 +10,10 @@ export class CountyPaymentsModule {
     return {
       module: CountyPaymentsModule,
       controllers: [CountyPaymentsController],
-      providers: [{ provide: CountyPaymentsRuntime, useValue: runtime }],
+      providers: [
+        { provide: CountyPaymentsRuntime, useValue: runtime },
+        { provide: APP_FILTER, useClass: StoreUnavailableFilter },
+      ],
     };
   }
 }

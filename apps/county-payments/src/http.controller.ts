@@ -1,4 +1,11 @@
-import { BadRequestException, Controller, Get, Inject, Query } from '@nestjs/common';
+import {
+  BadRequestException,
+  Controller,
+  Get,
+  Inject,
+  Query,
+  ServiceUnavailableException,
+} from '@nestjs/common';
 import { ingestCounts, listPayables, totalsByHospital } from './payables.repository';
 import { CountyPaymentsRuntime } from './runtime';
 
@@ -27,8 +34,16 @@ export class CountyPaymentsController {
     return { totals: await totalsByHospital(this.runtime.db) };
   }
 
+  /** 503 with the store's state while the database is down (the consumer waits meanwhile). */
   @Get('health')
   async health(): Promise<Record<string, unknown>> {
+    const store = this.runtime.db.health.state;
+    if (store.status === 'down') {
+      throw new ServiceUnavailableException({
+        status: 'unavailable',
+        database: { status: 'down', reason: store.reason, since: store.since.toISOString() },
+      });
+    }
     const counts = await ingestCounts(this.runtime.db);
     return {
       status: this.runtime.consuming ? 'ok' : 'starting',

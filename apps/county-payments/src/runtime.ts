@@ -1,8 +1,13 @@
 /**
  * The county payment service without HTTP: database (pg or PGlite, migrated) + the batch consumer
  * of `settlement.events.v1`. `start()` / `stop()` are what main.ts and the tests call.
+ *
+ * A PostgreSQL outage (docs/adr/0010) does not end it: the pool's errors are handled by
+ * libs/ledger, which marks the store down and probes it; batches wait (heartbeating) until it is
+ * back, then run — a batch cut off mid-transaction runs again whole (one batch, one transaction,
+ * deduped by event id), and offsets are committed only after its commit.
  */
-import { openDb, type Db } from '@onebill/ledger';
+import { isStoreUnavailable, openDb, type Db } from '@onebill/ledger';
 import {
   KafkaClient,
   Topics,
@@ -34,6 +39,11 @@ export class CountyPaymentsRuntime {
     },
   ): Promise<CountyPaymentsRuntime> {
     const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+    db.health.onChange((state) =>
+      state.status === 'down'
+        ? log.error(`[county-payments] database unavailable, consumer paused: ${state.reason}`)
+        : log.log('[county-payments] database available again, consumer resumes'),
+    );
     try {
       await migrate(db);
     } catch (error) {
@@ -53,7 +63,20 @@ export class CountyPaymentsRuntime {
     this.consumer = this.client.batchConsumer({
       groupId: this.config.groupId,
       topics: [Topics.settlementEvents],
-      handler: (batch) => ingest.handleBatch(batch),
+      handler: async (batch) => {
+        for (;;) {
+          try {
+            return await ingest.handleBatch(batch);
+          } catch (error) {
+            if (!isStoreUnavailable(error)) throw error;
+            await batch.whenReady(); // rejects when the batch is abandoned (stop, rebalance)
+          }
+        }
+      },
+      gate: {
+        isReady: () => this.db.health.up,
+        whenReady: (signal) => this.db.health.whenUp(signal),
+      },
       onCrash: (error, willRestart) =>
         this.log.error(
           `[county-payments] consumer crashed (${willRestart ? 'restarting' : 'stopped'}): ${error.message}`,

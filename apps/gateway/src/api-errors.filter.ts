@@ -1,7 +1,12 @@
-/** Applies apiErrorOf (api-errors.ts) to every error Nest or the body parser raises. */
+/**
+ * The one global filter: a database outage is StoreUnavailableFilter's 503; every other error Nest
+ * or the body parser raises gets apiErrorOf's answer (api-errors.ts).
+ */
 import { type ArgumentsHost, Catch, type ExceptionFilter } from '@nestjs/common';
 import type { Response } from 'express';
+import { StoreUnavailableError } from '@onebill/ledger';
 import { apiErrorOf } from './api-errors';
+import { StoreUnavailableFilter } from './http.filters';
 
 @Catch()
 export class ApiErrorsFilter implements ExceptionFilter {
@@ -10,7 +15,14 @@ export class ApiErrorsFilter implements ExceptionFilter {
     private readonly onInternal: (error: unknown) => void,
   ) {}
 
+  private readonly storeUnavailable = new StoreUnavailableFilter();
+
   catch(error: unknown, host: ArgumentsHost): void {
+    // the database being down: 503 with the reason and Retry-After (docs/adr/0010)
+    if (error instanceof StoreUnavailableError) {
+      this.storeUnavailable.catch(error, host);
+      return;
+    }
     const res = host.switchToHttp().getResponse<Response>();
     const a = apiErrorOf(error, this.maxMessageBytes);
     if (a.status === 500) this.onInternal(error);

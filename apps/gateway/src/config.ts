@@ -10,6 +10,18 @@ export interface GatewayConfig {
   databaseUrl: string | null;
   /** PostgreSQL connections at most (the Kafka lanes and the relay share them) */
   dbPoolSize: number;
+  /** give up connecting to PostgreSQL after this long */
+  dbConnectTimeoutMs: number;
+  /** a statement with no answer after this long fails (0 = never) */
+  dbQueryTimeoutMs: number;
+  /** the store probe's period while up, and its longest back-off while down */
+  dbProbeIntervalMs: number;
+  /** how often the health monitor checks the broker, consumer progress and the outbox */
+  healthIntervalMs: number;
+  /** a partition with lag whose committed offset stands still this long is stalled */
+  consumerStallMs: number;
+  /** the relay is stalled when the oldest unpublished event is older than this */
+  relayStallMs: number;
   /** PGlite data folder (embedded default); ":memory:" for a throw-away store */
   pgliteDir: string;
   /** Kafka bootstrap brokers, comma-separated; when absent there is no Kafka intake or relay */
@@ -104,6 +116,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     host: str('HOST', '127.0.0.1'),
     databaseUrl,
     dbPoolSize: int('DB_POOL_SIZE', 20, 1, 500),
+    dbConnectTimeoutMs: int('DB_CONNECT_TIMEOUT_MS', 5000, 100, 600_000),
+    dbQueryTimeoutMs: int('DB_QUERY_TIMEOUT_MS', 60_000, 0, 3_600_000),
+    dbProbeIntervalMs: int('DB_PROBE_INTERVAL_MS', 2000, 250, 60_000),
+    healthIntervalMs: int('HEALTH_INTERVAL_MS', 2000, 100, 60_000),
+    consumerStallMs: int('CONSUMER_STALL_MS', 60_000, 1000, 86_400_000),
+    relayStallMs: int('RELAY_STALL_MS', 60_000, 1000, 86_400_000),
     pgliteDir: str('PGLITE_DIR', '.data/pglite'),
     kafkaBrokers,
     kafkaClientId: str('KAFKA_CLIENT_ID', 'onebill-gateway'),

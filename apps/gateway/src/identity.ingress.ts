@@ -2,12 +2,14 @@
  * Kafka intake of identity.changes.v1 (issue 6): its own consumer group (`<KAFKA_GROUP_ID>-identity`),
  * messages of a partition one after another (the topic is keyed by psn_no, so one person's
  * changes keep their order), offsets committed after each batch's transactions. A message that
- * keeps failing is kept as a reject and never blocks the partition.
+ * keeps failing is kept as a reject and never blocks the partition; a database outage makes the
+ * batch wait for the store instead (docs/adr/0010).
  */
 import {
   type InboundBatch,
   type KafkaBatchConsumer,
   type KafkaClient,
+  type ReadinessGate,
   Topics,
 } from '@onebill/messaging';
 import type { IdentityOutcome, IdentityService } from './identity.service';
@@ -23,6 +25,8 @@ export class IdentityIngress {
     private readonly log: Logger,
     readonly groupId: string,
     private readonly onOutcome: (o: IdentityOutcome) => void = () => undefined,
+    /** the store's state: batches wait while it is down (docs/adr/0010) */
+    private readonly gate?: ReadinessGate,
   ) {}
 
   async start(): Promise<void> {
@@ -31,6 +35,7 @@ export class IdentityIngress {
       topics: [Topics.identityChanges],
       handler: (batch) => this.handle(batch),
       partitionsConsumedConcurrently: 3,
+      ...(this.gate === undefined ? {} : { gate: this.gate }),
       onCrash: (error, willRestart) =>
         this.log.error('identity consumer crashed', { error: error.message, willRestart }),
     });
@@ -58,6 +63,7 @@ export class IdentityIngress {
           m,
           () => this.identities.process(raw, source),
           (error) => this.identities.internalReject(raw, source, error),
+          () => batch.whenReady(),
         ),
       );
     }

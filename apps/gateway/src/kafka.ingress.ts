@@ -6,14 +6,18 @@
  * Messages of one batch run in parallel lanes; the lane is chosen by the person (psn_no), so one
  * person's bills are settled in the order they were published. A message that fails for an
  * unexpected reason is retried; if it keeps failing it is recorded as a reject (INTERNAL_ERROR)
- * so that it never blocks its partition. If even that cannot be written (the database is down),
- * the batch fails, is not committed, and Kafka delivers it again.
+ * so that it never blocks its partition. The database being unavailable is not the message's
+ * fault (docs/adr/0010): the batch waits (the consumer heartbeating) until the store is back and
+ * goes on; no retry is spent and no reject written. A stop during the wait abandons the batch
+ * uncommitted, and Kafka delivers it again.
  */
+import { isStoreUnavailable } from '@onebill/ledger';
 import type {
   InboundBatch,
   InboundMessage,
   KafkaBatchConsumer,
   KafkaClient,
+  ReadinessGate,
 } from '@onebill/messaging';
 import { Topics } from '@onebill/messaging';
 import type { IntakeService, Outcome } from './intake.service';
@@ -54,22 +58,35 @@ export function kafkaSource(m: InboundMessage): {
   };
 }
 
+/** After the store is back, a short pause before the message is tried again. */
+const AFTER_OUTAGE_MS = 100;
+
 /**
  * Runs `run` up to three times; a message that keeps failing for an unexpected reason is
- * kept by `keep` with the reason, so it never blocks its partition. A database outage makes
- * `keep` throw too, and the whole batch is delivered again.
+ * kept by `keep` with the reason, so it never blocks its partition. A store outage
+ * (`StoreUnavailableError`) is not counted: `whenReady` waits until the store is back (it rejects
+ * when the batch is abandoned), then the message is tried again.
  */
 export async function processWithRetries<T>(
   log: Logger,
   m: InboundMessage,
   run: () => Promise<T>,
   keep: (error: unknown) => Promise<T>,
+  whenReady: () => Promise<void>,
 ): Promise<T> {
+  const waitForStore = async (): Promise<void> => {
+    await whenReady();
+    await new Promise((r) => setTimeout(r, AFTER_OUTAGE_MS));
+  };
   let lastError: unknown;
-  for (let attempt = 1; attempt <= 3; attempt++) {
+  for (let attempt = 1; attempt <= 3;) {
     try {
       return await run();
     } catch (e) {
+      if (isStoreUnavailable(e)) {
+        await waitForStore();
+        continue;
+      }
       lastError = e;
       log.warn('message failed, retrying', {
         topic: m.topic,
@@ -79,9 +96,17 @@ export async function processWithRetries<T>(
         error: e instanceof Error ? e.message : String(e),
       });
       await new Promise((r) => setTimeout(r, 100 * attempt));
+      attempt += 1;
     }
   }
-  return keep(lastError);
+  for (;;) {
+    try {
+      return await keep(lastError);
+    } catch (e) {
+      if (!isStoreUnavailable(e)) throw e;
+      await waitForStore();
+    }
+  }
 }
 
 export class KafkaIngress {
@@ -98,6 +123,8 @@ export class KafkaIngress {
     private readonly onOutcome: (o: Outcome, m: InboundMessage, seconds: number) => void = () =>
       undefined,
     private readonly partitionsConcurrently = 6,
+    /** the store's state: batches wait while it is down */
+    private readonly gate?: ReadinessGate,
   ) {}
 
   async start(): Promise<void> {
@@ -106,6 +133,15 @@ export class KafkaIngress {
       topics: [Topics.hisDischarge, Topics.hisAdmission],
       handler: (batch) => this.handle(batch),
       partitionsConsumedConcurrently: this.partitionsConcurrently,
+      ...(this.gate === undefined
+        ? {}
+        : {
+            gate: this.gate,
+            onGateWait: (waiting: boolean) =>
+              waiting
+                ? this.log.warn('kafka intake paused: waiting for the database')
+                : this.log.info('kafka intake resumed: the database is back'),
+          }),
       onCrash: (error, willRestart) =>
         this.log.error('kafka consumer crashed', { error: error.message, willRestart }),
     });
@@ -129,13 +165,13 @@ export class KafkaIngress {
       lanes.map(async (lane) => {
         for (const m of lane) {
           if (batch.signal.aborted) return;
-          await this.one(m);
+          await this.one(m, batch);
         }
       }),
     );
   }
 
-  private async one(m: InboundMessage): Promise<void> {
+  private async one(m: InboundMessage, batch: InboundBatch): Promise<void> {
     const started = process.hrtime.bigint();
     const seconds = (): number => Number(process.hrtime.bigint() - started) / 1e9;
     const raw = m.value?.toString('utf8') ?? '';
@@ -145,6 +181,7 @@ export class KafkaIngress {
       m,
       () => this.intake.submit(raw, source),
       (error) => this.intake.internalReject(raw, source, error),
+      () => batch.whenReady(),
     );
     this.stats.consumed += 1;
     this.stats.byStatus[outcome.status] = (this.stats.byStatus[outcome.status] ?? 0) + 1;

@@ -10,6 +10,7 @@ import { GatewayModule } from './app.module';
 import { ConfigError, loadConfig } from './config';
 import { Logger } from './log';
 import { GatewayRuntime } from './runtime';
+import { securityHeaders } from './security-headers';
 import { SelfFeed } from './self-feed';
 
 async function main(): Promise<void> {
@@ -20,6 +21,9 @@ async function main(): Promise<void> {
     logger: ['error', 'warn'],
     bodyParser: false,
   });
+  // security headers on every answer, the parsers' refusals (413) included; no X-Powered-By
+  app.disable('x-powered-by');
+  app.use(securityHeaders);
   // the size cap applies before anything is parsed (413 beyond it)
   const limit = config.maxMessageBytes;
   app.useBodyParser('json', { limit });

@@ -3,6 +3,7 @@
  * intake, and — when KAFKA_BROKERS is set — the Kafka ingress and the outbox relay. main.ts puts
  * the HTTP API in front of it; the end-to-end tests run main.ts as a process.
  */
+import { Gauge } from 'prom-client';
 import {
   ArchiveSealer,
   type Db,
@@ -15,6 +16,7 @@ import {
   KafkaClient,
   type KafkaLogSink,
   type KafkaProducer,
+  type ReadinessGate,
   TOPIC_SPECS,
   Topics,
 } from '@onebill/messaging';
@@ -22,6 +24,7 @@ import { RuleBook } from '@onebill/rules';
 import { Authenticator, type Credential, hashToken, newToken } from './credentials';
 import type { GatewayConfig } from './config';
 import { IntakeService, type Outcome, type Source } from './intake.service';
+import { COMPONENTS, HealthMonitor, type Readiness } from './health.monitor';
 import { GatewayMetrics } from './metrics';
 import { KafkaIngress } from './kafka.ingress';
 import { IdentityIngress } from './identity.ingress';
@@ -62,11 +65,14 @@ export class GatewayRuntime {
   private ticker: NodeJS.Timeout | undefined;
   private sealTimer: NodeJS.Timeout | undefined;
   private sealing: Promise<void> = Promise.resolve();
-  private lagCache: { at: number; value: Lag[] } | undefined;
+  private sealFailing = false;
   readonly metrics: GatewayMetrics;
   readonly identities: IdentityService;
   /** the embedded simulator's state, when it runs (main.ts sets it) */
   feedStatus: () => FeedStatus | null = () => null;
+  readonly monitor: HealthMonitor;
+  /** Kafka batches wait while the store is down (docs/adr/0010) */
+  private readonly gate: ReadinessGate;
 
   private constructor(
     readonly config: GatewayConfig,
@@ -80,14 +86,60 @@ export class GatewayRuntime {
     readonly simulatorToken: string | null,
     private readonly log: Logger,
   ) {
+    this.monitor = new HealthMonitor(
+      db,
+      null,
+      {
+        intervalMs: config.healthIntervalMs,
+        consumerStallMs: config.consumerStallMs,
+        relayStallMs: config.relayStallMs,
+        groups: [
+          { group: config.kafkaGroupId, topics: [Topics.hisDischarge, Topics.hisAdmission] },
+          { group: `${config.kafkaGroupId}-identity`, topics: [Topics.identityChanges] },
+        ],
+      },
+      log,
+    );
+    // /metrics answers from the monitor's last figures: a scrape never waits on the broker or store
     this.metrics = new GatewayMetrics(
       new Map(rules.allHospitals().map((h) => [h.fixmedins_code, h.admdvs])),
       {
         lag: () => this.lag(),
-        backlog: () => outboxBacklog(this.db),
+        backlog: () => Promise.resolve(this.monitor.backlog()),
         parked: async () => (await outboxStatus(this.db)).parked,
       },
     );
+    const registers = [this.metrics.registry];
+    new Gauge({
+      name: 'onebill_store_up',
+      help: 'The ledger database answers (1) or is unavailable (0)',
+      registers,
+      collect() {
+        this.set(db.health.up ? 1 : 0);
+      },
+    });
+    const monitor = this.monitor;
+    new Gauge({
+      name: 'onebill_ready',
+      help: 'Readiness of each component (1 up, 0 down), as /health/ready reports it',
+      labelNames: ['component'],
+      registers,
+      collect() {
+        const r = monitor.readiness();
+        for (const c of COMPONENTS) this.set({ component: c }, r[c].status === 'up' ? 1 : 0);
+      },
+    });
+    this.gate = {
+      isReady: () => db.health.up,
+      whenReady: (signal) => db.health.whenUp(signal),
+    };
+    db.health.onChange((state) => {
+      if (state.status === 'down')
+        log.error('database unavailable; pausing intake until it answers', {
+          reason: state.reason,
+        });
+      else log.info('database available again; resuming');
+    });
     this.identities = new IdentityService(db, rules, log);
   }
 
@@ -96,6 +148,11 @@ export class GatewayRuntime {
     const db = await openDb({
       ...(config.databaseUrl === null ? {} : { databaseUrl: config.databaseUrl }),
       poolSize: config.dbPoolSize,
+      pg: {
+        connectTimeoutMs: config.dbConnectTimeoutMs,
+        queryTimeoutMs: config.dbQueryTimeoutMs,
+        probeIntervalMs: config.dbProbeIntervalMs,
+      },
       dataDir: config.pgliteDir === ':memory:' ? null : config.pgliteDir,
     });
     try {
@@ -172,28 +229,14 @@ export class GatewayRuntime {
     return outcome;
   }
 
-  /** Consumer lag of the gateway's group per topic and partition (cached for 2 s). */
-  async lag(): Promise<Lag[]> {
-    const client = this.client;
-    if (client === undefined) return [];
-    if (this.lagCache !== undefined && Date.now() - this.lagCache.at < 2000)
-      return this.lagCache.value;
-    const admin = client.admin();
-    const value: Lag[] = [];
-    for (const topic of [Topics.hisDischarge, Topics.hisAdmission]) {
-      const [marks, committed] = await Promise.all([
-        admin.watermarks(topic),
-        admin.committedOffsets(this.config.kafkaGroupId, topic),
-      ]);
-      for (const m of marks) {
-        const c = committed.find((x) => x.partition === m.partition)?.offset ?? '-1';
-        const from = c === '-1' ? BigInt(m.low) : BigInt(c);
-        const lag = BigInt(m.high) - from;
-        value.push({ topic, partition: m.partition, lag: Number(lag > 0n ? lag : 0n) });
-      }
-    }
-    this.lagCache = { at: Date.now(), value };
-    return value;
+  /** Consumer lag of the gateway's groups per topic and partition, as the monitor last saw it. */
+  lag(): Promise<Lag[]> {
+    return Promise.resolve(this.monitor.lag());
+  }
+
+  /** Every component's state, from the background monitor (answers at once). */
+  readiness(): Readiness {
+    return this.monitor.readiness();
   }
 
   async start(): Promise<void> {
@@ -212,6 +255,7 @@ export class GatewayRuntime {
         logSink: sink,
       });
       await this.client.admin().ensureTopics(TOPIC_SPECS);
+      this.monitor.attachKafka(this.client.admin());
       this.producer = this.client.producer({ sendTimeoutMs: this.config.kafkaSendTimeoutMs });
       const producer = this.producer;
       this.metrics.watchProducer(() => producer.resets);
@@ -233,6 +277,7 @@ export class GatewayRuntime {
         8,
         (o, m, seconds) => this.record(o, 'kafka', m.topic, seconds),
         this.config.kafkaPartitionsConcurrently,
+        this.gate,
       );
       await this.ingress.start();
       this.identityIngress = new IdentityIngress(
@@ -241,6 +286,7 @@ export class GatewayRuntime {
         this.log,
         `${this.config.kafkaGroupId}-identity`,
         (o) => this.metrics.identityChanges.inc({ outcome: o.status }),
+        this.gate,
       );
       await this.identityIngress.start();
       await this.ingress.waitForJoin();
@@ -249,19 +295,26 @@ export class GatewayRuntime {
     if (this.config.archiveSealMs > 0) {
       const sealer = new ArchiveSealer(this.db);
       this.sealTimer = setInterval(() => {
+        // during an outage the sealer waits quietly: the store's state is logged once
+        if (!this.db.health.up) return;
         this.sealing = this.sealing.then(async () => {
           try {
             const n = await sealer.tick();
             if (n > 0) this.metrics.archiveSealed.inc(n);
+            this.sealFailing = false;
           } catch (e) {
-            this.log.warn('archive sealing failed', {
-              error: e instanceof Error ? e.message : String(e),
-            });
+            // one line per run of failures, not one per tick
+            if (!this.sealFailing)
+              this.log.warn('archive sealing failed; retrying every tick', {
+                error: e instanceof Error ? e.message : String(e),
+              });
+            this.sealFailing = true;
           }
         });
       }, this.config.archiveSealMs);
       this.sealTimer.unref();
     }
+    this.monitor.start();
     if (this.config.statsIntervalMs > 0) {
       this.ticker = setInterval(() => void this.report(), this.config.statsIntervalMs);
       this.ticker.unref();
@@ -269,6 +322,7 @@ export class GatewayRuntime {
   }
 
   private async report(): Promise<void> {
+    if (!this.db.health.up) return;
     try {
       const backlog = await outboxBacklog(this.db);
       const feed = this.feedStatus();
@@ -284,32 +338,10 @@ export class GatewayRuntime {
     }
   }
 
-  /** Readiness of the store: a query answers. */
-  async checkDatabase(): Promise<{ ok: boolean; detail: string }> {
-    try {
-      await this.db.query('SELECT 1');
-      return { ok: true, detail: this.db.driver };
-    } catch (e) {
-      return { ok: false, detail: e instanceof Error ? e.message : String(e) };
-    }
-  }
-
-  /** Readiness of Kafka: the broker answers and the consumer has joined its group. */
-  async checkKafka(): Promise<{ ok: boolean; detail: string }> {
-    if (this.config.kafkaBrokers === null) return { ok: true, detail: 'off (embedded mode)' };
-    if (this.client === undefined || this.ingress === undefined)
-      return { ok: false, detail: 'consumer not started' };
-    try {
-      await this.client.admin().watermarks(Topics.hisDischarge);
-      return { ok: true, detail: 'broker answers, consumer joined' };
-    } catch (e) {
-      return { ok: false, detail: e instanceof Error ? e.message : String(e) };
-    }
-  }
-
   /** Stops taking messages (in-flight batches commit), drains the relay, closes everything. */
   async stop(): Promise<void> {
     if (this.ticker !== undefined) clearInterval(this.ticker);
+    this.monitor.stop();
     if (this.sealTimer !== undefined) clearInterval(this.sealTimer);
     await this.ingress?.stop();
     this.ingress = undefined;

@@ -13,6 +13,11 @@
  * - `stop()` lets in-flight batches finish and commit (up to `drainTimeoutMs`), hands out no new
  *   batch, then leaves the group. A batch still running at the deadline is abandoned uncommitted
  *   (its AbortSignal fires) and will be redelivered; the database makes that harmless.
+ * - `gate` (the store's state, docs/adr/0010): a batch waits for it before its handler runs, and
+ *   a handler calls `batch.whenReady()` to wait again when the store goes away mid-batch. While it
+ *   waits the consumer heartbeats, so the group keeps the partition; `stop()` or a rebalance ends
+ *   the wait at once and the batch is abandoned uncommitted. Nothing is retried into a reject and
+ *   kafkajs does not restart the consumer over an outage.
  */
 import {
   type Consumer,
@@ -45,6 +50,18 @@ export interface InboundBatch {
   signal: AbortSignal;
   /** Heartbeats now (the consumer also does it on a timer while the handler runs). */
   heartbeat(): Promise<void>;
+  /**
+   * Resolves when the consumer's gate is open (at once without a gate). If the consumer stops or
+   * loses the partition meanwhile, the batch is abandoned (`signal` fires) and this rejects.
+   */
+  whenReady(): Promise<void>;
+}
+
+/** What the batches of a consumer need before they run (e.g. the database being up). */
+export interface ReadinessGate {
+  isReady(): boolean;
+  /** Resolves when ready; rejects with the signal's reason if it fires first. */
+  whenReady(signal: AbortSignal): Promise<void>;
 }
 
 export type BatchHandler = (batch: InboundBatch) => Promise<void>;
@@ -69,6 +86,10 @@ export interface BatchConsumerOptions {
   retry?: RetryOptions;
   /** Called when kafkajs gives up on the consumer (`willRestart` false: it stays down). */
   onCrash?: (error: Error, willRestart: boolean) => void;
+  /** Batches wait for this before (and, via `whenReady`, during) their handler. */
+  gate?: ReadinessGate;
+  /** Called once when batches start waiting for the gate, and once when they go on. */
+  onGateWait?: (waiting: boolean) => void;
 }
 
 export interface Assignment {
@@ -97,6 +118,11 @@ function toInbound(topic: string, partition: number, message: KafkaMessage): Inb
   };
 }
 
+function abortError(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error ? reason : new Error('batch abandoned');
+}
+
 function describe(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
@@ -104,6 +130,8 @@ function describe(error: unknown): string {
 interface InFlight {
   done: Promise<void>;
   abort: AbortController;
+  /** waiting for the gate: stop() abandons it at once */
+  waiting: boolean;
 }
 
 export class KafkaBatchConsumer {
@@ -115,6 +143,7 @@ export class KafkaBatchConsumer {
   private assignment: Assignment[] = [];
   private joinWaiters: Array<() => void> = [];
   private joined = false;
+  private gateWaiting = 0;
 
   constructor(
     kafka: Kafka,
@@ -209,6 +238,8 @@ export class KafkaBatchConsumer {
       } catch (error) {
         this.sink.debug?.(`[kafka] pause before stop failed: ${describe(error)}`);
       }
+      // batches waiting for the gate have done nothing since their last commit: leave them now
+      for (const f of this.inFlight) if (f.waiting) f.abort.abort(new Error('consumer stopping'));
       await this.drain();
     }
     try {
@@ -244,7 +275,8 @@ export class KafkaBatchConsumer {
     if (this.state !== 'running' || !payload.isRunning() || payload.isStale()) return;
     if (batch.messages.length === 0) return;
     const abort = new AbortController();
-    const flight: InFlight = { abort, done: this.process(payload, abort) };
+    const flight: InFlight = { abort, waiting: false, done: Promise.resolve() };
+    flight.done = this.process(payload, flight);
     this.inFlight.add(flight);
     try {
       await flight.done;
@@ -253,7 +285,29 @@ export class KafkaBatchConsumer {
     }
   }
 
-  private async process(payload: EachBatchPayload, abort: AbortController): Promise<void> {
+  /** Waits for the gate, heartbeating; a stop or a failed heartbeat (rebalance) abandons the batch. */
+  private async whenReady(payload: EachBatchPayload, flight: InFlight): Promise<void> {
+    const gate = this.options.gate;
+    const { signal } = flight.abort;
+    if (signal.aborted) throw abortError(signal);
+    if (gate === undefined || gate.isReady()) return;
+    if (this.state !== 'running') {
+      flight.abort.abort(new Error('consumer stopping'));
+      throw abortError(signal);
+    }
+    // process() heartbeats on its timer meanwhile, and abandons the batch if that fails
+    flight.waiting = true;
+    if (this.gateWaiting++ === 0) this.options.onGateWait?.(true);
+    try {
+      await gate.whenReady(signal);
+    } finally {
+      flight.waiting = false;
+      if (--this.gateWaiting === 0) this.options.onGateWait?.(false);
+    }
+  }
+
+  private async process(payload: EachBatchPayload, flight: InFlight): Promise<void> {
+    const { abort } = flight;
     const { batch } = payload;
     const messages = batch.messages.map((m) => toInbound(batch.topic, batch.partition, m));
     const last = messages[messages.length - 1];
@@ -266,14 +320,24 @@ export class KafkaBatchConsumer {
       heartbeat().catch((error: unknown) => {
         // A rebalance is under way: the commit below will fail and kafkajs will rejoin.
         this.sink.debug?.(`[kafka] heartbeat during batch failed: ${describe(error)}`);
+        // a batch that only waits for the gate gives its partition back rather than hold the
+        // rejoin up
+        if (flight.waiting) abort.abort(new Error(`heartbeat failed: ${describe(error)}`));
       });
     }, this.heartbeatIntervalMs);
 
     const aborted = new Promise<'aborted'>((resolve) => {
+      if (abort.signal.aborted) resolve('aborted');
       abort.signal.addEventListener('abort', () => resolve('aborted'), { once: true });
     });
+    const whenReady = (): Promise<void> => this.whenReady(payload, flight);
     let outcome: 'done' | 'aborted';
     try {
+      const ready = whenReady().then(
+        () => 'ready' as const,
+        () => 'aborted' as const,
+      );
+      if ((await ready) === 'aborted') return;
       const handled = this.options.handler({
         topic: batch.topic,
         partition: batch.partition,
@@ -281,11 +345,13 @@ export class KafkaBatchConsumer {
         highWatermark: batch.highWatermark,
         signal: abort.signal,
         heartbeat,
+        whenReady,
       });
       // If we give up on it, the handler's late failure must not become an unhandled rejection.
       handled.catch(() => undefined);
       outcome = await Promise.race([handled.then(() => 'done' as const), aborted]);
     } catch (error) {
+      if (abort.signal.aborted) return; // abandoned (stop, rebalance): redelivered, not a failure
       this.sink.error(
         `[kafka] handler failed on ${batch.topic}[${batch.partition}] offsets ${messages[0]?.offset}..${last.offset}; not committed: ${describe(error)}`,
       );

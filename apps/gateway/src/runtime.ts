@@ -6,6 +6,7 @@
 import {
   ArchiveSealer,
   type Db,
+  lastSeenByHospital,
   migrate,
   openDb,
   outboxBacklog,
@@ -86,6 +87,11 @@ export class GatewayRuntime {
         lag: () => this.lag(),
         backlog: () => outboxBacklog(this.db),
         parked: async () => (await outboxStatus(this.db)).parked,
+        lastSeen: () =>
+          lastSeenByHospital(
+            this.db,
+            rules.allHospitals().map((h) => h.fixmedins_code),
+          ),
       },
     );
     this.identities = new IdentityService(db, rules, log);

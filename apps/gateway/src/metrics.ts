@@ -12,6 +12,8 @@ export interface LagSource {
   backlog(): Promise<number>;
   /** outbox events parked (the broker refuses them), waiting for an operator */
   parked?(): Promise<number>;
+  /** when each registered hospital last sent a message (null: never) */
+  lastSeen?(): Promise<Array<{ fixmedinsCode: string; at: Date | null }>>;
 }
 
 export class GatewayMetrics {
@@ -121,6 +123,20 @@ export class GatewayMetrics {
       registers,
       async collect() {
         this.set((await source.parked?.()) ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'onebill_hospital_silence_seconds',
+      help: 'Seconds since each registered hospital last sent a message (absent: it never did)',
+      labelNames: ['hospital'],
+      registers,
+      async collect() {
+        this.reset();
+        const now = Date.now();
+        for (const h of (await source.lastSeen?.()) ?? []) {
+          if (h.at !== null)
+            this.set({ hospital: h.fixmedinsCode }, Math.max(0, (now - h.at.getTime()) / 1000));
+        }
       },
     });
     new Gauge({

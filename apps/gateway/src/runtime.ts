@@ -7,6 +7,7 @@ import { Gauge } from 'prom-client';
 import {
   ArchiveSealer,
   type Db,
+  lastSeenByHospital,
   migrate,
   openDb,
   outboxBacklog,
@@ -107,6 +108,11 @@ export class GatewayRuntime {
         lag: () => this.lag(),
         backlog: () => Promise.resolve(this.monitor.backlog()),
         parked: async () => (await outboxStatus(this.db)).parked,
+        lastSeen: () =>
+          lastSeenByHospital(
+            this.db,
+            rules.allHospitals().map((h) => h.fixmedins_code),
+          ),
       },
     );
     const registers = [this.metrics.registry];

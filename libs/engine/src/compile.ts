@@ -7,7 +7,9 @@ import { EngineError } from './errors';
 import { type Bp, type Fen, parseBp, parseFen } from './money';
 import {
   type AssistanceBucket,
+  DEFAULT_READINGS,
   type HospitalLevel,
+  type ReadingSettings,
   type Insutype,
   type ResolvedRuleSet,
   type VisitClass,
@@ -66,6 +68,7 @@ export interface CompiledRuleSet {
     annualCap: Fen | null;
   } | null;
   categoryRank: Map<string, number>;
+  readings: ReadingSettings;
 }
 
 const LEVELS: readonly HospitalLevel[] = ['1', '2', '3'];
@@ -200,5 +203,17 @@ export function compileRuleSet(rs: ResolvedRuleSet): CompiledRuleSet {
         };
   rs.tilted?.categories.forEach((c, i) => checkCategory(c, `tilted.categories[${i}]`));
 
-  return { src: rs, basic, critical, tilt, commercial, bucketByClass, tilted, categoryRank };
+  const readings: ReadingSettings = { ...DEFAULT_READINGS, ...rs.readings };
+
+  return {
+    src: rs,
+    basic,
+    critical,
+    tilt,
+    commercial,
+    bucketByClass,
+    tilted,
+    categoryRank,
+    readings,
+  };
 }

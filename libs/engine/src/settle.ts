@@ -477,17 +477,20 @@ function evaluate(
   let tiltedPay = 0;
   const ta = rs.tilted;
   const taSrc = src.tilted;
+  const target = category !== null && ta !== null && ta.categories.has(category);
   if (
     ta !== null &&
     taSrc !== null &&
-    ta.visitClasses.has(vc) &&
+    (rs.readings.tiltedBurdenVisits === 'every-visit' || ta.visitClasses.has(vc)) &&
     (!taSrc.requiresReferral || bill.referred) &&
-    (!taSrc.requiresInProvince || bill.inProvince)
+    (!taSrc.requiresInProvince || bill.inProvince) &&
+    // 004 第十三条 with 第十九条: the burden of a 医疗救助对象, counted from identification on
+    (rs.readings.tiltedBurdenWhile === 'any-time' || target)
   ) {
     const before = acc.tiltedBurden;
     const after = before + personal;
     acc.tiltedBurden = after;
-    if (category !== null && ta.categories.has(category)) {
+    if (target) {
       const excess = maxFen(0, after - ta.threshold) - maxFen(0, before - ta.threshold);
       const raw = applyRatio(excess, ta.ratio);
       const cap = capped(raw, ta.annualCap, acc.tiltedPaid);
@@ -499,7 +502,7 @@ function evaluate(
           base: formatFen(personal),
           amount: formatFen(excess),
           deductible: formatFen(ta.threshold),
-          note: `year-to-date burden ${formatFen(before)} → ${formatFen(after)} against the monitoring income standard`,
+          note: `year-to-date burden ${formatFen(before)} → ${formatFen(after)} against the monitoring income standard (burden counted ${rs.readings.tiltedBurdenWhile === 'any-time' ? 'all year' : 'while an assistance target'}, on ${rs.readings.tiltedBurdenVisits === 'every-visit' ? 'every referred in-province visit' : `${[...ta.visitClasses].join(', ')} visits`})`,
           article: taSrc.article,
         }),
         step({
@@ -623,9 +626,16 @@ export function settle(input: SettleInput): SettlementResult {
     best = evaluate(bill, vc, inscp, outOfScope, start, rs, null);
   } else {
     // Several identities: the most generous category, never two (004 第十四条, 002 第十四条).
-    for (const c of candidates) {
+    // on a tie (004 第十四条 reading identityTie) the first in rank or in the bill's order wins
+    const order =
+      rs.readings.identityTie === 'identity-order'
+        ? candidates
+        : [...candidates].sort(
+            (a, b) => (rs.categoryRank.get(a) ?? 0) - (rs.categoryRank.get(b) ?? 0),
+          );
+    for (const c of order) {
       const o = evaluate(bill, vc, inscp, outOfScope, start, rs, c);
-      if (best === null || more(o, best, rs)) best = o;
+      if (best === null || o.inscpPsnPart < best.inscpPsnPart) best = o;
     }
     if (best !== null && candidates.length > 1) {
       warnings.push(
@@ -676,12 +686,4 @@ export function settle(input: SettleInput): SettlementResult {
     accumulators: writeAcc(year, o.acc),
     warnings,
   };
-}
-
-/** a is more generous than b: the patient pays less; on a tie, the category ranked first. */
-function more(a: Outcome, b: Outcome, rs: CompiledRuleSet): boolean {
-  if (a.inscpPsnPart !== b.inscpPsnPart) return a.inscpPsnPart < b.inscpPsnPart;
-  const ra = rs.categoryRank.get(a.category ?? '') ?? Number.MAX_SAFE_INTEGER;
-  const rb = rs.categoryRank.get(b.category ?? '') ?? Number.MAX_SAFE_INTEGER;
-  return ra < rb;
 }

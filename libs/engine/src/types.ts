@@ -207,6 +207,38 @@ export interface TiltedAssistanceRule {
   article: string;
 }
 
+/**
+ * How a rule set reads the clauses the articles leave open (docs/adr/0004). Each is a named
+ * choice of the rule set, with its article; a rule set that does not say takes the reading closest
+ * to the text (DEFAULT_READINGS).
+ */
+export interface ReadingSettings {
+  /**
+   * 004 第十三条 with 第十九条: whose in-scope personal burden accumulates toward tilted assistance.
+   * 'assistance-target': only bills settled while the person holds an eligible category (第十三条
+   * names 医疗救助对象; 第十九条 makes the identification date the start); 'any-time': every
+   * bill of the year, so a later identification sees the whole year's burden.
+   */
+  tiltedBurdenWhile: 'assistance-target' | 'any-time';
+  /**
+   * 004 第十三条: which visits' burden counts. 'every-visit': every referred, in-province visit
+   * (the article names no visit kind); 'listed-classes': only tilted.visitClasses.
+   */
+  tiltedBurdenVisits: 'every-visit' | 'listed-classes';
+  /**
+   * 004 第十四条, 002 第十四条: when two identities leave the patient the same amount, which one is
+   * recorded. 'category-rank': the category the rule set ranks first (就高: the higher standard);
+   * 'identity-order': the identity listed first on the bill.
+   */
+  identityTie: 'category-rank' | 'identity-order';
+}
+
+export const DEFAULT_READINGS: Readonly<ReadingSettings> = {
+  tiltedBurdenWhile: 'assistance-target',
+  tiltedBurdenVisits: 'every-visit',
+  identityTie: 'category-rank',
+};
+
 export interface Category {
   code: string;
   name: string;
@@ -253,6 +285,8 @@ export interface ResolvedRuleSet {
     order: string;
     identities: string;
   };
+  /** the readings of open clauses; absent: DEFAULT_READINGS */
+  readings?: ReadingSettings;
 }
 
 /** One step of a fund line's computation (setl_proc_info). */

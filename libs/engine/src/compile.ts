@@ -14,6 +14,7 @@ import {
   type ResolvedRuleSet,
   type VisitClass,
   VISIT_CLASSES,
+  type VisitKindRule,
 } from './types';
 
 export interface CBasic {
@@ -69,6 +70,8 @@ export interface CompiledRuleSet {
   } | null;
   categoryRank: Map<string, number>;
   readings: ReadingSettings;
+  bucketByName: Map<string, CBucket>;
+  visitKinds: Map<string, VisitKindRule>;
 }
 
 const LEVELS: readonly HospitalLevel[] = ['1', '2', '3'];
@@ -167,6 +170,7 @@ export function compileRuleSet(rs: ResolvedRuleSet): CompiledRuleSet {
         };
 
   const bucketByClass = new Map<VisitClass, CBucket>();
+  const bucketByName = new Map<string, CBucket>();
   rs.assistance.forEach((b, i) => {
     const terms = new Map<string, CTerms>();
     for (const [code, t] of Object.entries(b.terms)) {
@@ -184,6 +188,7 @@ export function compileRuleSet(rs: ResolvedRuleSet): CompiledRuleSet {
       terms,
       exemptClasses: new Set(b.referralExempt.visitClasses),
     };
+    bucketByName.set(b.name, cb);
     for (const vc of b.visitClasses) {
       if (bucketByClass.has(vc))
         bad(`assistance[${i}]`, `visit class ${vc} is in two assistance buckets`);
@@ -205,6 +210,19 @@ export function compileRuleSet(rs: ResolvedRuleSet): CompiledRuleSet {
 
   const readings: ReadingSettings = { ...DEFAULT_READINGS, ...rs.readings };
 
+  const visitKinds = new Map<string, VisitKindRule>();
+  for (const [kind, k] of Object.entries(rs.visitKinds ?? {})) {
+    if (k === undefined) continue;
+    if (!known.has(k.visitClass))
+      bad(`visitKinds.${kind}`, `unknown visit class "${k.visitClass}"`);
+    if (k.bucket !== null && !bucketByName.has(k.bucket))
+      bad(`visitKinds.${kind}.bucket`, `unknown assistance bucket "${k.bucket}"`);
+    for (const m of k.medTypes)
+      if (rs.medTypes[m] === undefined)
+        bad(`visitKinds.${kind}.medTypes`, `med_type ${m} is not settled here`);
+    visitKinds.set(kind, k);
+  }
+
   return {
     src: rs,
     basic,
@@ -215,5 +233,7 @@ export function compileRuleSet(rs: ResolvedRuleSet): CompiledRuleSet {
     tilted,
     categoryRank,
     readings,
+    bucketByName,
+    visitKinds,
   };
 }

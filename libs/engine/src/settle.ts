@@ -31,6 +31,7 @@ import {
   type SetlDetail,
   type SettlementResult,
   type VisitClass,
+  type VisitKindRule,
 } from './types';
 
 export interface SettleInput {
@@ -283,6 +284,7 @@ function segmented(
 function evaluate(
   bill: Bill,
   vc: VisitClass,
+  kind: VisitKindRule | undefined,
   inscp: Fen,
   outOfScope: Fen,
   start: Acc,
@@ -402,12 +404,31 @@ function evaluate(
   // 4. medical assistance on the in-scope personal part left by the insurances (004 第十五条:
   //    amounts below the insurance deductibles are included)
   let assistancePay = 0;
-  const bucket = rs.bucketByClass.get(vc);
+  // a visit kind (002 第九条) names its own bucket and referral exemption in the rule set
+  const bucket =
+    kind === undefined
+      ? rs.bucketByClass.get(vc)
+      : kind.bucket === null
+        ? undefined
+        : rs.bucketByName.get(kind.bucket);
   if (category !== null && bucket !== undefined) {
     const b = bucket.src;
     const terms = bucket.terms.get(category);
     const steps: ProcStep[] = [];
-    const exempt = bucket.exemptClasses.has(vc) || (b.referralExempt.followUp && bill.followUp);
+    const exempt =
+      (kind?.referralExempt ?? bucket.exemptClasses.has(vc)) ||
+      (b.referralExempt.followUp && bill.followUp);
+    if (kind !== undefined) {
+      steps.push(
+        step({
+          step: 'visit-kind',
+          base: formatFen(personal),
+          amount: formatFen(personal),
+          note: `${bill.visitKind ?? ''} counts in bucket ${b.name}${kind.referralExempt ? ', exempt from the referral rule' : ''}`,
+          article: kind.article,
+        }),
+      );
+    }
     if (terms === undefined) {
       steps.push(
         step({
@@ -582,7 +603,21 @@ export function settle(input: SettleInput): SettlementResult {
       `accumulators of ${input.accumulators.year} given for a bill discharged in ${year}`,
     );
   }
-  const vc = src.medTypes[bill.medType];
+  let kind: VisitKindRule | undefined;
+  if (bill.visitKind !== undefined) {
+    kind = rs.visitKinds.get(bill.visitKind);
+    if (kind === undefined || !kind.medTypes.includes(bill.medType)) {
+      throw new EngineError(
+        'UNSUPPORTED_VISIT_KIND',
+        'visit_kind',
+        `visit kinds settled in ${src.region}: ${[...rs.visitKinds]
+          .map(([k, r]) => `${k} (med_type ${r.medTypes.join('/')})`)
+          .join(', ')}`,
+        `visit_kind "${bill.visitKind}" with med_type "${bill.medType}" is not settled by rule set ${src.version}`,
+      );
+    }
+  }
+  const vc = kind?.visitClass ?? src.medTypes[bill.medType];
   if (vc === undefined) {
     throw new EngineError(
       'UNSUPPORTED_MED_TYPE',
@@ -623,7 +658,7 @@ export function settle(input: SettleInput): SettlementResult {
   const outOfScope = fulamt + overlmt + preself;
   let best: Outcome | null = null;
   if (candidates.length === 0) {
-    best = evaluate(bill, vc, inscp, outOfScope, start, rs, null);
+    best = evaluate(bill, vc, kind, inscp, outOfScope, start, rs, null);
   } else {
     // Several identities: the most generous category, never two (004 第十四条, 002 第十四条).
     // on a tie (004 第十四条 reading identityTie) the first in rank or in the bill's order wins
@@ -634,7 +669,7 @@ export function settle(input: SettleInput): SettlementResult {
             (a, b) => (rs.categoryRank.get(a) ?? 0) - (rs.categoryRank.get(b) ?? 0),
           );
     for (const c of order) {
-      const o = evaluate(bill, vc, inscp, outOfScope, start, rs, c);
+      const o = evaluate(bill, vc, kind, inscp, outOfScope, start, rs, c);
       if (best === null || o.inscpPsnPart < best.inscpPsnPart) best = o;
     }
     if (best !== null && candidates.length > 1) {
@@ -683,6 +718,7 @@ export function settle(input: SettleInput): SettlementResult {
     categoryUsed: o.category,
     ruleSetVersion: src.version,
     visitClass: vc,
+    ...(bill.visitKind !== undefined ? { visitKind: bill.visitKind } : {}),
     accumulators: writeAcc(year, o.acc),
     warnings,
   };

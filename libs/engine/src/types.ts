@@ -23,6 +23,34 @@ export const VISIT_CLASSES: readonly VisitClass[] = [
   'inpatient',
 ];
 
+/**
+ * A kind of visit the articles name that med_type alone cannot say (002 第九条): 抢救 (rescue,
+ * incl. pre-hospital), 日间手术 (day surgery), 协议期内国家谈判药品门诊 (negotiated-drug
+ * outpatient use), 急诊入院 (an admission through the emergency department). The rule set says
+ * for each how it counts (ResolvedRuleSet.visitKinds).
+ */
+export type VisitKind = 'rescue' | 'day-surgery' | 'negotiated-drug' | 'emergency-admission';
+
+export const VISIT_KINDS: readonly VisitKind[] = [
+  'rescue',
+  'day-surgery',
+  'negotiated-drug',
+  'emergency-admission',
+];
+
+/** How a rule set counts one visit kind. */
+export interface VisitKindRule {
+  /** the med_types the kind may come with */
+  medTypes: string[];
+  /** the visit class insurance and tilted assistance see */
+  visitClass: VisitClass;
+  /** the assistance bucket it counts in (its deductible group and cap); null: not assisted */
+  bucket: string | null;
+  /** exempt from the referral rule (002 第九条: 急诊抢救) */
+  referralExempt: boolean;
+  article: string;
+}
+
 /** Hospital level (医院等级): 1 = primary/community, 2 = secondary, 3 = tertiary. */
 export type HospitalLevel = '1' | '2' | '3';
 
@@ -52,6 +80,8 @@ export interface Bill {
   commercialEnrolled: boolean;
   /** the assistance categories the person holds on the discharge date (local codes of the rule set) */
   identities: string[];
+  /** visit_kind: a kind the articles name (rescue, day surgery, …); absent: med_type alone */
+  visitKind?: VisitKind;
   /** 医疗费总额 */
   medfeeSumamt: string;
   /** 全自费金额: outside the catalogue */
@@ -287,6 +317,8 @@ export interface ResolvedRuleSet {
   };
   /** the readings of open clauses; absent: DEFAULT_READINGS */
   readings?: ReadingSettings;
+  /** how each visit kind counts; a kind absent here is refused for this region */
+  visitKinds?: Partial<Record<VisitKind, VisitKindRule>>;
 }
 
 /** One step of a fund line's computation (setl_proc_info). */
@@ -356,6 +388,8 @@ export interface SettlementResult {
   /** rule-set version applied */
   ruleSetVersion: string;
   visitClass: VisitClass;
+  /** the visit kind the bill was settled as, when it said one */
+  visitKind?: VisitKind;
   /** the person's new year-to-date position: the caller stores it */
   accumulators: Accumulators;
   warnings: string[];

@@ -132,6 +132,22 @@ function ruleSetNameProblems(rs: RuleSetFile, at: string): string[] {
       ...unknownNames(Object.keys(b.terms), codes, where(at, `assistance[${i}].terms`), 'category'),
     ),
   );
+  for (const [kind, k] of Object.entries(rs.visitKinds ?? {})) {
+    if (k === undefined) continue;
+    if (k.bucket !== null) {
+      out.push(
+        ...unknownNames([k.bucket], buckets, where(at, `visitKinds.${kind}.bucket`), 'bucket'),
+      );
+    }
+    out.push(
+      ...unknownNames(
+        k.medTypes,
+        Object.keys(rs.medTypes),
+        where(at, `visitKinds.${kind}.medTypes`),
+        'med_type',
+      ),
+    );
+  }
   const emergency = rs.settings?.emergencyBucket?.value;
   if (emergency !== undefined && emergency !== 'none') {
     out.push(

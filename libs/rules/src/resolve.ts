@@ -129,6 +129,7 @@ export function resolveRuleSet(rs: RuleSetFile, figures: FiguresFile): ResolvedR
           },
     fundCodes: rs.fundCodes,
     articles: rs.articles,
+    ...(rs.visitKinds !== undefined ? { visitKinds: rs.visitKinds } : {}),
     readings: {
       tiltedBurdenWhile:
         rs.settings?.tiltedBurdenWhile?.value ?? DEFAULT_READINGS.tiltedBurdenWhile,

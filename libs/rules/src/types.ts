@@ -8,6 +8,8 @@ import type {
   ReadingSettings,
   Segment,
   VisitClass,
+  VisitKind,
+  VisitKindRule,
 } from '@onebill/engine';
 
 /** A money amount, or a percentage of one of the year's figures (e.g. 5 % of PCDI). */
@@ -52,6 +54,8 @@ export interface RuleSetFile {
   supersededBy?: string;
   /** the readings of the open clauses (docs/adr/0004) */
   settings?: ReadingChoices;
+  /** how each visit kind the articles name counts (002 第九条); a kind absent is refused */
+  visitKinds?: Partial<Record<VisitKind, VisitKindRule>>;
   effectiveFrom: string;
   effectiveTo: string | null;
   pcdiScope: string;

@@ -1,7 +1,7 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { validateSync, type ValidationError } from 'class-validator';
 import Decimal from 'decimal.js';
-import type { Bill, HospitalLevel, Insutype } from '@onebill/engine/types';
+import type { Bill, HospitalLevel, Insutype, VisitKind } from '@onebill/engine/types';
 import { SETTLEMENT_FUNDS, type SettlementFund } from '../events/settlement-event';
 import { AdmissionDto, DischargeDto, ReversalDto } from './dto';
 import type { DecodeError, DecodeErrorCode } from './errors';
@@ -213,6 +213,7 @@ const DISCHARGE_FIELDS = [
   'endtime',
   'fu_flag',
   'cmi_flag',
+  'visit_kind',
   ...AMOUNT_FIELDS,
 ] as const;
 
@@ -235,6 +236,7 @@ function billOf(dto: DischargeDto): Bill {
     followUp: dto.fu_flag === '1',
     commercialEnrolled: dto.cmi_flag === '1',
     identities: [...dto.identities],
+    ...(dto.visit_kind !== undefined ? { visitKind: dto.visit_kind as VisitKind } : {}),
     medfeeSumamt: normaliseAmount(dto.medfee_sumamt),
     fulamtOwnpayAmt: normaliseAmount(dto.fulamt_ownpay_amt),
     overlmtSelfpay: normaliseAmount(dto.overlmt_selfpay),
@@ -348,7 +350,7 @@ export function decodeAcceptedDischarge(raw: string): DischargeDecoded {
     DischargeDto,
     body as Record<string, unknown>,
     DISCHARGE_FIELDS,
-    ['psn_name', 'certno'],
+    ['psn_name', 'certno', 'visit_kind'],
     true,
   );
   if (errors.length > 0) return { ok: false, errors };
@@ -362,7 +364,7 @@ export function decodeDischarge(raw: Buffer | string, opts?: DecodeOptions): Dis
     DischargeDto,
     pre.body,
     DISCHARGE_FIELDS,
-    ['psn_name', 'certno'],
+    ['psn_name', 'certno', 'visit_kind'],
     true,
   );
   const missing = new Set(

@@ -51,6 +51,18 @@ export interface VisitKindRule {
   article: string;
 }
 
+/** The insurance tiers settled by the platform, in its names (2304 setlinfo), money strings. */
+export interface UpstreamTiers {
+  /** hifp_pay: basic medical insurance pooled fund */
+  hifpPay: string;
+  /** hifmi_pay: critical-illness insurance */
+  hifmiPay: string;
+  /** hifob_pay: the supplementary tier after critical illness (here: inclusive commercial insurance) */
+  hifobPay: string;
+  /** act_pay_dedc: the basic deductible the person actually bore on this bill */
+  actPayDedc: string;
+}
+
 /** Hospital level (医院等级): 1 = primary/community, 2 = secondary, 3 = tertiary. */
 export type HospitalLevel = '1' | '2' | '3';
 
@@ -82,6 +94,12 @@ export interface Bill {
   identities: string[];
   /** visit_kind: a kind the articles name (rescue, day surgery, …); absent: med_type alone */
   visitKind?: VisitKind;
+  /**
+   * The insurance tiers as the medical-insurance platform already settled them (upstream-settled
+   * mode): the gateway then computes only assistance and tilted assistance on top. Absent: the
+   * gateway computes every tier from the rule set's (example) insurance parameters.
+   */
+  upstream?: UpstreamTiers;
   /** 医疗费总额 */
   medfeeSumamt: string;
   /** 全自费金额: outside the catalogue */

@@ -206,6 +206,9 @@ const ADMISSION_FIELDS = [
   'refl_flag',
   'in_prov_flag',
 ] as const;
+/** optional: the insurance tiers settled upstream by the platform (upstream-settled mode) */
+const UPSTREAM_FIELDS = ['act_pay_dedc', 'hifp_pay', 'hifmi_pay', 'hifob_pay'] as const;
+
 const DISCHARGE_FIELDS = [
   ...ADMISSION_FIELDS,
   'psn_name',
@@ -215,6 +218,7 @@ const DISCHARGE_FIELDS = [
   'cmi_flag',
   'visit_kind',
   ...AMOUNT_FIELDS,
+  ...UPSTREAM_FIELDS,
 ] as const;
 
 export type DischargeDecoded =
@@ -237,6 +241,16 @@ function billOf(dto: DischargeDto): Bill {
     commercialEnrolled: dto.cmi_flag === '1',
     identities: [...dto.identities],
     ...(dto.visit_kind !== undefined ? { visitKind: dto.visit_kind as VisitKind } : {}),
+    ...(UPSTREAM_FIELDS.some((f) => dto[f] !== undefined)
+      ? {
+          upstream: {
+            hifpPay: normaliseAmount(dto.hifp_pay ?? '0'),
+            hifmiPay: normaliseAmount(dto.hifmi_pay ?? '0'),
+            hifobPay: normaliseAmount(dto.hifob_pay ?? '0'),
+            actPayDedc: normaliseAmount(dto.act_pay_dedc ?? '0'),
+          },
+        }
+      : {}),
     medfeeSumamt: normaliseAmount(dto.medfee_sumamt),
     fulamtOwnpayAmt: normaliseAmount(dto.fulamt_ownpay_amt),
     overlmtSelfpay: normaliseAmount(dto.overlmt_selfpay),
@@ -350,7 +364,7 @@ export function decodeAcceptedDischarge(raw: string): DischargeDecoded {
     DischargeDto,
     body as Record<string, unknown>,
     DISCHARGE_FIELDS,
-    ['psn_name', 'certno', 'visit_kind'],
+    ['psn_name', 'certno', 'visit_kind', ...UPSTREAM_FIELDS],
     true,
   );
   if (errors.length > 0) return { ok: false, errors };
@@ -364,7 +378,7 @@ export function decodeDischarge(raw: Buffer | string, opts?: DecodeOptions): Dis
     DischargeDto,
     pre.body,
     DISCHARGE_FIELDS,
-    ['psn_name', 'certno', 'visit_kind'],
+    ['psn_name', 'certno', 'visit_kind', ...UPSTREAM_FIELDS],
     true,
   );
   const missing = new Set(

@@ -59,6 +59,11 @@ export class DischargeDto extends AdmissionDto {
   @IsString() @Matches(AMOUNT_RE) overlmt_selfpay!: string;
   @IsString() @Matches(AMOUNT_RE) preselfpay_amt!: string;
   @IsString() @Matches(AMOUNT_RE) inscp_scp_amt!: string;
+  // upstream-settled mode (optional): the tiers the medical-insurance platform already settled
+  @IsOptional() @IsString() @Matches(AMOUNT_RE) act_pay_dedc?: string;
+  @IsOptional() @IsString() @Matches(AMOUNT_RE) hifp_pay?: string;
+  @IsOptional() @IsString() @Matches(AMOUNT_RE) hifmi_pay?: string;
+  @IsOptional() @IsString() @Matches(AMOUNT_RE) hifob_pay?: string;
 }
 
 export class ReversalDto {

@@ -10,6 +10,9 @@
  *   npm run audit:cli -- reconcile --file declaration.xml|declaration.csv [--format json|csv]
  *   npm run audit:cli -- clearing --county ADMDVS (--month YYYY-MM | --year YYYY) [--format]
  *   npm run audit:cli -- funds --region panzhihua|baoshan --year YYYY [--format json|csv]
+ *   npm run audit:cli -- funds --spending FILE [--region R --year YYYY] [--format json|csv]
+ *                        (spending per county given, contracts/funds/spending.v1.schema.json;
+ *                         reads no ledger)
  *
  * filters: --from DATE --to DATE --hospital CODE --county ADMDVS --person PSN_NO --bill ID
  *          --status settled|reversed|all
@@ -29,8 +32,11 @@ import {
   annualClearingCsv,
   auditCsv,
   auditReplay,
+  fundStatementGiven,
   fundStatementOf,
   fundYearFile,
+  readSpending,
+  spendingHeader,
   readFundYear,
   verifyCsv,
   kafkaRangeAudit,
@@ -126,17 +132,17 @@ function emit(o: Opts, json: unknown, csv: () => string): void {
   if (process.stderr.isTTY) process.stderr.write('\n');
 }
 
-async function run(db: Db, words: string[], o: Opts): Promise<number> {
+async function run(db: () => Promise<Db>, words: string[], o: Opts): Promise<number> {
   const [cmd, sub] = words;
   switch (cmd) {
     case 'archive': {
       if (sub === 'seal') {
-        const n = await new ArchiveSealer(db).sealNow();
+        const n = await new ArchiveSealer(await db()).sealNow();
         process.stdout.write(`${JSON.stringify({ sealed: n })}\n`);
         return 0;
       }
       if (sub !== 'verify') throw new UsageError('archive verify | archive seal');
-      const report = await verifyArchive(db, {
+      const report = await verifyArchive(await db(), {
         onProgress: (n) => progress('verified')({ done: n, total: 0, rate: 0 }),
       });
       emit(o, report, () => verifyCsv(report));
@@ -144,7 +150,7 @@ async function run(db: Db, words: string[], o: Opts): Promise<number> {
     }
     case 'replay': {
       const rules = RuleBook.load();
-      const report = await auditReplay(db, rules, filterOf(o), {
+      const report = await auditReplay(await db(), rules, filterOf(o), {
         onProgress: progress('replayed'),
       });
       emit(o, report, () => auditCsv(report));
@@ -155,7 +161,7 @@ async function run(db: Db, words: string[], o: Opts): Promise<number> {
         ruleSetDir: need(o, 'rules'),
         figuresFiles: o.get('figures') ?? [],
       });
-      const report = await whatIfReplay(db, whatIf, filterOf(o), {
+      const report = await whatIfReplay(await db(), whatIf, filterOf(o), {
         onProgress: progress('what-if'),
       });
       emit(o, report, () => whatIfCsv(report));
@@ -180,7 +186,7 @@ async function run(db: Db, words: string[], o: Opts): Promise<number> {
       const toTimestamp = time('to-time');
       try {
         const report = await kafkaRangeAudit(
-          db,
+          await db(),
           RuleBook.load(),
           client,
           {
@@ -211,7 +217,7 @@ async function run(db: Db, words: string[], o: Opts): Promise<number> {
         declarations = [d.declaration];
       }
       const reports: ReconciliationReport[] = [];
-      for (const d of declarations) reports.push(await reconcile(db, d));
+      for (const d of declarations) reports.push(await reconcile(await db(), d));
       emit(o, reports.length === 1 ? reports[0] : reports, () => reconciliationsCsv(reports));
       return reports.every((r) => r.matched) ? 0 : 1;
     }
@@ -220,27 +226,30 @@ async function run(db: Db, words: string[], o: Opts): Promise<number> {
       const month = one(o, 'month');
       if (month !== undefined) {
         if (!/^\d{4}-(0[1-9]|1[0-2])$/.test(month)) throw new InputError('--month is YYYY-MM');
-        const s = await monthlyClearing(db, county, month);
+        const s = await monthlyClearing(await db(), county, month);
         emit(o, s, () => monthlyClearingCsv(s));
         return 0;
       }
       const year = Number(need(o, 'year'));
       if (!Number.isInteger(year)) throw new InputError('--year is YYYY');
-      const s = await annualClearing(db, county, year);
+      const s = await annualClearing(await db(), county, year);
       emit(o, s, () => annualClearingCsv(s));
       return 0;
     }
     case 'funds': {
-      const region = need(o, 'region');
-      const year = need(o, 'year');
+      const spendingFile = one(o, 'spending');
+      const header = spendingFile === undefined ? undefined : spendingHeader(spendingFile);
+      const region = one(o, 'region') ?? header?.region ?? need(o, 'region');
+      const year = one(o, 'year') ?? (header === undefined ? need(o, 'year') : String(header.year));
       const file = fundYearFile(region, year);
-      let data;
-      try {
-        data = readFundYear(file);
-      } catch (e) {
-        throw new InputError(`${file}: ${e instanceof Error ? e.message : String(e)}`);
+      const data = readFundYear(file);
+      if (spendingFile !== undefined) {
+        // what if spending were X: the statement of the given spending, no ledger read
+        const s = fundStatementGiven(data, readSpending(spendingFile, data), spendingFile);
+        emit(o, s, () => fundStatementCsv(s.statement.rows));
+        return 0;
       }
-      const s = await fundStatementOf(db, data);
+      const s = await fundStatementOf(await db(), data);
       emit(o, s, () => fundStatementCsv(s.statement.rows));
       return 0;
     }
@@ -259,11 +268,14 @@ async function main(): Promise<number> {
     process.stderr.write(`${(e as Error).message}\n${USAGE}\n`);
     return 64;
   }
-  const db = await openDb({
-    ...(process.env.DATABASE_URL ? { databaseUrl: process.env.DATABASE_URL } : {}),
-    dataDir: process.env.PGLITE_DIR ?? '.data/pglite',
-    poolSize: 2,
-  });
+  // opened on first use: a command that reads no ledger (funds --spending) needs no store
+  let opened: Promise<Db> | undefined;
+  const db = (): Promise<Db> =>
+    (opened ??= openDb({
+      ...(process.env.DATABASE_URL ? { databaseUrl: process.env.DATABASE_URL } : {}),
+      dataDir: process.env.PGLITE_DIR ?? '.data/pglite',
+      poolSize: 2,
+    }));
   try {
     return await run(db, parsed.words, parsed.opts);
   } catch (e) {
@@ -271,18 +283,18 @@ async function main(): Promise<number> {
       process.stderr.write(`${e.message}\n${USAGE}\n`);
       return 64;
     }
-    if (
-      e instanceof InputError ||
-      e instanceof DeclarationError ||
-      e instanceof FundInputError ||
-      e instanceof RuleSetError
-    ) {
+    if (e instanceof FundInputError || e instanceof RuleSetError) {
+      // one line per problem (a schema check reports them all)
+      for (const p of e.problems) process.stderr.write(`error: ${p}\n`);
+      return 2;
+    }
+    if (e instanceof InputError || e instanceof DeclarationError) {
       process.stderr.write(`error: ${e.message}\n`);
       return 2;
     }
     throw e;
   } finally {
-    await db.close();
+    if (opened !== undefined) await (await opened).close();
   }
 }
 

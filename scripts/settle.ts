@@ -1,26 +1,40 @@
 /**
- * npm run settle -- <discharge.xml> [--params <yearly-figures.json>]… [--ytd <accumulators.json>] [--xml]
+ * npm run settle -- <discharge.xml> [--params <yearly-figures.json>]… [--ytd <accumulators.json>] [--region <r>] [--xml]
+ * npm run settle -- --batch <bills.ndjson | dir-of-xml> [--params …]… [--ytd <positions.json>] [--region <r>]
  *
- * Settles one discharge message with the engine and prints the one bill (JSON, or XML with --xml).
- * Nothing is stored. Bad input exits 2 and names the field and the rule it broke; a usage error
- * exits 64.
+ * One discharge: prints the one bill (JSON, or XML with --xml). A batch: settles the bills in
+ * order in one process, carrying each person's year-to-date position from bill to bill, and
+ * prints one JSON result per line, then a last line `{"summary": …}` (totals, persons, each
+ * person's position). Nothing is stored.
+ *
+ * Every operator file (--params, --ytd, the rule sets, the registry) is checked against its JSON
+ * Schema in contracts/ and the rule set's own names first: exit 2 with one line per problem.
+ * A bill that cannot be settled: exit 2 (one bill) or 1 (a batch, the bill's line says why).
+ * Usage error: 64.
  */
 import { readFileSync } from 'node:fs';
-import {
-  EngineError,
-  accumulatorsFrom,
-  compiled,
-  emptyAccumulators,
-  settle,
-} from '@onebill/engine';
+import { EngineError } from '@onebill/engine';
 import { decodeDischarge, encodeSettlementResultXml } from '@onebill/messaging/xml';
-import { toWire } from '@onebill/messaging/wire';
-import { RuleBook, RuleSetError } from '@onebill/rules';
+import { RuleSetError } from '@onebill/rules';
+import {
+  InputProblems,
+  type Problem,
+  batchItems,
+  batchPositions,
+  envelopeOf,
+  loadBook,
+  problemsOf,
+  readJson,
+  settleBatch,
+  settleBill,
+} from './settle-lib';
 
-const USAGE = `usage: npm run settle -- <discharge.xml> [--params <yearly-figures.json>]… [--ytd <accumulators.json>] [--region <region>] [--xml]`;
+const USAGE = `usage: npm run settle -- <discharge.xml> [--params <yearly-figures.json>]… [--ytd <accumulators.json>] [--region <region>] [--xml]
+       npm run settle -- --batch <bills.ndjson|dir-of-xml> [--params <yearly-figures.json>]… [--ytd <positions-by-psn_no.json>] [--region <region>]`;
 
 interface Args {
   file: string;
+  batch?: string;
   params: string[];
   ytd?: string;
   region?: string;
@@ -41,45 +55,81 @@ function parseArgs(argv: string[]): Args {
     if (a === '--params') args.params.push(value());
     else if (a === '--ytd') args.ytd = value();
     else if (a === '--region') args.region = value();
+    else if (a === '--batch') args.batch = value();
     else if (a === '--xml') args.xml = true;
     else if (a === '--help' || a === '-h') throw new UsageError('');
     else if (a.startsWith('--')) throw new UsageError(`unknown option ${a}`);
     else if (args.file === '') args.file = a;
     else throw new UsageError(`unexpected argument ${a}`);
   }
-  if (args.file === '') throw new UsageError('the discharge XML file is missing');
+  if (args.batch !== undefined) {
+    if (args.file !== '') throw new UsageError('give a discharge file or --batch, not both');
+    if (args.xml) throw new UsageError('--xml is for one discharge; a batch prints JSON lines');
+  } else if (args.file === '') throw new UsageError('the discharge XML file is missing');
   return args;
-}
-
-interface Problem {
-  code: string;
-  field: string | null;
-  rule: string;
-  message: string;
 }
 
 function fail(problems: Problem[]): never {
   for (const p of problems) {
     process.stderr.write(
-      `error ${p.code}: ${p.field ?? '(message)'}: ${p.message} [rule: ${p.rule}]\n`,
+      `error ${p.code}: ${p.field === null ? '' : `${p.field}: `}${p.message} [rule: ${p.rule}]\n`,
     );
   }
   process.exit(2);
 }
 
-function readFile(path: string, what: string): Buffer {
+function one(args: Args): void {
+  let text: Buffer;
   try {
-    return readFileSync(path);
+    text = readFileSync(args.file);
   } catch (e) {
     return fail([
       {
         code: 'CANNOT_READ',
-        field: what,
+        field: 'discharge',
         rule: 'a readable file',
-        message: `${path}: ${(e as Error).message}`,
+        message: `${args.file}: ${(e as Error).message}`,
       },
     ]);
   }
+  const decoded = decodeDischarge(text);
+  if (!decoded.ok) fail(decoded.errors);
+  const bill = decoded.bill;
+  const book = loadBook(args.params);
+  const s = settleBill(book, bill, {
+    ...(args.region !== undefined ? { region: args.region } : {}),
+    ...(args.ytd !== undefined ? { ytd: readJson(args.ytd, 'ytd') } : {}),
+  });
+  if (args.xml) {
+    const xml = encodeSettlementResultXml(s.result, envelopeOf(bill, s.hospital));
+    process.stdout.write(`${xml}\n`);
+  } else {
+    const out = { ...s.wire, accumulators: s.result.accumulators };
+    process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+  }
+}
+
+function batch(args: Args): number {
+  const book = loadBook(args.params);
+  const ytd =
+    args.ytd === undefined ? undefined : batchPositions(readJson(args.ytd, 'ytd'), args.ytd);
+  const items = batchItems(args.batch as string);
+  const started = process.hrtime.bigint();
+  const summary = settleBatch(
+    book,
+    items,
+    {
+      ...(args.region !== undefined ? { region: args.region } : {}),
+      ...(ytd !== undefined ? { ytd } : {}),
+    },
+    (line) => process.stdout.write(`${JSON.stringify(line)}\n`),
+  );
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  process.stdout.write(`${JSON.stringify({ summary })}\n`);
+  process.stderr.write(
+    `settled ${summary.settled} of ${summary.bills} bills (${summary.rejected} rejected) for ${summary.persons} persons in ${seconds.toFixed(2)} s; funds ${summary.totals.fund_pay_sumamt}, patients ${summary.totals.psn_cash_pay}\n`,
+  );
+  return summary.rejected === 0 ? 0 : 1;
 }
 
 function main(): void {
@@ -94,58 +144,14 @@ function main(): void {
     }
     throw e;
   }
-
-  const decoded = decodeDischarge(readFile(args.file, 'discharge'));
-  if (!decoded.ok) fail(decoded.errors);
-  const bill = decoded.bill;
-
   try {
-    const book = RuleBook.load({ figuresFiles: args.params });
-    const hospital = book.hospital(bill.fixmedinsCode);
-    const region = args.region ?? hospital?.region;
-    if (region === undefined) {
-      fail([
-        {
-          code: 'UNKNOWN_HOSPITAL',
-          field: 'fixmedins_code',
-          rule: 'a designated institution in the registry (config/hospitals.json), or --region',
-          message: `${bill.fixmedinsCode} is not in the registry of designated institutions`,
-        },
-      ]);
-    }
-    const year = Number.parseInt(bill.dischargeDate.slice(0, 4), 10);
-    const accumulators =
-      args.ytd === undefined
-        ? emptyAccumulators(year)
-        : accumulatorsFrom(JSON.parse(readFile(args.ytd, 'ytd').toString('utf8')) as unknown, year);
-    const result = settle({
-      bill,
-      accumulators,
-      ruleSet: compiled(book.resolve(region, bill.dischargeDate)),
-    });
-    const envelope = {
-      setlId: `PREVIEW-${bill.fixmedinsCode}-${bill.mdtrtId}`,
-      fixmedinsCode: bill.fixmedinsCode,
-      mdtrtId: bill.mdtrtId,
-      psnNo: bill.psnNo,
-      clrOptins: hospital?.admdvs ?? '',
-      setlTime: `${bill.dischargeDate} 00:00:00`,
-    };
-    if (args.xml) {
-      process.stdout.write(`${encodeSettlementResultXml(result, envelope)}\n`);
-    } else {
-      const out = { ...toWire(result, envelope), accumulators: result.accumulators };
-      process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
-    }
+    if (args.batch !== undefined) process.exit(batch(args));
+    one(args);
   } catch (e) {
+    if (e instanceof InputProblems) fail(e.problems);
     if (e instanceof EngineError)
       fail([{ code: e.code, field: e.field, rule: e.rule, message: e.message }]);
-    if (e instanceof RuleSetError)
-      fail([
-        { code: e.code, field: e.field, rule: 'rule sets and yearly figures', message: e.message },
-      ]);
-    if (e instanceof SyntaxError)
-      fail([{ code: 'INVALID_JSON', field: 'ytd', rule: 'JSON', message: e.message }]);
+    if (e instanceof RuleSetError) fail(problemsOf(e));
     throw e;
   }
 }

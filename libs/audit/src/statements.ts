@@ -13,8 +13,8 @@ import Decimal from 'decimal.js';
 import type { FundKind, SetlDetail } from '@onebill/engine';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type FundYear, fundStatement, parseFundYear } from '@onebill/funds';
-import { projectRoot } from '@onebill/rules';
+import { FundInputError, type FundYear, fundStatement, parseFundYear } from '@onebill/funds';
+import { fileProblems, projectRoot, unknownNames, where } from '@onebill/rules';
 import type { Queryable } from '@onebill/ledger';
 import type { Declaration } from './declarations';
 import { FUNDS, fundTotals } from './compare';
@@ -426,7 +426,94 @@ export function fundYearFile(region: string, year: string | number): string {
   return join(dir, `${region}-${year}.json`);
 }
 
-/** Reads and validates a fund data file (FundInputError names the field). */
+function readJson(file: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new FundInputError(file, (e as Error).message);
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (e) {
+    throw new FundInputError(file, `not JSON: ${(e as Error).message}`);
+  }
+}
+
+function refuse(problems: string[]): void {
+  if (problems.length > 0) {
+    throw new FundInputError('(file)', problems.join('; '), problems);
+  }
+}
+
+/**
+ * Reads and validates a fund data file: its JSON Schema (contracts/funds/fund-year.v1.schema.json,
+ * every problem on its own line), then the arithmetic rules of libs/funds (FundInputError names
+ * the field).
+ */
 export function readFundYear(file: string): FundYear {
-  return parseFundYear(JSON.parse(readFileSync(file, 'utf8')));
+  const data = readJson(file);
+  refuse(fileProblems('funds/fund-year.v1.schema.json', data, file));
+  try {
+    return parseFundYear(data);
+  } catch (e) {
+    if (!(e instanceof FundInputError)) throw e;
+    throw new FundInputError(e.field, e.message, [`${file}: ${e.message}`]);
+  }
+}
+
+/**
+ * Reads assumed spending per county (contracts/funds/spending.v1.schema.json) for `data`'s region
+ * and year: a "what if spending were X" for the fund officer. An admdvs that is not a county of
+ * the year's fund data is an error naming the known ones.
+ */
+export function readSpending(file: string, data: FundYear): Record<string, string> {
+  const doc = readJson(file);
+  refuse(fileProblems('funds/spending.v1.schema.json', doc, file));
+  const s = doc as { region: string; year: number; spending: Record<string, string> };
+  const problems: string[] = [];
+  if (s.region !== data.region)
+    problems.push(where(file, `region: '${s.region}' but the fund data is of ${data.region}`));
+  if (s.year !== data.year)
+    problems.push(where(file, `year: ${s.year} but the fund data is of ${data.year}`));
+  if (data.region !== 'jilin') {
+    problems.push(
+      ...unknownNames(
+        Object.keys(s.spending),
+        data.counties.map((c) => c.admdvs),
+        where(file, 'spending'),
+        'county',
+      ),
+    );
+  }
+  refuse(problems);
+  return s.spending;
+}
+
+/** The region and year a spending file is for (so that `funds --spending F` needs no more). */
+export function spendingHeader(file: string): { region: string; year: number } {
+  const doc = readJson(file);
+  refuse(fileProblems('funds/spending.v1.schema.json', doc, file));
+  const s = doc as { region: string; year: number };
+  return { region: s.region, year: s.year };
+}
+
+/** The fund statement of a region's year for given spending, not the ledger's. */
+export function fundStatementGiven(
+  data: FundYear,
+  spending: Record<string, string>,
+  source: string,
+) {
+  if (data.region === 'jilin') {
+    throw new FundInputError(
+      'region',
+      'the Jilin data allocates subsidies (factor method); it has no county spending',
+    );
+  }
+  return {
+    kind: 'fund-statement' as const,
+    spendingSource: source,
+    spending,
+    statement: fundStatement(data, spending),
+  };
 }

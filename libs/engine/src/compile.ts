@@ -7,11 +7,14 @@ import { EngineError } from './errors';
 import { type Bp, type Fen, parseBp, parseFen } from './money';
 import {
   type AssistanceBucket,
+  DEFAULT_READINGS,
   type HospitalLevel,
+  type ReadingSettings,
   type Insutype,
   type ResolvedRuleSet,
   type VisitClass,
   VISIT_CLASSES,
+  type VisitKindRule,
 } from './types';
 
 export interface CBasic {
@@ -66,6 +69,9 @@ export interface CompiledRuleSet {
     annualCap: Fen | null;
   } | null;
   categoryRank: Map<string, number>;
+  readings: ReadingSettings;
+  bucketByName: Map<string, CBucket>;
+  visitKinds: Map<string, VisitKindRule>;
 }
 
 const LEVELS: readonly HospitalLevel[] = ['1', '2', '3'];
@@ -164,6 +170,7 @@ export function compileRuleSet(rs: ResolvedRuleSet): CompiledRuleSet {
         };
 
   const bucketByClass = new Map<VisitClass, CBucket>();
+  const bucketByName = new Map<string, CBucket>();
   rs.assistance.forEach((b, i) => {
     const terms = new Map<string, CTerms>();
     for (const [code, t] of Object.entries(b.terms)) {
@@ -181,6 +188,7 @@ export function compileRuleSet(rs: ResolvedRuleSet): CompiledRuleSet {
       terms,
       exemptClasses: new Set(b.referralExempt.visitClasses),
     };
+    bucketByName.set(b.name, cb);
     for (const vc of b.visitClasses) {
       if (bucketByClass.has(vc))
         bad(`assistance[${i}]`, `visit class ${vc} is in two assistance buckets`);
@@ -200,5 +208,32 @@ export function compileRuleSet(rs: ResolvedRuleSet): CompiledRuleSet {
         };
   rs.tilted?.categories.forEach((c, i) => checkCategory(c, `tilted.categories[${i}]`));
 
-  return { src: rs, basic, critical, tilt, commercial, bucketByClass, tilted, categoryRank };
+  const readings: ReadingSettings = { ...DEFAULT_READINGS, ...rs.readings };
+
+  const visitKinds = new Map<string, VisitKindRule>();
+  for (const [kind, k] of Object.entries(rs.visitKinds ?? {})) {
+    if (k === undefined) continue;
+    if (!known.has(k.visitClass))
+      bad(`visitKinds.${kind}`, `unknown visit class "${k.visitClass}"`);
+    if (k.bucket !== null && !bucketByName.has(k.bucket))
+      bad(`visitKinds.${kind}.bucket`, `unknown assistance bucket "${k.bucket}"`);
+    for (const m of k.medTypes)
+      if (rs.medTypes[m] === undefined)
+        bad(`visitKinds.${kind}.medTypes`, `med_type ${m} is not settled here`);
+    visitKinds.set(kind, k);
+  }
+
+  return {
+    src: rs,
+    basic,
+    critical,
+    tilt,
+    commercial,
+    bucketByClass,
+    tilted,
+    categoryRank,
+    readings,
+    bucketByName,
+    visitKinds,
+  };
 }

@@ -31,6 +31,7 @@ import {
   type SetlDetail,
   type SettlementResult,
   type VisitClass,
+  type VisitKindRule,
 } from './types';
 
 export interface SettleInput {
@@ -280,9 +281,112 @@ function segmented(
   return (scaled + half - ((scaled + half) % FULL)) / FULL;
 }
 
+/**
+ * Upstream-settled mode: the insurance tiers as the platform settled them. Their lines say so in
+ * their steps; the person's position moves as if the gateway had computed the same amounts
+ * (basic paid per cap group and the deductible borne, the critical-illness and commercial bases
+ * and paid), so that a later bill of either mode sees the right year-to-date position.
+ */
+function upstreamTiers(
+  bill: Bill,
+  vc: VisitClass,
+  inscp: Fen,
+  acc: Acc,
+  rs: CompiledRuleSet,
+): {
+  basicPay: Fen;
+  actPayDedc: Fen;
+  criticalPay: Fen;
+  commercialPay: Fen;
+  lines: Line[];
+} {
+  const u = bill.upstream as NonNullable<Bill['upstream']>;
+  const basicPay = parseFen(u.hifpPay, 'hifp_pay');
+  const criticalPay = parseFen(u.hifmiPay, 'hifmi_pay');
+  const commercialPay = parseFen(u.hifobPay, 'hifob_pay');
+  const actPayDedc = parseFen(u.actPayDedc, 'act_pay_dedc');
+  const insured = basicPay + criticalPay + commercialPay;
+  if (insured > inscp || actPayDedc > inscp - basicPay) {
+    throw new EngineError(
+      'UPSTREAM_DOES_NOT_ADD_UP',
+      'hifp_pay',
+      'hifp_pay + hifmi_pay + hifob_pay ≤ inscp_scp_amt; act_pay_dedc ≤ inscp_scp_amt − hifp_pay',
+      `the tiers settled upstream (${formatFen(basicPay)} + ${formatFen(criticalPay)} + ${formatFen(commercialPay)}, deductible ${formatFen(actPayDedc)}) exceed the in-scope cost ${formatFen(inscp)}`,
+    );
+  }
+  const src = rs.src;
+  const note = 'settled upstream by the medical-insurance platform; not recomputed by the gateway';
+  const lines: Line[] = [];
+  const basicRule = rs.basic[bill.insutype][vc];
+  if (basicRule !== undefined) {
+    if (basicRule.deductiblePer === 'year')
+      add(acc.basicDeductibleUsed, basicRule.deductibleGroup, actPayDedc);
+    add(acc.basicPaid, basicRule.capGroup, basicPay);
+  }
+  lines.push({
+    fund: 'basic',
+    amount: basicPay,
+    steps: [
+      step({
+        step: 'upstream',
+        base: formatFen(inscp),
+        amount: formatFen(basicPay),
+        deductible: formatFen(actPayDedc),
+        note: `hifp_pay ${note}`,
+        article: src.articles.basic,
+      }),
+    ],
+  });
+  let personal = inscp - basicPay;
+  const ci = rs.critical[bill.insutype];
+  if (ci !== null && ci.visitClasses.has(vc)) {
+    acc.criticalBase += personal;
+    acc.criticalPaid += criticalPay;
+  }
+  if ((ci !== null && ci.visitClasses.has(vc)) || criticalPay > 0) {
+    lines.push({
+      fund: 'critical',
+      amount: criticalPay,
+      steps: [
+        step({
+          step: 'upstream',
+          base: formatFen(personal),
+          amount: formatFen(criticalPay),
+          note: `hifmi_pay ${note}`,
+          article: src.articles.critical,
+        }),
+      ],
+    });
+  }
+  personal -= criticalPay;
+  const cm = rs.commercial;
+  const cmCovers = cm !== null && bill.commercialEnrolled && cm.visitClasses.has(vc);
+  if (cmCovers) {
+    acc.commercialBase += personal;
+    acc.commercialPaid += commercialPay;
+  }
+  if (cmCovers || commercialPay > 0) {
+    lines.push({
+      fund: 'commercial',
+      amount: commercialPay,
+      steps: [
+        step({
+          step: 'upstream',
+          base: formatFen(personal),
+          amount: formatFen(commercialPay),
+          note: `hifob_pay ${note}`,
+          article: src.articles.commercial,
+        }),
+      ],
+    });
+  }
+  return { basicPay, actPayDedc, criticalPay, commercialPay, lines };
+}
+
 function evaluate(
   bill: Bill,
   vc: VisitClass,
+  kind: VisitKindRule | undefined,
   inscp: Fen,
   outOfScope: Fen,
   start: Acc,
@@ -293,121 +397,158 @@ function evaluate(
   const acc = cloneAcc(start);
   const lines: Line[] = [];
 
-  // 1. basic insurance
-  const basic = basicTier(rs.basic[bill.insutype][vc], bill, inscp, acc, src.articles.basic);
-  lines.push({ fund: 'basic', amount: basic.pay, steps: basic.steps });
-  let personal = inscp - basic.pay;
-
-  // 2. critical illness on the year's accumulated in-scope personal part after basic
+  let basicPay = 0;
+  let actPayDedc = 0;
   let criticalPay = 0;
-  const ci = rs.critical[bill.insutype];
-  if (ci !== null && ci.visitClasses.has(vc)) {
-    const tilted = category !== null && rs.tilt !== null && rs.tilt.categories.has(category);
-    const deductible =
-      tilted && rs.tilt !== null
-        ? applyRatio(ci.deductible, rs.tilt.deductibleFactor)
-        : ci.deductible;
-    const ratioAdd = tilted && rs.tilt !== null ? rs.tilt.ratioAddition : 0;
-    const before = acc.criticalBase;
-    const after = before + personal;
-    const steps: ProcStep[] = [
-      step({
-        step: 'deductible',
-        base: formatFen(after),
-        amount: formatFen(minFen(after, deductible) - minFen(before, deductible)),
-        deductible: formatFen(deductible),
-        note: `year-to-date base ${formatFen(before)} → ${formatFen(after)}${
-          tilted
-            ? `; tilt for ${category ?? ''}: deductible × ${formatBp(rs.tilt?.deductibleFactor ?? FULL)}, ratios + ${formatBp(ratioAdd)}`
-            : ''
-        }`,
-        article: tilted ? `${src.articles.critical}; ${src.articles.tilt}` : src.articles.critical,
-      }),
-    ];
-    const raw = segmented(
-      ci.segments,
-      deductible,
-      before,
-      after,
-      ratioAdd,
-      steps,
-      src.articles.critical,
-    );
-    const cap = capped(raw, ci.annualCap, acc.criticalPaid);
-    if (ci.annualCap !== null) {
-      steps.push(
-        step({
-          step: 'cap',
-          base: formatFen(raw),
-          amount: formatFen(cap.amount),
-          cap: formatFen(ci.annualCap),
-          capHit: cap.hit,
-          article: src.articles.critical,
-        }),
-      );
-    }
-    criticalPay = cap.amount;
-    acc.criticalBase = after;
-    acc.criticalPaid += criticalPay;
-    lines.push({ fund: 'critical', amount: criticalPay, steps });
-  }
-  personal -= criticalPay;
-
-  // 3. inclusive commercial insurance, only for people enrolled (004 第八条)
   let commercialPay = 0;
-  const cm = rs.commercial;
-  if (cm !== null && bill.commercialEnrolled && cm.visitClasses.has(vc)) {
-    const before = acc.commercialBase;
-    const after = before + personal;
-    const dedUsed = minFen(after, cm.deductible) - minFen(before, cm.deductible);
-    const base = personal - dedUsed;
-    const raw = applyRatio(base, cm.ratio);
-    const cap = capped(raw, cm.annualCap, acc.commercialPaid);
-    commercialPay = cap.amount;
-    acc.commercialBase = after;
-    acc.commercialPaid += commercialPay;
-    const steps: ProcStep[] = [
-      step({
-        step: 'deductible',
-        base: formatFen(personal),
-        amount: formatFen(dedUsed),
-        deductible: formatFen(cm.deductible),
-        note: `year-to-date base ${formatFen(before)} → ${formatFen(after)}`,
-        article: src.articles.commercial,
-      }),
-      step({
-        step: 'ratio',
-        base: formatFen(base),
-        amount: formatFen(raw),
-        ratio: formatBp(cm.ratio),
-        article: src.articles.commercial,
-      }),
-    ];
-    if (cm.annualCap !== null) {
-      steps.push(
+  let personal = inscp;
+  if (bill.upstream !== undefined) {
+    // the insurance tiers were settled by the medical-insurance platform: take them as settled,
+    // keep the person's position as the gateway would have kept it, compute only assistance
+    const u = upstreamTiers(bill, vc, inscp, acc, rs);
+    ({ basicPay, actPayDedc, criticalPay, commercialPay } = u);
+    lines.push(...u.lines);
+    personal = inscp - basicPay - criticalPay - commercialPay;
+  } else {
+    // 1. basic insurance
+    const basic = basicTier(rs.basic[bill.insutype][vc], bill, inscp, acc, src.articles.basic);
+    actPayDedc = basic.dedUsed;
+    basicPay = basic.pay;
+    lines.push({ fund: 'basic', amount: basic.pay, steps: basic.steps });
+    personal = inscp - basic.pay;
+
+    // 2. critical illness on the year's accumulated in-scope personal part after basic
+
+    const ci = rs.critical[bill.insutype];
+    if (ci !== null && ci.visitClasses.has(vc)) {
+      const tilted = category !== null && rs.tilt !== null && rs.tilt.categories.has(category);
+      const deductible =
+        tilted && rs.tilt !== null
+          ? applyRatio(ci.deductible, rs.tilt.deductibleFactor)
+          : ci.deductible;
+      const ratioAdd = tilted && rs.tilt !== null ? rs.tilt.ratioAddition : 0;
+      const before = acc.criticalBase;
+      const after = before + personal;
+      const steps: ProcStep[] = [
         step({
-          step: 'cap',
-          base: formatFen(raw),
-          amount: formatFen(cap.amount),
-          cap: formatFen(cm.annualCap),
-          capHit: cap.hit,
+          step: 'deductible',
+          base: formatFen(after),
+          amount: formatFen(minFen(after, deductible) - minFen(before, deductible)),
+          deductible: formatFen(deductible),
+          note: `year-to-date base ${formatFen(before)} → ${formatFen(after)}${
+            tilted
+              ? `; tilt for ${category ?? ''}: deductible × ${formatBp(rs.tilt?.deductibleFactor ?? FULL)}, ratios + ${formatBp(ratioAdd)}`
+              : ''
+          }`,
+          article: tilted
+            ? `${src.articles.critical}; ${src.articles.tilt}`
+            : src.articles.critical,
+        }),
+      ];
+      const raw = segmented(
+        ci.segments,
+        deductible,
+        before,
+        after,
+        ratioAdd,
+        steps,
+        src.articles.critical,
+      );
+      const cap = capped(raw, ci.annualCap, acc.criticalPaid);
+      if (ci.annualCap !== null) {
+        steps.push(
+          step({
+            step: 'cap',
+            base: formatFen(raw),
+            amount: formatFen(cap.amount),
+            cap: formatFen(ci.annualCap),
+            capHit: cap.hit,
+            article: src.articles.critical,
+          }),
+        );
+      }
+      criticalPay = cap.amount;
+      acc.criticalBase = after;
+      acc.criticalPaid += criticalPay;
+      lines.push({ fund: 'critical', amount: criticalPay, steps });
+    }
+    personal -= criticalPay;
+
+    // 3. inclusive commercial insurance, only for people enrolled (004 第八条)
+
+    const cm = rs.commercial;
+    if (cm !== null && bill.commercialEnrolled && cm.visitClasses.has(vc)) {
+      const before = acc.commercialBase;
+      const after = before + personal;
+      const dedUsed = minFen(after, cm.deductible) - minFen(before, cm.deductible);
+      const base = personal - dedUsed;
+      const raw = applyRatio(base, cm.ratio);
+      const cap = capped(raw, cm.annualCap, acc.commercialPaid);
+      commercialPay = cap.amount;
+      acc.commercialBase = after;
+      acc.commercialPaid += commercialPay;
+      const steps: ProcStep[] = [
+        step({
+          step: 'deductible',
+          base: formatFen(personal),
+          amount: formatFen(dedUsed),
+          deductible: formatFen(cm.deductible),
+          note: `year-to-date base ${formatFen(before)} → ${formatFen(after)}`,
           article: src.articles.commercial,
         }),
-      );
+        step({
+          step: 'ratio',
+          base: formatFen(base),
+          amount: formatFen(raw),
+          ratio: formatBp(cm.ratio),
+          article: src.articles.commercial,
+        }),
+      ];
+      if (cm.annualCap !== null) {
+        steps.push(
+          step({
+            step: 'cap',
+            base: formatFen(raw),
+            amount: formatFen(cap.amount),
+            cap: formatFen(cm.annualCap),
+            capHit: cap.hit,
+            article: src.articles.commercial,
+          }),
+        );
+      }
+      lines.push({ fund: 'commercial', amount: commercialPay, steps });
     }
-    lines.push({ fund: 'commercial', amount: commercialPay, steps });
+    personal -= commercialPay;
   }
-  personal -= commercialPay;
 
   // 4. medical assistance on the in-scope personal part left by the insurances (004 第十五条:
   //    amounts below the insurance deductibles are included)
   let assistancePay = 0;
-  const bucket = rs.bucketByClass.get(vc);
+  // a visit kind (002 第九条) names its own bucket and referral exemption in the rule set
+  const bucket =
+    kind === undefined
+      ? rs.bucketByClass.get(vc)
+      : kind.bucket === null
+        ? undefined
+        : rs.bucketByName.get(kind.bucket);
   if (category !== null && bucket !== undefined) {
     const b = bucket.src;
     const terms = bucket.terms.get(category);
     const steps: ProcStep[] = [];
-    const exempt = bucket.exemptClasses.has(vc) || (b.referralExempt.followUp && bill.followUp);
+    const exempt =
+      (kind?.referralExempt ?? bucket.exemptClasses.has(vc)) ||
+      (b.referralExempt.followUp && bill.followUp);
+    if (kind !== undefined) {
+      steps.push(
+        step({
+          step: 'visit-kind',
+          base: formatFen(personal),
+          amount: formatFen(personal),
+          note: `${bill.visitKind ?? ''} counts in bucket ${b.name}${kind.referralExempt ? ', exempt from the referral rule' : ''}`,
+          article: kind.article,
+        }),
+      );
+    }
     if (terms === undefined) {
       steps.push(
         step({
@@ -477,17 +618,20 @@ function evaluate(
   let tiltedPay = 0;
   const ta = rs.tilted;
   const taSrc = src.tilted;
+  const target = category !== null && ta !== null && ta.categories.has(category);
   if (
     ta !== null &&
     taSrc !== null &&
-    ta.visitClasses.has(vc) &&
+    (rs.readings.tiltedBurdenVisits === 'every-visit' || ta.visitClasses.has(vc)) &&
     (!taSrc.requiresReferral || bill.referred) &&
-    (!taSrc.requiresInProvince || bill.inProvince)
+    (!taSrc.requiresInProvince || bill.inProvince) &&
+    // 004 第十三条 with 第十九条: the burden of a 医疗救助对象, counted from identification on
+    (rs.readings.tiltedBurdenWhile === 'any-time' || target)
   ) {
     const before = acc.tiltedBurden;
     const after = before + personal;
     acc.tiltedBurden = after;
-    if (category !== null && ta.categories.has(category)) {
+    if (target) {
       const excess = maxFen(0, after - ta.threshold) - maxFen(0, before - ta.threshold);
       const raw = applyRatio(excess, ta.ratio);
       const cap = capped(raw, ta.annualCap, acc.tiltedPaid);
@@ -499,7 +643,7 @@ function evaluate(
           base: formatFen(personal),
           amount: formatFen(excess),
           deductible: formatFen(ta.threshold),
-          note: `year-to-date burden ${formatFen(before)} → ${formatFen(after)} against the monitoring income standard`,
+          note: `year-to-date burden ${formatFen(before)} → ${formatFen(after)} against the monitoring income standard (burden counted ${rs.readings.tiltedBurdenWhile === 'any-time' ? 'all year' : 'while an assistance target'}, on ${rs.readings.tiltedBurdenVisits === 'every-visit' ? 'every referred in-province visit' : `${[...ta.visitClasses].join(', ')} visits`})`,
           article: taSrc.article,
         }),
         step({
@@ -532,9 +676,9 @@ function evaluate(
   return {
     category,
     lines,
-    actPayDedc: basic.dedUsed,
+    actPayDedc,
     funds: {
-      basic: basic.pay,
+      basic: basicPay,
       critical: criticalPay,
       commercial: commercialPay,
       assistance: assistancePay,
@@ -579,7 +723,21 @@ export function settle(input: SettleInput): SettlementResult {
       `accumulators of ${input.accumulators.year} given for a bill discharged in ${year}`,
     );
   }
-  const vc = src.medTypes[bill.medType];
+  let kind: VisitKindRule | undefined;
+  if (bill.visitKind !== undefined) {
+    kind = rs.visitKinds.get(bill.visitKind);
+    if (kind === undefined || !kind.medTypes.includes(bill.medType)) {
+      throw new EngineError(
+        'UNSUPPORTED_VISIT_KIND',
+        'visit_kind',
+        `visit kinds settled in ${src.region}: ${[...rs.visitKinds]
+          .map(([k, r]) => `${k} (med_type ${r.medTypes.join('/')})`)
+          .join(', ')}`,
+        `visit_kind "${bill.visitKind}" with med_type "${bill.medType}" is not settled by rule set ${src.version}`,
+      );
+    }
+  }
+  const vc = kind?.visitClass ?? src.medTypes[bill.medType];
   if (vc === undefined) {
     throw new EngineError(
       'UNSUPPORTED_MED_TYPE',
@@ -603,6 +761,11 @@ export function settle(input: SettleInput): SettlementResult {
   }
 
   const warnings: string[] = [];
+  if (bill.upstream !== undefined) {
+    warnings.push(
+      'insurance tiers (hifp_pay, hifmi_pay, hifob_pay) settled upstream by the medical-insurance platform; the gateway computed medical assistance and tilted assistance only',
+    );
+  }
   const candidates: string[] = [];
   for (const id of bill.identities) {
     if (!rs.categoryRank.has(id)) {
@@ -620,12 +783,19 @@ export function settle(input: SettleInput): SettlementResult {
   const outOfScope = fulamt + overlmt + preself;
   let best: Outcome | null = null;
   if (candidates.length === 0) {
-    best = evaluate(bill, vc, inscp, outOfScope, start, rs, null);
+    best = evaluate(bill, vc, kind, inscp, outOfScope, start, rs, null);
   } else {
     // Several identities: the most generous category, never two (004 第十四条, 002 第十四条).
-    for (const c of candidates) {
-      const o = evaluate(bill, vc, inscp, outOfScope, start, rs, c);
-      if (best === null || more(o, best, rs)) best = o;
+    // on a tie (004 第十四条 reading identityTie) the first in rank or in the bill's order wins
+    const order =
+      rs.readings.identityTie === 'identity-order'
+        ? candidates
+        : [...candidates].sort(
+            (a, b) => (rs.categoryRank.get(a) ?? 0) - (rs.categoryRank.get(b) ?? 0),
+          );
+    for (const c of order) {
+      const o = evaluate(bill, vc, kind, inscp, outOfScope, start, rs, c);
+      if (best === null || o.inscpPsnPart < best.inscpPsnPart) best = o;
     }
     if (best !== null && candidates.length > 1) {
       warnings.push(
@@ -673,15 +843,8 @@ export function settle(input: SettleInput): SettlementResult {
     categoryUsed: o.category,
     ruleSetVersion: src.version,
     visitClass: vc,
+    ...(bill.visitKind !== undefined ? { visitKind: bill.visitKind } : {}),
     accumulators: writeAcc(year, o.acc),
     warnings,
   };
-}
-
-/** a is more generous than b: the patient pays less; on a tie, the category ranked first. */
-function more(a: Outcome, b: Outcome, rs: CompiledRuleSet): boolean {
-  if (a.inscpPsnPart !== b.inscpPsnPart) return a.inscpPsnPart < b.inscpPsnPart;
-  const ra = rs.categoryRank.get(a.category ?? '') ?? Number.MAX_SAFE_INTEGER;
-  const rb = rs.categoryRank.get(b.category ?? '') ?? Number.MAX_SAFE_INTEGER;
-  return ra < rb;
 }

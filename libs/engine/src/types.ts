@@ -23,6 +23,46 @@ export const VISIT_CLASSES: readonly VisitClass[] = [
   'inpatient',
 ];
 
+/**
+ * A kind of visit the articles name that med_type alone cannot say (002 第九条): 抢救 (rescue,
+ * incl. pre-hospital), 日间手术 (day surgery), 协议期内国家谈判药品门诊 (negotiated-drug
+ * outpatient use), 急诊入院 (an admission through the emergency department). The rule set says
+ * for each how it counts (ResolvedRuleSet.visitKinds).
+ */
+export type VisitKind = 'rescue' | 'day-surgery' | 'negotiated-drug' | 'emergency-admission';
+
+export const VISIT_KINDS: readonly VisitKind[] = [
+  'rescue',
+  'day-surgery',
+  'negotiated-drug',
+  'emergency-admission',
+];
+
+/** How a rule set counts one visit kind. */
+export interface VisitKindRule {
+  /** the med_types the kind may come with */
+  medTypes: string[];
+  /** the visit class insurance and tilted assistance see */
+  visitClass: VisitClass;
+  /** the assistance bucket it counts in (its deductible group and cap); null: not assisted */
+  bucket: string | null;
+  /** exempt from the referral rule (002 第九条: 急诊抢救) */
+  referralExempt: boolean;
+  article: string;
+}
+
+/** The insurance tiers settled by the platform, in its names (2304 setlinfo), money strings. */
+export interface UpstreamTiers {
+  /** hifp_pay: basic medical insurance pooled fund */
+  hifpPay: string;
+  /** hifmi_pay: critical-illness insurance */
+  hifmiPay: string;
+  /** hifob_pay: the supplementary tier after critical illness (here: inclusive commercial insurance) */
+  hifobPay: string;
+  /** act_pay_dedc: the basic deductible the person actually bore on this bill */
+  actPayDedc: string;
+}
+
 /** Hospital level (医院等级): 1 = primary/community, 2 = secondary, 3 = tertiary. */
 export type HospitalLevel = '1' | '2' | '3';
 
@@ -52,6 +92,14 @@ export interface Bill {
   commercialEnrolled: boolean;
   /** the assistance categories the person holds on the discharge date (local codes of the rule set) */
   identities: string[];
+  /** visit_kind: a kind the articles name (rescue, day surgery, …); absent: med_type alone */
+  visitKind?: VisitKind;
+  /**
+   * The insurance tiers as the medical-insurance platform already settled them (upstream-settled
+   * mode): the gateway then computes only assistance and tilted assistance on top. Absent: the
+   * gateway computes every tier from the rule set's (example) insurance parameters.
+   */
+  upstream?: UpstreamTiers;
   /** 医疗费总额 */
   medfeeSumamt: string;
   /** 全自费金额: outside the catalogue */
@@ -207,6 +255,38 @@ export interface TiltedAssistanceRule {
   article: string;
 }
 
+/**
+ * How a rule set reads the clauses the articles leave open (docs/adr/0004). Each is a named
+ * choice of the rule set, with its article; a rule set that does not say takes the reading closest
+ * to the text (DEFAULT_READINGS).
+ */
+export interface ReadingSettings {
+  /**
+   * 004 第十三条 with 第十九条: whose in-scope personal burden accumulates toward tilted assistance.
+   * 'assistance-target': only bills settled while the person holds an eligible category (第十三条
+   * names 医疗救助对象; 第十九条 makes the identification date the start); 'any-time': every
+   * bill of the year, so a later identification sees the whole year's burden.
+   */
+  tiltedBurdenWhile: 'assistance-target' | 'any-time';
+  /**
+   * 004 第十三条: which visits' burden counts. 'every-visit': every referred, in-province visit
+   * (the article names no visit kind); 'listed-classes': only tilted.visitClasses.
+   */
+  tiltedBurdenVisits: 'every-visit' | 'listed-classes';
+  /**
+   * 004 第十四条, 002 第十四条: when two identities leave the patient the same amount, which one is
+   * recorded. 'category-rank': the category the rule set ranks first (就高: the higher standard);
+   * 'identity-order': the identity listed first on the bill.
+   */
+  identityTie: 'category-rank' | 'identity-order';
+}
+
+export const DEFAULT_READINGS: Readonly<ReadingSettings> = {
+  tiltedBurdenWhile: 'assistance-target',
+  tiltedBurdenVisits: 'every-visit',
+  identityTie: 'category-rank',
+};
+
 export interface Category {
   code: string;
   name: string;
@@ -253,6 +333,10 @@ export interface ResolvedRuleSet {
     order: string;
     identities: string;
   };
+  /** the readings of open clauses; absent: DEFAULT_READINGS */
+  readings?: ReadingSettings;
+  /** how each visit kind counts; a kind absent here is refused for this region */
+  visitKinds?: Partial<Record<VisitKind, VisitKindRule>>;
 }
 
 /** One step of a fund line's computation (setl_proc_info). */
@@ -322,6 +406,8 @@ export interface SettlementResult {
   /** rule-set version applied */
   ruleSetVersion: string;
   visitClass: VisitClass;
+  /** the visit kind the bill was settled as, when it said one */
+  visitKind?: VisitKind;
   /** the person's new year-to-date position: the caller stores it */
   accumulators: Accumulators;
   warnings: string[];

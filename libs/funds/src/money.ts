@@ -14,6 +14,8 @@ export class FundInputError extends Error {
   constructor(
     readonly field: string,
     problem: string,
+    /** every problem, one line each (a schema check reports them all at once) */
+    readonly problems: readonly string[] = [`funds: ${field}: ${problem}`],
   ) {
     super(`funds: ${field}: ${problem}`);
     this.name = 'FundInputError';

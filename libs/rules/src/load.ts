@@ -6,9 +6,9 @@
  */
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import type { EnrollmentSubsidyRule, ResolvedRuleSet } from '@onebill/engine';
 import { resolveEnrollmentSubsidy, resolveRuleSet } from './resolve';
+import { schemaProblems, schemaValidator, unknownNames, where } from './schemas';
 import { type FiguresFile, type RuleSetFile, RuleSetError } from './types';
 
 export interface Hospital {
@@ -49,30 +49,117 @@ export interface RuleBookOptions {
   registryFile?: string;
 }
 
-const ajv = new Ajv({ allErrors: true, strict: false });
+type FileCode = 'INVALID_RULE_SET' | 'INVALID_FIGURES' | 'INVALID_REGISTRY';
 
-function validator(root: string, file: string): ValidateFunction {
-  const schema = JSON.parse(readFileSync(join(root, 'contracts', file), 'utf8')) as {
-    $id?: string;
-  };
-  // a second RuleBook (a what-if) reuses the compiled schema: ajv refuses an $id twice
-  const known = schema.$id === undefined ? undefined : ajv.getSchema(schema.$id);
-  return known ?? ajv.compile(schema);
+function throwIf(code: FileCode, problems: string[]): void {
+  if (problems.length > 0) throw new RuleSetError(code, null, problems.join('\n'), problems);
 }
 
-function describe(errors: ErrorObject[] | null | undefined): string {
-  return (errors ?? [])
-    .slice(0, 10)
-    .map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}`)
-    .join('; ');
-}
-
-function readJson(path: string, code: 'INVALID_RULE_SET' | 'INVALID_FIGURES'): unknown {
+function readJson(path: string, problems: string[]): unknown {
   try {
     return JSON.parse(readFileSync(path, 'utf8')) as unknown;
   } catch (e) {
-    throw new RuleSetError(code, null, `${path}: ${(e as Error).message}`);
+    problems.push(`${path}: ${(e as Error).message}`);
+    return undefined;
   }
+}
+
+/** Every figure name a rule set refers to ({pctOfFigure, figure}, minimums, subsidy, alert). */
+function figureNames(rs: RuleSetFile): Set<string> {
+  const names = new Set<string>(rs.requiredFigures);
+  const walk = (v: unknown): void => {
+    if (Array.isArray(v)) v.forEach(walk);
+    else if (typeof v === 'object' && v !== null) {
+      const o = v as Record<string, unknown>;
+      if (typeof o.pctOfFigure === 'string' && typeof o.figure === 'string') names.add(o.figure);
+      Object.values(o).forEach(walk);
+    }
+  };
+  walk(rs);
+  for (const m of rs.figureMinimums) names.add(m.figure).add(m.atLeast);
+  if (rs.highBurden !== null) names.add(rs.highBurden.figure);
+  if (rs.enrollmentSubsidy !== null) {
+    names.add(rs.enrollmentSubsidy.contributionFigure);
+    for (const t of Object.values(rs.enrollmentSubsidy.byCategory))
+      if ('fixedFigure' in t) names.add(t.fixedFigure);
+  }
+  return names;
+}
+
+/** The names a rule set uses must be its own: categories, buckets (the schema cannot say this). */
+function ruleSetNameProblems(rs: RuleSetFile, at: string): string[] {
+  const codes = rs.categories.map((c) => c.code);
+  const out: string[] = [];
+  const dup = (list: string[], what: string, field: string): void => {
+    const seen = new Set<string>();
+    for (const x of list) {
+      if (seen.has(x)) out.push(where(at, `${field}: duplicate ${what} '${x}'`));
+      seen.add(x);
+    }
+  };
+  dup(codes, 'category', 'categories');
+  dup(
+    rs.categories.map((c) => String(c.rank)),
+    'rank',
+    'categories',
+  );
+  const buckets = rs.assistance.map((b) => b.name);
+  dup(buckets, 'bucket', 'assistance');
+  out.push(
+    ...unknownNames(rs.tilt?.categories ?? [], codes, where(at, 'tilt.categories'), 'category'),
+  );
+  out.push(
+    ...unknownNames(rs.tilted?.categories ?? [], codes, where(at, 'tilted.categories'), 'category'),
+  );
+  out.push(
+    ...unknownNames(
+      rs.depositWaiver?.categories ?? [],
+      codes,
+      where(at, 'depositWaiver.categories'),
+      'category',
+    ),
+  );
+  out.push(
+    ...unknownNames(
+      Object.keys(rs.enrollmentSubsidy?.byCategory ?? {}),
+      codes,
+      where(at, 'enrollmentSubsidy.byCategory'),
+      'category',
+    ),
+  );
+  rs.assistance.forEach((b, i) =>
+    out.push(
+      ...unknownNames(Object.keys(b.terms), codes, where(at, `assistance[${i}].terms`), 'category'),
+    ),
+  );
+  for (const [kind, k] of Object.entries(rs.visitKinds ?? {})) {
+    if (k === undefined) continue;
+    if (k.bucket !== null) {
+      out.push(
+        ...unknownNames([k.bucket], buckets, where(at, `visitKinds.${kind}.bucket`), 'bucket'),
+      );
+    }
+    out.push(
+      ...unknownNames(
+        k.medTypes,
+        Object.keys(rs.medTypes),
+        where(at, `visitKinds.${kind}.medTypes`),
+        'med_type',
+      ),
+    );
+  }
+  const emergency = rs.settings?.emergencyBucket?.value;
+  if (emergency !== undefined && emergency !== 'none') {
+    out.push(
+      ...unknownNames(
+        [emergency],
+        [...buckets, 'none'],
+        where(at, 'settings.emergencyBucket.value'),
+        'bucket',
+      ),
+    );
+  }
+  return out;
 }
 
 export class RuleBook {
@@ -94,38 +181,62 @@ export class RuleBook {
       opts.figuresDir ?? process.env.ONEBILL_FIGURES_DIR ?? join(root, 'config/figures');
     const registryFile =
       opts.registryFile ?? process.env.ONEBILL_REGISTRY ?? join(root, 'config/hospitals.json');
-    const checkRuleSet = validator(root, 'ruleset/ruleset.v1.schema.json');
-    const checkFigures = validator(root, 'ruleset/figures.v1.schema.json');
-    const checkRegistry = validator(root, 'registry/hospitals.v1.schema.json');
+    const checkRuleSet = schemaValidator(root, 'ruleset/ruleset.v1.schema.json');
+    const checkFigures = schemaValidator(root, 'ruleset/figures.v1.schema.json');
+    const checkRegistry = schemaValidator(root, 'registry/hospitals.v1.schema.json');
 
-    const ruleSets = readdirSync(ruleSetDir)
-      .filter((f) => f.endsWith('.json'))
-      .sort()
-      .map((f) => {
-        const path = join(ruleSetDir, f);
-        const data = readJson(path, 'INVALID_RULE_SET');
-        if (!checkRuleSet(data)) {
-          throw new RuleSetError(
-            'INVALID_RULE_SET',
-            null,
-            `${path}: ${describe(checkRuleSet.errors)}`,
-          );
-        }
-        return data as RuleSetFile;
-      });
-
-    const byKey = new Map<string, FiguresFile>();
-    const readFigures = (path: string): void => {
-      const data = readJson(path, 'INVALID_FIGURES');
-      if (!checkFigures(data)) {
-        throw new RuleSetError(
-          'INVALID_FIGURES',
-          null,
-          `${path}: ${describe(checkFigures.errors)}`,
+    // every file is checked whole, and every problem of every file is reported at once
+    const ruleSetProblems: string[] = [];
+    const ruleSets: RuleSetFile[] = [];
+    for (const f of readdirSync(ruleSetDir)
+      .filter((n) => n.endsWith('.json'))
+      .sort()) {
+      const path = join(ruleSetDir, f);
+      const data = readJson(path, ruleSetProblems);
+      if (data === undefined) continue;
+      const found = schemaProblems(checkRuleSet, data, path);
+      if (found.length === 0) found.push(...ruleSetNameProblems(data as RuleSetFile, path));
+      if (found.length === 0) ruleSets.push(data as RuleSetFile);
+      ruleSetProblems.push(...found);
+    }
+    const versions = new Set<string>();
+    for (const r of ruleSets) {
+      if (versions.has(r.version)) ruleSetProblems.push(`rule set version ${r.version}: twice`);
+      versions.add(r.version);
+    }
+    // (a superseded file's successor may be one of the files refused above: say that only)
+    for (const r of ruleSetProblems.length > 0 ? [] : ruleSets) {
+      if (r.supersededBy !== undefined && !versions.has(r.supersededBy)) {
+        ruleSetProblems.push(
+          `rule set ${r.version}.supersededBy: unknown version '${r.supersededBy}'; known: ${[...versions].sort().join(', ')}`,
         );
       }
-      const f = data as FiguresFile;
-      byKey.set(`${f.region}:${f.year}`, f);
+    }
+    throwIf('INVALID_RULE_SET', ruleSetProblems);
+
+    const regions = [...new Set(ruleSets.map((r) => r.region))].sort();
+    const figureProblems: string[] = [];
+    const byKey = new Map<string, FiguresFile>();
+    const readFigures = (path: string): void => {
+      const data = readJson(path, figureProblems);
+      if (data === undefined) return;
+      const found = schemaProblems(checkFigures, data, path);
+      if (found.length === 0) {
+        const f = data as FiguresFile;
+        const mine = ruleSets.filter((r) => r.region === f.region);
+        if (mine.length === 0) {
+          found.push(
+            where(path, `region: unknown region '${f.region}'; known: ${regions.join(', ')}`),
+          );
+        } else {
+          const known = new Set(mine.flatMap((r) => [...figureNames(r)]));
+          found.push(
+            ...unknownNames(Object.keys(f.figures), known, where(path, 'figures'), 'figure'),
+          );
+        }
+        if (found.length === 0) byKey.set(`${f.region}:${f.year}`, f);
+      }
+      figureProblems.push(...found);
     };
     if (existsSync(figuresDir)) {
       for (const f of readdirSync(figuresDir)
@@ -135,15 +246,24 @@ export class RuleBook {
       }
     }
     for (const path of opts.figuresFiles ?? []) readFigures(path);
+    throwIf('INVALID_FIGURES', figureProblems);
 
-    const registry = readJson(registryFile, 'INVALID_RULE_SET');
-    if (!checkRegistry(registry)) {
-      throw new RuleSetError(
-        'INVALID_RULE_SET',
-        null,
-        `${registryFile}: ${describe(checkRegistry.errors)}`,
-      );
+    const registryProblems: string[] = [];
+    const registry = readJson(registryFile, registryProblems);
+    if (registry !== undefined) {
+      registryProblems.push(...schemaProblems(checkRegistry, registry, registryFile));
     }
+    if (registryProblems.length === 0) {
+      const seen = new Set<string>();
+      (registry as RegistryFile).hospitals.forEach((h, i) => {
+        const at = where(registryFile, `hospitals[${i}]`);
+        if (seen.has(h.fixmedins_code))
+          registryProblems.push(where(at, `fixmedins_code: duplicate '${h.fixmedins_code}'`));
+        seen.add(h.fixmedins_code);
+        registryProblems.push(...unknownNames([h.region], regions, where(at, 'region'), 'region'));
+      });
+    }
+    throwIf('INVALID_REGISTRY', registryProblems);
 
     const book = new RuleBook(ruleSets, [...byKey.values()], (registry as RegistryFile).hospitals);
     book.checkOverlaps();
@@ -202,7 +322,7 @@ export class RuleBook {
 
   /** The rule-set file in force in `region` on `date` and the figures of that year. */
   private inForce(region: string, date: string): { rs: RuleSetFile; figures: FiguresFile } {
-    const sets = this.ruleSets.filter((r) => r.region === region);
+    const sets = this.ruleSets.filter((r) => r.region === region && r.supersededBy === undefined);
     if (sets.length === 0) {
       throw new RuleSetError(
         'UNKNOWN_REGION',
@@ -281,6 +401,8 @@ export class RuleBook {
     for (const a of this.ruleSets) {
       for (const b of this.ruleSets) {
         if (a === b || a.region !== b.region || a.version >= b.version) continue;
+        // a superseded version is kept for replay only: it is never in force for a new bill
+        if (a.supersededBy !== undefined || b.supersededBy !== undefined) continue;
         const aEnd = a.effectiveTo ?? '9999-12-31';
         const bEnd = b.effectiveTo ?? '9999-12-31';
         if (a.effectiveFrom <= bEnd && b.effectiveFrom <= aEnd) {

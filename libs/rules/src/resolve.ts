@@ -6,6 +6,7 @@
 import Decimal from 'decimal.js';
 import {
   type AssistanceTerms,
+  DEFAULT_READINGS,
   type EnrollmentSubsidyRule,
   type ResolvedRuleSet,
   compileRuleSet,
@@ -37,6 +38,21 @@ const amountOrNull = (
   figures: FiguresFile,
   field: string,
 ): string | null => (spec === null ? null : amount(spec, figures, field));
+
+/**
+ * A bucket's visit classes with the emergencyBucket reading applied: "emergency" goes to the named
+ * bucket only ("none": to no bucket); without the setting, the buckets as listed.
+ */
+function bucketClasses(
+  rs: RuleSetFile,
+  bucket: string,
+  listed: RuleSetFile['assistance'][number]['visitClasses'],
+): RuleSetFile['assistance'][number]['visitClasses'] {
+  const chosen = rs.settings?.emergencyBucket?.value;
+  if (chosen === undefined) return listed;
+  const others = listed.filter((vc) => vc !== 'emergency');
+  return chosen === bucket ? [...others, 'emergency'] : others;
+}
 
 export function resolveRuleSet(rs: RuleSetFile, figures: FiguresFile): ResolvedRuleSet {
   if (rs.region !== figures.region) {
@@ -83,6 +99,7 @@ export function resolveRuleSet(rs: RuleSetFile, figures: FiguresFile): ResolvedR
     commercial: rs.insurance.commercial,
     assistance: rs.assistance.map((b, i) => ({
       ...b,
+      visitClasses: bucketClasses(rs, b.name, b.visitClasses),
       terms: Object.fromEntries(
         Object.entries(b.terms).map(([code, t]): [string, AssistanceTerms] => [
           code,
@@ -112,6 +129,14 @@ export function resolveRuleSet(rs: RuleSetFile, figures: FiguresFile): ResolvedR
           },
     fundCodes: rs.fundCodes,
     articles: rs.articles,
+    ...(rs.visitKinds !== undefined ? { visitKinds: rs.visitKinds } : {}),
+    readings: {
+      tiltedBurdenWhile:
+        rs.settings?.tiltedBurdenWhile?.value ?? DEFAULT_READINGS.tiltedBurdenWhile,
+      tiltedBurdenVisits:
+        rs.settings?.tiltedBurdenVisits?.value ?? DEFAULT_READINGS.tiltedBurdenVisits,
+      identityTie: rs.settings?.identityTie?.value ?? DEFAULT_READINGS.identityTie,
+    },
   };
   // fail at load, not on the first bill
   try {

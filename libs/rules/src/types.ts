@@ -5,8 +5,11 @@ import type {
   FundCodes,
   HospitalLevel,
   Insutype,
+  ReadingSettings,
   Segment,
   VisitClass,
+  VisitKind,
+  VisitKindRule,
 } from '@onebill/engine';
 
 /** A money amount, or a percentage of one of the year's figures (e.g. 5 % of PCDI). */
@@ -21,10 +24,38 @@ export interface BasicTierFile {
   capGroup: string;
 }
 
+/** One named reading of an open clause: the choice, its article and why (docs/adr/0004). */
+export interface ReadingChoice<T extends string> {
+  value: T;
+  article: string;
+  why: string;
+}
+
+/** The rule set's readings of open clauses; an absent one takes the default (DEFAULT_READINGS). */
+export interface ReadingChoices {
+  tiltedBurdenWhile?: ReadingChoice<ReadingSettings['tiltedBurdenWhile']>;
+  tiltedBurdenVisits?: ReadingChoice<ReadingSettings['tiltedBurdenVisits']>;
+  identityTie?: ReadingChoice<ReadingSettings['identityTie']>;
+  /**
+   * The assistance bucket emergency visits (visit class "emergency") count in, or "none": it
+   * replaces "emergency" in the buckets' visitClasses. Absent: the buckets as listed.
+   */
+  emergencyBucket?: ReadingChoice<string>;
+}
+
 export interface RuleSetFile {
   region: string;
   name: string;
   version: string;
+  /**
+   * A later version of the same rules replaced this one (e.g. a reading changed): it is kept only
+   * so that audit replay reproduces the settlements stored under it; new bills never get it.
+   */
+  supersededBy?: string;
+  /** the readings of the open clauses (docs/adr/0004) */
+  settings?: ReadingChoices;
+  /** how each visit kind the articles name counts (002 第九条); a kind absent is refused */
+  visitKinds?: Partial<Record<VisitKind, VisitKindRule>>;
   effectiveFrom: string;
   effectiveTo: string | null;
   pcdiScope: string;
@@ -122,9 +153,13 @@ export class RuleSetError extends Error {
       | 'OVERLAPPING_RULE_SETS'
       | 'UNKNOWN_RULE_SET_VERSION'
       | 'FIGURES_REVISION_UNAVAILABLE'
-      | 'NO_ENROLLMENT_SUBSIDY',
+      | 'NO_ENROLLMENT_SUBSIDY'
+      | 'INVALID_REGISTRY'
+      | 'INVALID_ACCUMULATORS',
     readonly field: string | null,
     message: string,
+    /** every problem found, one line each (a file is checked whole before it is refused) */
+    readonly problems: readonly string[] = [message],
   ) {
     super(message);
     this.name = 'RuleSetError';

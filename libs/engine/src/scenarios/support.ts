@@ -3,7 +3,7 @@
  * RuleBook, so the specs test the data as well as the engine. Amounts stay strings; the only
  * arithmetic here is the integer-fen sum that checks the one-bill invariant.
  */
-import { RuleBook } from '@onebill/rules';
+import { type ReadingChoices, RuleBook, resolveRuleSet } from '@onebill/rules';
 import { type CompiledRuleSet } from '../compile';
 import { compiled, emptyAccumulators, settle } from '../settle';
 import type { Accumulators, Bill, FundKind, SetlDetail, SettlementResult } from '../types';
@@ -15,6 +15,26 @@ export const book = RuleBook.load();
 
 /** Panzhihua, 2024 figures (example PCDI 43,567.00, monitoring standard 7,600.00). */
 export const panzhihua2024: CompiledRuleSet = compiled(book.resolve('panzhihua', '2024-05-10'));
+
+/**
+ * Panzhihua 2024 with some readings (settings, docs/adr/0004) chosen otherwise than the shipped
+ * rule set chooses them; the other data unchanged.
+ */
+export function panzhihua2024With(settings: ReadingChoices): CompiledRuleSet {
+  const file = book.ruleSets.find((r) => r.region === 'panzhihua' && r.supersededBy === undefined);
+  const figures = book.figures.find((f) => f.region === 'panzhihua' && f.year === 2024);
+  if (file === undefined || figures === undefined) throw new Error('no Panzhihua 2024 rules');
+  return compiled(
+    resolveRuleSet({ ...file, settings: { ...file.settings, ...settings } }, figures),
+  );
+}
+
+/** A reading choice for a test: the value, with the article it reads. */
+export const choose = <T extends string>(value: T, article: string) => ({
+  value,
+  article,
+  why: 'test',
+});
 
 /** "1234.56" → 123456, exact (no binary fractions). */
 export function fen(s: string): number {

@@ -1,7 +1,7 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { validateSync, type ValidationError } from 'class-validator';
 import Decimal from 'decimal.js';
-import type { Bill, HospitalLevel, Insutype } from '@onebill/engine/types';
+import type { Bill, HospitalLevel, Insutype, VisitKind } from '@onebill/engine/types';
 import { SETTLEMENT_FUNDS, type SettlementFund } from '../events/settlement-event';
 import { AdmissionDto, DischargeDto, ReversalDto } from './dto';
 import type { DecodeError, DecodeErrorCode } from './errors';
@@ -206,6 +206,9 @@ const ADMISSION_FIELDS = [
   'refl_flag',
   'in_prov_flag',
 ] as const;
+/** optional: the insurance tiers settled upstream by the platform (upstream-settled mode) */
+const UPSTREAM_FIELDS = ['act_pay_dedc', 'hifp_pay', 'hifmi_pay', 'hifob_pay'] as const;
+
 const DISCHARGE_FIELDS = [
   ...ADMISSION_FIELDS,
   'psn_name',
@@ -213,7 +216,9 @@ const DISCHARGE_FIELDS = [
   'endtime',
   'fu_flag',
   'cmi_flag',
+  'visit_kind',
   ...AMOUNT_FIELDS,
+  ...UPSTREAM_FIELDS,
 ] as const;
 
 export type DischargeDecoded =
@@ -235,6 +240,17 @@ function billOf(dto: DischargeDto): Bill {
     followUp: dto.fu_flag === '1',
     commercialEnrolled: dto.cmi_flag === '1',
     identities: [...dto.identities],
+    ...(dto.visit_kind !== undefined ? { visitKind: dto.visit_kind as VisitKind } : {}),
+    ...(UPSTREAM_FIELDS.some((f) => dto[f] !== undefined)
+      ? {
+          upstream: {
+            hifpPay: normaliseAmount(dto.hifp_pay ?? '0'),
+            hifmiPay: normaliseAmount(dto.hifmi_pay ?? '0'),
+            hifobPay: normaliseAmount(dto.hifob_pay ?? '0'),
+            actPayDedc: normaliseAmount(dto.act_pay_dedc ?? '0'),
+          },
+        }
+      : {}),
     medfeeSumamt: normaliseAmount(dto.medfee_sumamt),
     fulamtOwnpayAmt: normaliseAmount(dto.fulamt_ownpay_amt),
     overlmtSelfpay: normaliseAmount(dto.overlmt_selfpay),
@@ -348,7 +364,7 @@ export function decodeAcceptedDischarge(raw: string): DischargeDecoded {
     DischargeDto,
     body as Record<string, unknown>,
     DISCHARGE_FIELDS,
-    ['psn_name', 'certno'],
+    ['psn_name', 'certno', 'visit_kind', ...UPSTREAM_FIELDS],
     true,
   );
   if (errors.length > 0) return { ok: false, errors };
@@ -362,7 +378,7 @@ export function decodeDischarge(raw: Buffer | string, opts?: DecodeOptions): Dis
     DischargeDto,
     pre.body,
     DISCHARGE_FIELDS,
-    ['psn_name', 'certno'],
+    ['psn_name', 'certno', 'visit_kind', ...UPSTREAM_FIELDS],
     true,
   );
   const missing = new Set(

@@ -17,6 +17,8 @@ export const FLAG = ['0', '1'];
 export const INSUTYPES = ['390', '310'];
 export const MED_TYPES = ['11', '13', '14', '21'];
 export const HOSP_LVS = ['1', '2', '3'];
+/** visit_kind (optional): the kinds 002 第九条 names that med_type cannot say */
+export const VISIT_KINDS = ['rescue', 'day-surgery', 'negotiated-drug', 'emergency-admission'];
 export const IDENTITY_CODES = [
   'tekun',
   'guer',
@@ -51,11 +53,17 @@ export class DischargeDto extends AdmissionDto {
   @IsString() @Matches(DATETIME_RE) endtime!: string;
   @IsString() @IsIn(FLAG) fu_flag!: string;
   @IsString() @IsIn(FLAG) cmi_flag!: string;
+  @IsOptional() @IsString() @IsIn(VISIT_KINDS) visit_kind?: string;
   @IsString() @Matches(AMOUNT_RE) medfee_sumamt!: string;
   @IsString() @Matches(AMOUNT_RE) fulamt_ownpay_amt!: string;
   @IsString() @Matches(AMOUNT_RE) overlmt_selfpay!: string;
   @IsString() @Matches(AMOUNT_RE) preselfpay_amt!: string;
   @IsString() @Matches(AMOUNT_RE) inscp_scp_amt!: string;
+  // upstream-settled mode (optional): the tiers the medical-insurance platform already settled
+  @IsOptional() @IsString() @Matches(AMOUNT_RE) act_pay_dedc?: string;
+  @IsOptional() @IsString() @Matches(AMOUNT_RE) hifp_pay?: string;
+  @IsOptional() @IsString() @Matches(AMOUNT_RE) hifmi_pay?: string;
+  @IsOptional() @IsString() @Matches(AMOUNT_RE) hifob_pay?: string;
 }
 
 export class ReversalDto {

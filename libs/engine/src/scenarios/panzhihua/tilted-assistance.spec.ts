@@ -81,11 +81,16 @@ describe('Panzhihua tilted assistance (004 第十三条)', () => {
     expect(r.setlinfo.psnCashPay).toBe('1000.00');
   });
 
-  it('is not paid on ordinary outpatient visits', () => {
+  it('counts referred in-province ordinary outpatient visits too (settings.tiltedBurdenVisits)', () => {
+    // Was "not paid on ordinary outpatient visits" under panzhihua-2023.1. 004 第十三条 names no
+    // visit kind, so 2023.2 counts every referred in-province visit (docs/adr/0004; the other
+    // setting is in readings.spec.ts). 低保 outpatient 100.00: 70 % = 70.00 (004 第十条), burden
+    // 30.00 above 7,600.00 × 0.50 = 15.00 (004 第十三条)
     const r = one(
       dibao({ inscpScpAmt: '100.00', medType: '11' }),
       insuranceExhausted({ tiltedBurden: '7600.00' }),
     );
-    expect(line(r, 'tilted')).toBeUndefined();
+    expect(line(r, 'tilted')?.fundPayamt).toBe('15.00');
+    expect(r.accumulators.tiltedBurden).toBe('7630.00');
   });
 });

@@ -66,9 +66,13 @@ async function main(): Promise<void> {
   const app = await NestFactory.create<NestExpressApplication>(GatewayModule.forRuntime(runtime), {
     logger: ['error', 'warn'],
     bodyParser: false,
+    // the message's bytes as they came (req.rawBody): the intake decodes them as it decodes a
+    // Kafka message, by the XML declaration (docs/adr/0012-hostile-input.md)
+    rawBody: true,
   });
-  // the size cap applies before anything is parsed (413 beyond it)
-  const limit = config.maxMessageBytes;
+  // A body over the size cap is still read, up to 16 times the cap, to be recorded as a
+  // TOO_LARGE reject; beyond that the body parser answers 413 and nothing is stored.
+  const limit = config.maxMessageBytes * 16;
   app.useBodyParser('json', { limit });
   app.useBodyParser('text', { type: ['application/xml', 'text/xml', 'text/plain'], limit });
   // a month's reconciliation detail (one line per bill) is larger than a message

@@ -227,7 +227,7 @@ export async function verifyArchive(
       `SELECT c.seq::text AS seq, c.prev_hash, c.hash, a.seq::text AS a_seq, a.kind, a.ref,
               a.content, a.content_sha256,
               CASE a.kind
-                WHEN 'in' THEN (SELECT text_sha256(i.payload) FROM inbox i
+                WHEN 'in' THEN (SELECT text_sha256(inbox_archive_content(i)) FROM inbox i
                                 WHERE i.id = a.ref::bigint)
                 WHEN 'out' THEN (SELECT text_sha256(o.payload) FROM outbox o
                                  WHERE o.event_id = a.ref::uuid)

@@ -22,7 +22,8 @@ const HOSTILE = 1100;
 const GOOD = 200;
 /** the gateway's default MAX_MESSAGE_BYTES */
 const CAP = 65536;
-const CREDENTIALS = writeCredentials();
+const HOSPITAL = 'H51040000002'; // the first template's institution
+const CREDENTIALS = writeCredentials([HOSPITAL]);
 const AUTH = CREDENTIALS.header(CREDENTIALS.operator);
 const RUN = newRun('H');
 const GROUP = `gateway-hostile-${RUN}`;
@@ -471,4 +472,58 @@ describe('hostile input (real Kafka, real PostgreSQL, the compiled gateway)', ()
     expect(rows.map((r) => r.id).sort()).toEqual([...recorded].sort());
     expect(rows.every((r) => r.n > 0)).toBe(true);
   }, 120_000);
+
+  it('shows a reject to the auditor and the hospital with the person masked in the parsed message, or not at all', async () => {
+    const NAME = '张三丰';
+    const ID = '510402198001010045';
+    const base = bill('M1').replace(/<psn_no>[^<]*<\/psn_no>/, ''); // rejected: psn_no missing
+    const bodies = {
+      cdataAndComment: utf8(
+        setField(
+          setField(base, 'psn_name', `<![CDATA[${NAME}]]>`),
+          'certno',
+          '510402<!-- -->198001010045',
+        ),
+      ),
+      truncated: utf8(setField(base, 'psn_name', NAME).slice(0, base.indexOf('<certno>') + 20)),
+      nulInName: utf8(setField(base, 'psn_name', `${NAME}\u0000`)),
+    };
+    const hospital = CREDENTIALS.hospital[HOSPITAL] ?? '';
+    const get = async (id: string, token: string): Promise<Record<string, unknown>> => {
+      const res = await fetch(`${harness.base}/api/v1/rejects/${id}`, {
+        headers: CREDENTIALS.header(token),
+      });
+      expect(res.status).toBe(200);
+      return (await res.json()) as Record<string, unknown>;
+    };
+    for (const [kind, body] of Object.entries(bodies)) {
+      const posted = await fetch(`${harness.base}/api/v1/settlements`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/xml', ...CREDENTIALS.header(hospital) },
+        body,
+      });
+      expect(`${kind}:${posted.status}`).toBe(`${kind}:422`);
+      const id = String(((await posted.json()) as { reject_id: unknown }).reject_id);
+      for (const token of [CREDENTIALS.auditor, hospital]) {
+        const seen = JSON.stringify(await get(id, token));
+        expect(seen).not.toContain(NAME);
+        expect(seen).not.toContain('三丰');
+        expect(seen).not.toContain('198001010045');
+        if (kind === 'cdataAndComment') {
+          expect(seen).toContain('<psn_name>张**</psn_name>');
+          expect(seen).toContain(`<certno>${ID.slice(0, 6)}********${ID.slice(-4)}</certno>`);
+        } else {
+          expect(seen).toContain('cannot be masked safely');
+          expect(seen).toContain(sha256(body));
+        }
+      }
+      // the operator, who fixes and resubmits, reads what came
+      const raw = await get(id, CREDENTIALS.operator);
+      const came =
+        typeof raw.original_payload === 'string'
+          ? Buffer.from(raw.original_payload, 'utf8')
+          : Buffer.from(String(raw.original_payload_base64), 'base64');
+      expect(came.equals(body)).toBe(true);
+    }
+  }, 60_000);
 });

@@ -471,6 +471,16 @@ describe('hostile input (real Kafka, real PostgreSQL, the compiled gateway)', ()
     );
     expect(rows.map((r) => r.id).sort()).toEqual([...recorded].sort());
     expect(rows.every((r) => r.n > 0)).toBe(true);
+    // beyond 16 × the cap the body is not read: 413, in the API's error shape
+    const huge = await fetch(`${harness.base}/api/v1/settlements`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/xml', ...AUTH },
+      body: Buffer.alloc(16 * CAP + 1, 0x20),
+    });
+    expect(huge.status).toBe(413);
+    expect(((await huge.json()) as { errors: Array<{ code: string }> }).errors[0]?.code).toBe(
+      'TOO_LARGE',
+    );
   }, 120_000);
 
   it('shows a reject to the auditor and the hospital with the person masked in the parsed message, or not at all', async () => {

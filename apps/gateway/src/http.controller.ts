@@ -6,7 +6,7 @@
  * contracts/openapi/gateway.v1.yaml, served at /api/v1/openapi.yaml.
  */
 import { Controller, Get, Header, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
-import type { Request, Response } from 'express';
+import type { NextFunction, Request, Response } from 'express';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -67,6 +67,38 @@ export function messageOf(req: Request): Body {
       message: 'the request has no body of a supported content type',
     },
   };
+}
+
+/**
+ * A body the body parser refused (over 16 × the size cap, unreadable JSON, a charset it has no
+ * decoder for) answered in the API's error shape instead of Express's HTML page. Nothing was read,
+ * so nothing is recorded (docs/adr/0012-hostile-input.md).
+ */
+export function bodyParserErrors(
+  error: unknown,
+  _req: Request,
+  res: Response,
+  next: NextFunction,
+): void {
+  const e = error as { type?: unknown; status?: unknown; limit?: unknown; message?: unknown };
+  if (typeof e?.type !== 'string' || typeof e.status !== 'number' || res.headersSent) {
+    next(error);
+    return;
+  }
+  const code =
+    e.type === 'entity.too.large'
+      ? 'TOO_LARGE'
+      : e.type === 'charset.unsupported' || e.type === 'encoding.unsupported'
+        ? 'UNSUPPORTED_ENCODING'
+        : 'MALFORMED_BODY';
+  sendProblems(res, e.status, 'rejected', [
+    {
+      code,
+      field: '(message)',
+      rule: code === 'TOO_LARGE' ? `maxBodyBytes:${String(e.limit)}` : 'a readable request body',
+      message: typeof e.message === 'string' ? e.message : 'the request body could not be read',
+    },
+  ]);
 }
 
 /**

@@ -11,6 +11,7 @@ import { Feed, type FeedMessage } from '../../his-simulator/src/feed';
 import { pace } from '../../his-simulator/src/pace';
 import { GatewayModule } from './app.module';
 import { ConfigError, type GatewayConfig, loadConfig } from './config';
+import { bodyParserErrors } from './http.controller';
 import { Logger } from './log';
 import { GatewayRuntime } from './runtime';
 
@@ -77,6 +78,7 @@ async function main(): Promise<void> {
   app.useBodyParser('text', { type: ['application/xml', 'text/xml', 'text/plain'], limit });
   // a month's reconciliation detail (one line per bill) is larger than a message
   app.useBodyParser('text', { type: ['text/csv'], limit: config.maxDeclarationBytes });
+  app.use(bodyParserErrors);
   app.enableShutdownHooks([]);
   await runtime.start();
   await app.listen(config.port, config.host);

@@ -55,6 +55,8 @@ function utf16le(text: string): Buffer {
 
 interface Message {
   key: string;
+  /** NUL in the Kafka key and the correlation-id header (stored with U+FFFD) */
+  nulInTransport?: boolean;
   bytes: Buffer;
   /** the reject reason it must end with; null for a good bill */
   expect: string | null;
@@ -114,6 +116,10 @@ const pick = <T>(r: Rng, xs: readonly T[]): T => xs[r.nextInt(0, xs.length - 1)]
 const KINDS: Record<string, Kind> = {
   nulInName: (v, r) => ({
     bytes: utf8(setField(bill(v), 'psn_name', `张${'\u0000'.repeat(r.nextInt(1, 3))}三`)),
+    expect: 'INVALID_CHARACTER',
+  }),
+  nulInKeyAndHeader: (v) => ({
+    bytes: utf8(setField(bill(v), 'psn_name', '赵\u0000六')),
     expect: 'INVALID_CHARACTER',
   }),
   nulInCertno: (v) => ({
@@ -259,7 +265,14 @@ function corpus(): Message[] {
     const visit = `X${i}`;
     const r = new Rng(seeds[i] ?? i);
     const m = (KINDS[kind] as Kind)(visit, r);
-    out.push({ key: `${RUN}-x${i}`, bytes: m.bytes, expect: m.expect, kind, visit });
+    out.push({
+      key: `${RUN}-x${i}`,
+      bytes: m.bytes,
+      expect: m.expect,
+      kind,
+      visit,
+      nulInTransport: kind === 'nulInKeyAndHeader',
+    });
   }
   for (let i = 0; i < GOOD; i++) {
     const visit = `G${i}`;
@@ -329,7 +342,8 @@ describe('hostile input (real Kafka, real PostgreSQL, the compiled gateway)', ()
         WHERE i.key LIKE $1`,
       [`${prefix}%`],
     );
-    return new Map(rows.map((r) => [r.key, r]));
+    // a NUL in a key is stored as U+FFFD
+    return new Map(rows.map((r) => [r.key.replace(/\uFFFD$/, ''), r]));
   }
 
   /** What is wrong with how a hostile message was kept, or null. */
@@ -356,7 +370,11 @@ describe('hostile input (real Kafka, real PostgreSQL, the compiled gateway)', ()
     const send = (batch: Message[]): Promise<unknown> =>
       producer.send({
         topic: Topics.hisDischarge,
-        messages: batch.map((m) => ({ key: m.key, value: m.bytes })),
+        messages: batch.map((m) =>
+          m.nulInTransport === true
+            ? { key: `${m.key}\u0000`, value: m.bytes, headers: { 'correlation-id': 'c\u0000' } }
+            : { key: m.key, value: m.bytes },
+        ),
       });
     let batch: Message[] = [];
     let bytes = 0;

@@ -147,6 +147,26 @@ export function receive(message: Buffer | string, maxBytes: number): Received {
   return { ...base, bytes, text: decoded.text, raw: decoded.text, problem: null };
 }
 
+/**
+ * A transport's own text (Kafka key, correlation-id header) with control characters replaced: it
+ * is stored as text and sent as a JSON header, where U+0000 cannot go (docs/adr/0012).
+ */
+function printable(s: string | null | undefined): string | undefined {
+  return s === null || s === undefined
+    ? undefined
+    : s.replace(/[\u0000-\u001f\u007f-\u009f]/g, '\uFFFD');
+}
+
+/** The source as it is recorded: its transport texts printable, its attribution decided. */
+function recorded(received: Received, given: Source): Source {
+  const key = printable(given.key);
+  const correlationId = printable(given.correlationId);
+  const source: Source = { ...given, key: key ?? null };
+  if (correlationId !== undefined) source.correlationId = correlationId;
+  source.attributedTo = attribution(received, source);
+  return source;
+}
+
 /** The hospital a message that may not decode is recorded under (see Source.attributedTo). */
 function attribution(received: Received, source: Source): string | null {
   const named = received.text === null ? null : namedInstitution(received.text);
@@ -340,9 +360,9 @@ export class IntakeService {
 
   /** Processes one inbound message to its outcome; resolves after the transaction committed. */
   async submit(message: Buffer | string, given: Source): Promise<Outcome> {
-    const correlationId = given.correlationId ?? randomUUID();
     const received = receive(message, this.maxBytes);
-    const source: Source = { ...given, attributedTo: attribution(received, given) };
+    const source = recorded(received, given);
+    const correlationId = source.correlationId ?? randomUUID();
     const raw = received.raw;
     const root = received.problem === null ? rootElement(raw) : null;
     for (let attempt = 1; ; attempt++) {
@@ -374,9 +394,9 @@ export class IntakeService {
 
   /** Keeps a message that failed for an unexpected reason as a reject, so it blocks nothing. */
   async internalReject(message: Buffer | string, given: Source, error: unknown): Promise<Outcome> {
-    const correlationId = given.correlationId ?? randomUUID();
     const received = receive(message, this.maxBytes);
-    const source: Source = { ...given, attributedTo: attribution(received, given) };
+    const source = recorded(received, given);
+    const correlationId = source.correlationId ?? randomUUID();
     const raw = received.raw;
     const problem: Problem = {
       code: 'INTERNAL_ERROR',

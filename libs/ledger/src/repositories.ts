@@ -13,6 +13,11 @@ export function sha256(text: string | Uint8Array): string {
     : createHash('sha256').update(text).digest('hex');
 }
 
+/** A transport's text (Kafka key, header) as `text` can hold it: U+0000 becomes U+FFFD. */
+function noNul(text: string | null): string | null {
+  return text === null ? null : text.replace(/\u0000/g, '\uFFFD');
+}
+
 /** Text PostgreSQL can store as `text`: anything but U+0000 (invalid UTF-8 never reaches here). */
 export function storableText(text: string | null): string | null {
   return text === null || text.includes('\u0000') ? null : text;
@@ -86,13 +91,13 @@ export async function insertInbox(q: Queryable, message: NewInbox): Promise<Inbo
     message.topic ?? null,
     message.partition ?? null,
     message.offset ?? null,
-    message.key ?? null,
+    noNul(message.key ?? null),
     storableText(message.payload),
     bytes,
     message.payloadSize ?? bytes.length,
     message.payloadSha256 ?? sha256(bytes),
     message.status,
-    message.correlationId ?? null,
+    noNul(message.correlationId ?? null),
     message.fixmedinsCode ?? null,
     message.submittedBy ?? null,
     message.resubmissionOf ?? null,
@@ -591,7 +596,8 @@ export async function insertReject(q: Queryable, reject: NewReject): Promise<str
       reject.inboxId,
       reject.reasonCode,
       reject.field ?? null,
-      reject.message,
+      // a parser's message may quote the input
+      reject.message.replace(/\u0000/g, '\uFFFD'),
       storableText(reject.payload),
       Buffer.from(reject.payload ?? '', 'utf8'),
       reject.fixmedinsCode ?? null,

@@ -6,9 +6,9 @@
  * Rules kept throughout:
  * - every text from the server reaches the page through text nodes / textContent / .value, never
  *   innerHTML, so nothing the server (or a message) says is interpreted as markup;
- * - the server masks people; nothing is unmasked here. What the console masks itself (person
- *   numbers in a person search, the personal elements of a reject's XML for a reader who cannot
- *   resubmit) uses the server's rules (console.controller.ts maskPsnNo, log.ts maskName/maskCertno);
+ * - the server masks people; nothing is unmasked here. A reject's XML comes masked from the server
+ *   (parsed, never by pattern) for a reader who cannot resubmit; what the console masks itself
+ *   (person numbers in a person search) uses the server's rule (console.controller.ts maskPsnNo);
  * - what a chart shows is also written to data-* attributes (data-count, data-items), so a test or
  *   an accessibility tool reads the numbers without reading pixels.
  */
@@ -147,31 +147,6 @@
     if (!p) return '';
     if (p.length <= 8) return p.slice(0, 2) + '*'.repeat(Math.max(1, p.length - 2));
     return p.slice(0, 4) + '*'.repeat(p.length - 8) + p.slice(-4);
-  }
-
-  /** 张三丰 → 张** (the server's maskName). */
-  function maskName(name) {
-    const chars = Array.from(name || '');
-    if (chars.length === 0) return '';
-    return chars[0] + '*'.repeat(Math.max(1, chars.length - 1));
-  }
-
-  /** 510402199001011234 → 510402********1234 (the server's maskCertno). */
-  function maskCertno(c) {
-    if (!c) return '';
-    if (c.length <= 4) return '*'.repeat(c.length);
-    const head = c.length >= 14 ? c.slice(0, 6) : '';
-    return head + '*'.repeat(c.length - head.length - 4) + c.slice(-4);
-  }
-
-  const XML_MASKS = { psn_no: maskPsnNo, psn_name: maskName, certno: maskCertno };
-
-  /** A message's XML with its person number, name and ID number masked (for reading only). */
-  function maskXml(xml) {
-    return String(xml || '').replace(
-      /<(psn_no|psn_name|certno)>([^<]*)<\/\1>/g,
-      (_m, tag, v) => `<${tag}>${XML_MASKS[tag](v.trim())}</${tag}>`,
-    );
   }
 
   // ------------------------------------------------------------------ API
@@ -1055,7 +1030,14 @@
       : 'not resubmitted yet';
     // an operator edits the message as it came; anyone else reads it with the person masked
     const xml = $('reject-xml');
-    xml.value = operator ? x.original_payload : maskXml(x.original_payload);
+    // the server masks the message in its parsed tree for every role but the operator, and sends
+    // none where it cannot be masked safely (docs/adr/0012-hostile-input.md)
+    xml.value =
+      x.original_payload ??
+      (operator
+        ? `(not text: ${x.original_payload_size} bytes, sha256 ${x.original_payload_sha256}; ` +
+          `base64 ${x.original_payload_base64 || ''})`
+        : x.original_payload_note || '');
     xml.readOnly = !operator;
     $('reject-readonly').hidden = operator;
     $('resubmit').hidden = !operator;

@@ -9,7 +9,7 @@ import type { Request, Response } from 'express';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { findReject, listMessages, listRejects, readFlow, type RejectRow } from '@onebill/ledger';
-import { decodeDischarge } from '@onebill/messaging/xml';
+import { decodeDischarge, maskMessage } from '@onebill/messaging/xml';
 import { toWire } from '@onebill/messaging/wire';
 import { projectRoot } from '@onebill/rules';
 import { Allow, hospitalScopeOf, principalOf, Public, scopeOf } from './auth';
@@ -23,7 +23,7 @@ import {
   visibleSettlement,
 } from './http.controller';
 import { AlreadyResubmitted } from './intake.service';
-import { maskCertno, maskName, maskXml } from './log';
+import { maskCertno, maskName } from './log';
 import { GatewayRuntime } from './runtime';
 
 const ASSETS: Record<string, string> = {
@@ -56,7 +56,37 @@ function rejectJson(r: RejectRow, withPayload: boolean): Record<string, unknown>
     resubmitted_as: r.resubmittedAs,
     resubmitted_by: r.resubmittedBy,
     resubmitted_at: r.resubmittedAt?.toISOString() ?? null,
-    ...(withPayload ? { original_payload: r.payload } : {}),
+    original_payload_size: r.payloadSize,
+    original_payload_sha256: r.payloadSha256,
+    ...(withPayload
+      ? {
+          original_payload: r.payload,
+          // the bytes, where they are not text (NUL, another encoding gone wrong, junk)
+          ...(r.payload === null
+            ? { original_payload_base64: r.payloadBytes.toString('base64') }
+            : {}),
+          original_payload_complete: r.payloadBytes.length === r.payloadSize,
+        }
+      : {}),
+  };
+}
+
+/**
+ * The reject as a role that must not see a person's name or ID number reads it: the message
+ * parsed and masked in the tree (CDATA, comments and odd spacing cannot hide a name from it), or,
+ * where it cannot be parsed, only its size and hash (docs/adr/0012-hostile-input.md).
+ */
+export function maskedRejectJson(r: RejectRow): Record<string, unknown> {
+  const json = rejectJson(r, false);
+  const masked = maskMessage(r.payload, { name: maskName, id: maskCertno, psnNo: maskPsnNo });
+  if (masked !== null) return { ...json, original_payload: masked, original_payload_masked: true };
+  return {
+    ...json,
+    original_payload: null,
+    original_payload_masked: false,
+    original_payload_note:
+      `cannot be masked safely (not well-formed XML or not text): ${r.payloadSize} bytes, ` +
+      `sha256 ${r.payloadSha256}`,
   };
 }
 
@@ -174,9 +204,9 @@ export class ConsoleController {
       return;
     }
     // the operator edits and resubmits the message as it came; everyone else sees it masked
-    const json = rejectJson(r, true);
-    if (principalOf(req).role !== 'operator') json.original_payload = maskXml(r.payload);
-    res.status(200).json(json);
+    res
+      .status(200)
+      .json(principalOf(req).role === 'operator' ? rejectJson(r, true) : maskedRejectJson(r));
   }
 
   /** The fixed message for a reject, sent again, linked to it and to who sent it. */
@@ -248,7 +278,7 @@ export class ConsoleController {
       certno: null,
     };
     if (s.inboxId !== null) {
-      const raw = await this.runtime.db.query<{ payload: string }>(
+      const raw = await this.runtime.db.query<{ payload: string | null }>(
         'SELECT payload FROM inbox WHERE id = $1',
         [s.inboxId],
       );

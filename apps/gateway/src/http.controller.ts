@@ -6,7 +6,7 @@
  * contracts/openapi/gateway.v1.yaml, served at /api/v1/openapi.yaml.
  */
 import { Controller, Get, Header, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
-import type { Request, Response } from 'express';
+import type { NextFunction, Request, Response } from 'express';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -16,7 +16,7 @@ import {
   findSettlementsOfPerson,
   type SettlementRow,
 } from '@onebill/ledger';
-import { encodeSettlementResultXml, jsonMessageToXml } from '@onebill/messaging/xml';
+import { encodeSettlementResultXml, jsonMessageToXml, messageText } from '@onebill/messaging/xml';
 import { type SettlementEnvelope, toWire } from '@onebill/messaging/wire';
 import { projectRoot } from '@onebill/rules';
 import { Allow, hospitalScopeOf, principalOf, Public, scopeOf } from './auth';
@@ -30,13 +30,21 @@ import {
 } from './intake.service';
 import { GatewayRuntime } from './runtime';
 
-type Body = { ok: true; xml: string } | { ok: false; problem: Problem };
+/**
+ * A message body: the bytes as they came for XML (decoded by the intake exactly as a Kafka
+ * message, docs/adr/0012-hostile-input.md), the XML the JSON tree stands for otherwise.
+ */
+type Body = { ok: true; xml: Buffer | string } | { ok: false; problem: Problem };
 
 /** The request body as message XML, or the reason it cannot be one. */
 export function messageOf(req: Request): Body {
   const body: unknown = req.body;
-  if (typeof body === 'string' && body.trim() !== '') return { ok: true, xml: body };
-  if (Buffer.isBuffer(body) && body.length > 0) return { ok: true, xml: body.toString('utf8') };
+  // main.ts keeps the raw bytes (rawBody): the body parser's charset reading is not used
+  const raw: unknown = (req as Request & { rawBody?: unknown }).rawBody;
+  if (typeof body === 'string' || Buffer.isBuffer(body)) {
+    const bytes = Buffer.isBuffer(raw) ? raw : Buffer.isBuffer(body) ? body : Buffer.from(body);
+    if (bytes.length > 0) return { ok: true, xml: bytes };
+  }
   if (typeof body === 'object' && body !== null && !Buffer.isBuffer(body)) {
     const xml = jsonMessageToXml(body);
     if (xml !== null) return { ok: true, xml };
@@ -62,6 +70,38 @@ export function messageOf(req: Request): Body {
 }
 
 /**
+ * A body the body parser refused (over 16 × the size cap, unreadable JSON, a charset it has no
+ * decoder for) answered in the API's error shape instead of Express's HTML page. Nothing was read,
+ * so nothing is recorded (docs/adr/0012-hostile-input.md).
+ */
+export function bodyParserErrors(
+  error: unknown,
+  _req: Request,
+  res: Response,
+  next: NextFunction,
+): void {
+  const e = error as { type?: unknown; status?: unknown; limit?: unknown; message?: unknown };
+  if (typeof e?.type !== 'string' || typeof e.status !== 'number' || res.headersSent) {
+    next(error);
+    return;
+  }
+  const code =
+    e.type === 'entity.too.large'
+      ? 'TOO_LARGE'
+      : e.type === 'charset.unsupported' || e.type === 'encoding.unsupported'
+        ? 'UNSUPPORTED_ENCODING'
+        : 'MALFORMED_BODY';
+  sendProblems(res, e.status, 'rejected', [
+    {
+      code,
+      field: '(message)',
+      rule: code === 'TOO_LARGE' ? `maxBodyBytes:${String(e.limit)}` : 'a readable request body',
+      message: typeof e.message === 'string' ? e.message : 'the request body could not be read',
+    },
+  ]);
+}
+
+/**
  * A hospital credential may only send messages of its own institution: 403 before anything is
  * stored (the message is not the hospital's to send). The institution is read by the decoder, not
  * by a pattern over the text (a comment or an attribute must not pass for the element). A message
@@ -71,7 +111,7 @@ export function messageOf(req: Request): Body {
 export function foreignHospital(
   req: Request,
   res: Response,
-  xml: string,
+  xml: Buffer | string,
   intake: Pick<IntakeService, 'namedHospital'>,
 ): boolean {
   const scope = scopeOf(principalOf(req));
@@ -246,7 +286,9 @@ export class HttpController {
       sendProblems(res, 400, 'rejected', [body.problem]);
       return;
     }
-    const sent = rootElement(body.xml);
+    const text = typeof body.xml === 'string' ? body.xml : messageText(body.xml);
+    const sent =
+      typeof text === 'string' ? rootElement(text) : text.ok ? rootElement(text.text) : null;
     // a message of another kind on this route (a discharge posted to /admissions): a caller's
     // mistake, answered before anything is stored; malformed XML goes on and is kept with reasons
     if (sent !== null && sent !== root && ROUTED_ROOTS.has(sent)) {

@@ -30,6 +30,7 @@ import {
 import {
   type Db,
   billBodyHash,
+  sha256,
   categoriesInForce,
   identityPeriods,
   insertHighBurdenAlert,
@@ -59,6 +60,8 @@ import {
   decodeDischarge,
   decodeReversal,
   encodeSettlementResultXml,
+  messageText,
+  namedInstitution,
   type DecodeError,
 } from '@onebill/messaging/xml';
 import { Topics } from '@onebill/messaging/kafka/topics';
@@ -85,6 +88,91 @@ export interface Source {
    * this hospital whatever they say, and one that decodes to another hospital is refused.
    */
   hospitalScope?: string;
+  /**
+   * The hospital a message that does not decode is recorded under, set by the intake once per
+   * message: the institution the parser reads in it, else the Kafka key (docs/adr/0012).
+   */
+  attributedTo?: string | null;
+}
+
+/**
+ * A message as it came (docs/adr/0012-hostile-input.md): the bytes kept (all of them, or the
+ * first `maxBytes` of a message over twice the cap), the whole message's size and hash, its text
+ * where the bytes decode to text, and the reason when they cannot be read as a message at all.
+ */
+export interface Received {
+  bytes: Buffer;
+  size: number;
+  sha256: string;
+  text: string | null;
+  problem: Problem | null;
+  /** what the rest of the intake reads: the text, or the bytes read as UTF-8 where there is none */
+  raw: string;
+}
+
+/** The bytes (or text, from JSON or a test) of one message, read once for the whole intake. */
+export function receive(message: Buffer | string, maxBytes: number): Received {
+  const bytes = typeof message === 'string' ? Buffer.from(message, 'utf8') : message;
+  const size = bytes.length;
+  const base = { size, sha256: sha256(bytes) };
+  if (size > maxBytes) {
+    const kept = size > 2 * maxBytes ? bytes.subarray(0, maxBytes) : bytes;
+    const decoded = kept === bytes ? messageText(kept) : null;
+    const text = decoded?.ok === true ? decoded.text : null;
+    return {
+      ...base,
+      bytes: kept,
+      text,
+      raw: text ?? kept.toString('utf8'),
+      problem: {
+        code: 'TOO_LARGE',
+        field: null,
+        rule: `maxBytes:${maxBytes}`,
+        message:
+          `message is ${size} bytes, limit ${maxBytes}` +
+          (kept === bytes ? '' : `; its first ${maxBytes} bytes and its SHA-256 are kept`),
+      },
+    };
+  }
+  if (typeof message === 'string')
+    return { ...base, bytes, text: message, raw: message, problem: null };
+  const decoded = messageText(bytes);
+  if (!decoded.ok)
+    return {
+      ...base,
+      bytes,
+      text: null,
+      raw: bytes.toString('utf8'),
+      problem: fromDecode([decoded.error])[0] ?? null,
+    };
+  return { ...base, bytes, text: decoded.text, raw: decoded.text, problem: null };
+}
+
+/**
+ * A transport's own text (Kafka key, correlation-id header) with control characters replaced: it
+ * is stored as text and sent as a JSON header, where U+0000 cannot go (docs/adr/0012).
+ */
+function printable(s: string | null | undefined): string | undefined {
+  return s === null || s === undefined
+    ? undefined
+    : s.replace(/[\u0000-\u001f\u007f-\u009f]/g, '\uFFFD');
+}
+
+/** The source as it is recorded: its transport texts printable, its attribution decided. */
+function recorded(received: Received, given: Source): Source {
+  const key = printable(given.key);
+  const correlationId = printable(given.correlationId);
+  const source: Source = { ...given, key: key ?? null };
+  if (correlationId !== undefined) source.correlationId = correlationId;
+  source.attributedTo = attribution(received, source);
+  return source;
+}
+
+/** The hospital a message that may not decode is recorded under (see Source.attributedTo). */
+function attribution(received: Received, source: Source): string | null {
+  const named = received.text === null ? null : namedInstitution(received.text);
+  const key = source.key?.trim() ?? '';
+  return named ?? (/^[A-Za-z0-9_-]{1,64}$/.test(key) ? key : null);
 }
 
 /** One reason a message was not settled: which field, which rule, in words. */
@@ -147,20 +235,15 @@ export function waiverWire(w: DepositWaiver): Record<string, unknown> {
   return { applies: w.applies, category: w.category, reason: w.reason, article: w.article };
 }
 
-/** The hospital a raw message names, read without parsing (it may not decode). */
-export function hospitalOfRaw(raw: string): string | null {
-  return (
-    /<fixmedins_code>\s*([A-Za-z0-9]{1,40})\s*<\/fixmedins_code>/.exec(raw.slice(0, 4096))?.[1] ??
-    null
-  );
-}
-
 /**
  * The hospital a message is recorded under: the credential's institution when a hospital sent it,
- * otherwise what the raw text names (a message that does not decode still belongs somewhere).
+ * otherwise what the parser reads in the message, else the Kafka key (a message that does not
+ * decode still belongs somewhere).
  */
 function attributedHospital(raw: string, source: Source): string | null {
-  return source.hospitalScope ?? hospitalOfRaw(raw);
+  if (source.hospitalScope !== undefined) return source.hospitalScope;
+  if (source.attributedTo !== undefined) return source.attributedTo;
+  return namedInstitution(raw);
 }
 
 /** A hospital credential's message that decodes to another institution: refused. */
@@ -237,8 +320,8 @@ export class IntakeService {
   }
 
   /** Decode, validate and compute on the person's current position, storing nothing (2303). */
-  async preview(raw: string): Promise<PreviewOutcome> {
-    const decoded = decodeDischarge(raw, { maxBytes: this.maxBytes });
+  async preview(message: Buffer | string): Promise<PreviewOutcome> {
+    const decoded = decodeDischarge(message, { maxBytes: this.maxBytes });
     if (!decoded.ok) return { ok: false, problems: fromDecode(decoded.errors) };
     try {
       const { hospital, bill } = this.admit(decoded.bill);
@@ -258,8 +341,11 @@ export class IntakeService {
    * included), or null when it does not decode: then it is rejected, and recorded under the
    * sender's institution.
    */
-  namedHospital(raw: string): string | null {
+  namedHospital(message: Buffer | string): string | null {
     const opts = { maxBytes: this.maxBytes };
+    const received = receive(message, this.maxBytes);
+    if (received.problem !== null || received.text === null) return null;
+    const raw = received.text;
     const root = rootElement(raw);
     if (root === 'reversal') {
       const d = decodeReversal(raw, opts);
@@ -274,14 +360,19 @@ export class IntakeService {
   }
 
   /** Processes one inbound message to its outcome; resolves after the transaction committed. */
-  async submit(raw: string, source: Source): Promise<Outcome> {
+  async submit(message: Buffer | string, given: Source): Promise<Outcome> {
+    const received = receive(message, this.maxBytes);
+    const source = recorded(received, given);
     const correlationId = source.correlationId ?? randomUUID();
-    const root = rootElement(raw);
+    const raw = received.raw;
+    const root = received.problem === null ? rootElement(raw) : null;
     for (let attempt = 1; ; attempt++) {
       try {
         const outcome = await this.db.transaction(async (tx) => {
-          const inbox = await this.inbox(tx, raw, source, correlationId);
+          const inbox = await this.inbox(tx, received, source, correlationId);
           if (typeof inbox !== 'string') return inbox;
+          if (received.problem !== null)
+            return this.reject(tx, inbox, raw, source, [received.problem], correlationId);
           if (root === 'reversal') return this.reverse(tx, inbox, raw, source, correlationId);
           if (root === 'admission') return this.admission(tx, inbox, raw, source, correlationId);
           return this.settleBill(tx, inbox, raw, source, correlationId);
@@ -303,8 +394,11 @@ export class IntakeService {
   }
 
   /** Keeps a message that failed for an unexpected reason as a reject, so it blocks nothing. */
-  async internalReject(raw: string, source: Source, error: unknown): Promise<Outcome> {
+  async internalReject(message: Buffer | string, given: Source, error: unknown): Promise<Outcome> {
+    const received = receive(message, this.maxBytes);
+    const source = recorded(received, given);
     const correlationId = source.correlationId ?? randomUUID();
+    const raw = received.raw;
     const problem: Problem = {
       code: 'INTERNAL_ERROR',
       field: null,
@@ -312,7 +406,7 @@ export class IntakeService {
       message: error instanceof Error ? error.message : String(error),
     };
     return this.db.transaction(async (tx) => {
-      const inbox = await this.inbox(tx, raw, source, correlationId);
+      const inbox = await this.inbox(tx, received, source, correlationId);
       if (typeof inbox !== 'string') return inbox;
       return this.reject(tx, inbox, raw, source, [problem], correlationId);
     });
@@ -627,17 +721,21 @@ export class IntakeService {
   /** Records the message; for a Kafka redelivery of a message already processed, its outcome. */
   private async inbox(
     tx: Queryable,
-    raw: string,
+    received: Received,
     source: Source,
     correlationId: string,
   ): Promise<string | Outcome> {
+    const raw = received.raw;
     const ref = await insertInbox(tx, {
       source: source.kind,
       topic: source.topic ?? null,
       partition: source.partition ?? null,
       offset: source.offset ?? null,
       key: source.key ?? null,
-      payload: raw,
+      payload: received.text,
+      payloadBytes: received.bytes,
+      payloadSize: received.size,
+      payloadSha256: received.sha256,
       status: 'received',
       correlationId,
       fixmedinsCode: attributedHospital(raw, source),

@@ -174,7 +174,8 @@ export class KafkaIngress {
   private async one(m: InboundMessage, batch: InboundBatch): Promise<void> {
     const started = process.hrtime.bigint();
     const seconds = (): number => Number(process.hrtime.bigint() - started) / 1e9;
-    const raw = m.value?.toString('utf8') ?? '';
+    // the bytes as they came: the intake decodes them (docs/adr/0012-hostile-input.md)
+    const raw = m.value ?? Buffer.alloc(0);
     const source = kafkaSource(m);
     const outcome = await processWithRetries(
       this.log,

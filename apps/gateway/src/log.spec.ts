@@ -1,4 +1,4 @@
-import { Logger, maskCertno, maskName, maskXml, redact } from './log';
+import { Logger, maskCertno, maskName, redact } from './log';
 
 /** A logger that keeps its lines, and the lines parsed. */
 function capture(level?: 'debug' | 'info' | 'warn' | 'error', base?: Record<string, unknown>) {
@@ -187,26 +187,5 @@ describe('Logger', () => {
     } finally {
       write.mockRestore();
     }
-  });
-});
-
-describe('maskXml', () => {
-  it('masks the ID number and the name in a message, and nothing else', () => {
-    const xml =
-      '<discharge><psn_no>P1</psn_no><psn_name>张三丰</psn_name>' +
-      '<certno>510402198001010045</certno><mdtrt_id>M1</mdtrt_id></discharge>';
-    expect(maskXml(xml)).toBe(
-      '<discharge><psn_no>P1</psn_no><psn_name>张**</psn_name>' +
-        '<certno>510402********0045</certno><mdtrt_id>M1</mdtrt_id></discharge>',
-    );
-  });
-
-  it('masks an element written with attributes or a space before its closing bracket', () => {
-    const masked = maskXml(
-      '<certno type="1">510402198001010045</certno ><psn_name >李四</psn_name>',
-    );
-    expect(masked).not.toContain('198001010045');
-    expect(masked).not.toContain('李四');
-    expect(masked).toContain('510402********0045');
   });
 });

@@ -22,19 +22,6 @@ export function maskName(name: string): string {
 
 const SENSITIVE = /^(certno|psn_name|name|psnName|cert_no|id_card|idCard)$/;
 
-const SENSITIVE_XML = /<(certno|psn_name|cert_no|id_card|name)(\s[^>]*)?>([^<]*)<\/\1\s*>/g;
-
-/** The XML text with the content of ID-number and name elements masked (the rest as it was). */
-export function maskXml(xml: string): string {
-  return xml.replace(
-    SENSITIVE_XML,
-    (_all, tag: string, attrs: string | undefined, text: string) => {
-      const masked = /name/.test(tag) ? maskName(text.trim()) : maskCertno(text.trim());
-      return `<${tag}${attrs ?? ''}>${masked}</${tag}>`;
-    },
-  );
-}
-
 /** A copy with ID numbers and names masked, however deep. */
 export function redact(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(redact);

@@ -8,6 +8,7 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { GatewayModule } from './app.module';
 import { ConfigError, loadConfig } from './config';
+import { bodyParserErrors } from './http.controller';
 import { Logger } from './log';
 import { GatewayRuntime } from './runtime';
 import { securityHeaders } from './security-headers';
@@ -20,16 +21,21 @@ async function main(): Promise<void> {
   const app = await NestFactory.create<NestExpressApplication>(GatewayModule.forRuntime(runtime), {
     logger: ['error', 'warn'],
     bodyParser: false,
+    // the message's bytes as they came (req.rawBody): the intake decodes them as it decodes a
+    // Kafka message, by the XML declaration (docs/adr/0012-hostile-input.md)
+    rawBody: true,
   });
   // security headers on every answer, the parsers' refusals (413) included; no X-Powered-By
   app.disable('x-powered-by');
   app.use(securityHeaders);
-  // the size cap applies before anything is parsed (413 beyond it)
-  const limit = config.maxMessageBytes;
+  // A body over the size cap is still read, up to 16 times the cap, to be recorded as a
+  // TOO_LARGE reject; beyond that the body parser answers 413 and nothing is stored.
+  const limit = config.maxMessageBytes * 16;
   app.useBodyParser('json', { limit });
   app.useBodyParser('text', { type: ['application/xml', 'text/xml', 'text/plain'], limit });
   // a month's reconciliation detail (one line per bill) is larger than a message
   app.useBodyParser('text', { type: ['text/csv'], limit: config.maxDeclarationBytes });
+  app.use(bodyParserErrors);
   app.enableShutdownHooks([]);
   await runtime.start();
   await app.listen(config.port, config.host);

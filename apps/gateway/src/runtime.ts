@@ -228,7 +228,7 @@ export class GatewayRuntime {
   }
 
   /** One message over HTTP or from the console, timed and counted like Kafka's. */
-  async submit(raw: string, source: Source, route: string): Promise<Outcome> {
+  async submit(raw: Buffer | string, source: Source, route: string): Promise<Outcome> {
     const started = process.hrtime.bigint();
     const outcome = await this.intake.submit(raw, source);
     this.record(outcome, 'http', route, Number(process.hrtime.bigint() - started) / 1e9);

@@ -34,13 +34,19 @@ interface Watermark {
 }
 
 async function watermark(q: Queryable): Promise<Watermark & { xmin: bigint }> {
-  const { rows } = await q.query<{ xmin: string; xmax: string; last: string }>(
+  // The sequence first, the snapshot in a later statement: a sequence is read as it is now, a
+  // statement's snapshot as it was when the statement began, so in one statement an entry numbered
+  // by a transaction that took its id after the snapshot could fall under the watermark without
+  // being waited for, and be left out of the chain (ENTRY_UNCHAINED).
+  const { rows: seq } = await q.query<{ last: string }>(
+    `SELECT (CASE WHEN is_called THEN last_value ELSE 0 END)::text AS last FROM archive_seq_seq`,
+  );
+  const { rows } = await q.query<{ xmin: string; xmax: string }>(
     `SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin,
-            pg_snapshot_xmax(pg_current_snapshot())::text AS xmax,
-            (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM archive_seq_seq)::text AS last`,
+            pg_snapshot_xmax(pg_current_snapshot())::text AS xmax`,
   );
   const r = rows[0]!;
-  return { xmin: BigInt(r.xmin), xmax: BigInt(r.xmax), upTo: BigInt(r.last) };
+  return { xmin: BigInt(r.xmin), xmax: BigInt(r.xmax), upTo: BigInt(seq[0]?.last ?? '0') };
 }
 
 /**
@@ -227,7 +233,7 @@ export async function verifyArchive(
       `SELECT c.seq::text AS seq, c.prev_hash, c.hash, a.seq::text AS a_seq, a.kind, a.ref,
               a.content, a.content_sha256,
               CASE a.kind
-                WHEN 'in' THEN (SELECT text_sha256(i.payload) FROM inbox i
+                WHEN 'in' THEN (SELECT text_sha256(inbox_archive_content(i)) FROM inbox i
                                 WHERE i.id = a.ref::bigint)
                 WHEN 'out' THEN (SELECT text_sha256(o.payload) FROM outbox o
                                  WHERE o.event_id = a.ref::uuid)

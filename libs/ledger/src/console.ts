@@ -5,7 +5,7 @@
  */
 import type { Queryable } from './db';
 import {
-  REJECT_COLUMNS,
+  REJECT_SUMMARY_COLUMNS,
   type RejectDbRow,
   type RejectRow,
   SETTLEMENT_COLUMNS,
@@ -133,7 +133,7 @@ export async function listRejects(q: Queryable, f: RejectFilter): Promise<Reject
   if (f.open === true) where.push('r.resubmitted_as IS NULL');
   params.push(f.limit);
   const { rows } = await q.query<RejectDbRow>(
-    `SELECT ${REJECT_COLUMNS} FROM rejects r
+    `SELECT ${REJECT_SUMMARY_COLUMNS} FROM rejects r
       ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
       ORDER BY r.id DESC LIMIT $${params.length}`,
     params,

@@ -7,8 +7,20 @@ import { createHash } from 'node:crypto';
 import type { Accumulators, Bill, SettlementResult } from '@onebill/engine';
 import type { Queryable } from './db';
 
-export function sha256(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
+export function sha256(text: string | Uint8Array): string {
+  return typeof text === 'string'
+    ? createHash('sha256').update(text, 'utf8').digest('hex')
+    : createHash('sha256').update(text).digest('hex');
+}
+
+/** A transport's text (Kafka key, header) as `text` can hold it: U+0000 becomes U+FFFD. */
+function noNul(text: string | null): string | null {
+  return text === null ? null : text.replace(/\u0000/g, '\uFFFD');
+}
+
+/** Text PostgreSQL can store as `text`: anything but U+0000 (invalid UTF-8 never reaches here). */
+export function storableText(text: string | null): string | null {
+  return text === null || text.includes('\u0000') ? null : text;
 }
 
 // ---------------------------------------------------------------- inbox
@@ -40,7 +52,16 @@ export interface NewInbox {
   partition?: number | null;
   offset?: string | null;
   key?: string | null;
-  payload: string;
+  /**
+   * The message's text where its bytes decode to text; null (or text with U+0000, stored as
+   * NULL) where they do not (docs/adr/0012-hostile-input.md).
+   */
+  payload: string | null;
+  /** the bytes as they came (or their first bytes, for a message far over the size cap); by default the UTF-8 of `payload` */
+  payloadBytes?: Uint8Array;
+  /** the whole message's size and SHA-256, when payloadBytes is only a prefix */
+  payloadSize?: number;
+  payloadSha256?: string;
   status: InboxStatus;
   correlationId?: string | null;
   /** the hospital the message names, read from the raw text (may not decode) */
@@ -64,24 +85,28 @@ export interface InboxRef {
 
 /** Records a consumed or received message. A Kafka position is recorded once. */
 export async function insertInbox(q: Queryable, message: NewInbox): Promise<InboxRef> {
+  const bytes = Buffer.from(message.payloadBytes ?? Buffer.from(message.payload ?? '', 'utf8'));
   const params = [
     message.source,
     message.topic ?? null,
     message.partition ?? null,
     message.offset ?? null,
-    message.key ?? null,
-    message.payload,
-    sha256(message.payload),
+    noNul(message.key ?? null),
+    storableText(message.payload),
+    bytes,
+    message.payloadSize ?? bytes.length,
+    message.payloadSha256 ?? sha256(bytes),
     message.status,
-    message.correlationId ?? null,
+    noNul(message.correlationId ?? null),
     message.fixmedinsCode ?? null,
     message.submittedBy ?? null,
     message.resubmissionOf ?? null,
   ];
   const inserted = await q.query<{ id: string; status: InboxStatus }>(
-    `INSERT INTO inbox (source, topic, partition, "offset", key, payload, payload_sha256, status,
-                        correlation_id, fixmedins_code, submitted_by, resubmission_of)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+    `INSERT INTO inbox (source, topic, partition, "offset", key, payload, payload_bytes,
+                        payload_size, payload_sha256, status, correlation_id, fixmedins_code,
+                        submitted_by, resubmission_of)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
      ON CONFLICT (topic, partition, "offset") WHERE source = 'kafka' DO NOTHING
      RETURNING id::text AS id, status`,
     params,
@@ -687,21 +712,29 @@ export interface NewReject {
   reasonCode: string;
   field?: string | null;
   message: string;
-  payload: string;
+  /**
+   * The message, for a reject without an inbox row. A reject of an inbox row keeps that row's
+   * text and bytes, whatever is given here (docs/adr/0012-hostile-input.md).
+   */
+  payload: string | null;
   fixmedinsCode?: string | null;
 }
 
 export async function insertReject(q: Queryable, reject: NewReject): Promise<string> {
   const { rows } = await q.query<{ id: string }>(
-    `INSERT INTO rejects (inbox_id, reason_code, field, message, payload, fixmedins_code)
-     VALUES ($1, $2, $3, $4, $5, $6)
+    `INSERT INTO rejects (inbox_id, reason_code, field, message, payload, payload_bytes,
+                          fixmedins_code)
+     SELECT $1::bigint, $2, $3, $4, COALESCE(i.payload, $5), COALESCE(i.payload_bytes, $6), $7
+       FROM (SELECT 1) one LEFT JOIN inbox i ON i.id = $1::bigint
      RETURNING id::text AS id`,
     [
       reject.inboxId,
       reject.reasonCode,
       reject.field ?? null,
-      reject.message,
-      reject.payload,
+      // a parser's message may quote the input
+      reject.message.replace(/\u0000/g, '\uFFFD'),
+      storableText(reject.payload),
+      Buffer.from(reject.payload ?? '', 'utf8'),
       reject.fixmedinsCode ?? null,
     ],
   );
@@ -806,7 +839,13 @@ export interface RejectRow {
   reasonCode: string;
   field: string | null;
   message: string;
-  payload: string;
+  /** the message's text, null where its bytes are not text (then see payloadBytes) */
+  payload: string | null;
+  /** the bytes as they came (a prefix, for a message far over the size cap) */
+  payloadBytes: Buffer;
+  /** the whole message's size and SHA-256 (from its inbox row) */
+  payloadSize: number;
+  payloadSha256: string;
   createdAt: Date;
   fixmedinsCode: string | null;
   resubmittedAs: string | null;
@@ -814,9 +853,27 @@ export interface RejectRow {
   resubmittedAt: Date | null;
 }
 
-/** The columns of a RejectRow, for every query that reads rejects. */
+/**
+ * The columns of a RejectRow without the message (lists): payload NULL, no bytes, the size and
+ * hash kept.
+ */
+export const REJECT_SUMMARY_COLUMNS = `r.id::text AS id, r.inbox_id::text AS inbox_id, r.reason_code,
+  r.field, r.message, NULL::text AS payload, ''::bytea AS payload_bytes,
+  COALESCE((SELECT i.payload_size FROM inbox i WHERE i.id = r.inbox_id), octet_length(r.payload_bytes))
+    AS payload_size,
+  COALESCE((SELECT i.payload_sha256 FROM inbox i WHERE i.id = r.inbox_id),
+           encode(sha256(r.payload_bytes), 'hex')) AS payload_sha256,
+  r.created_at, r.fixmedins_code,
+  r.resubmitted_as::text AS resubmitted_as, r.resubmitted_by, r.resubmitted_at`;
+
+/** The columns of a RejectRow, for every query that reads one reject whole. */
 export const REJECT_COLUMNS = `r.id::text AS id, r.inbox_id::text AS inbox_id, r.reason_code,
-  r.field, r.message, r.payload, r.created_at, r.fixmedins_code,
+  r.field, r.message, r.payload, r.payload_bytes,
+  COALESCE((SELECT i.payload_size FROM inbox i WHERE i.id = r.inbox_id), octet_length(r.payload_bytes))
+    AS payload_size,
+  COALESCE((SELECT i.payload_sha256 FROM inbox i WHERE i.id = r.inbox_id),
+           encode(sha256(r.payload_bytes), 'hex')) AS payload_sha256,
+  r.created_at, r.fixmedins_code,
   r.resubmitted_as::text AS resubmitted_as, r.resubmitted_by, r.resubmitted_at`;
 
 export interface RejectDbRow {
@@ -825,7 +882,10 @@ export interface RejectDbRow {
   reason_code: string;
   field: string | null;
   message: string;
-  payload: string;
+  payload: string | null;
+  payload_bytes: Buffer | Uint8Array;
+  payload_size: number;
+  payload_sha256: string;
   created_at: Date;
   fixmedins_code: string | null;
   resubmitted_as: string | null;
@@ -841,6 +901,9 @@ export function rejectFromDb(r: RejectDbRow): RejectRow {
     field: r.field,
     message: r.message,
     payload: r.payload,
+    payloadBytes: Buffer.from(r.payload_bytes),
+    payloadSize: r.payload_size,
+    payloadSha256: r.payload_sha256,
     createdAt: r.created_at,
     fixmedinsCode: r.fixmedins_code,
     resubmittedAs: r.resubmitted_as,

@@ -3,8 +3,9 @@ import { validateSync, type ValidationError } from 'class-validator';
 import Decimal from 'decimal.js';
 import type { Bill, HospitalLevel, Insutype, VisitKind } from '@onebill/engine/types';
 import { SETTLEMENT_FUNDS, type SettlementFund } from '../events/settlement-event';
-import { AdmissionDto, DischargeDto, ReversalDto } from './dto';
+import { AdmissionDto, CALENDAR_DATE, CODE_RE, DischargeDto, ReversalDto } from './dto';
 import type { DecodeError, DecodeErrorCode } from './errors';
+import { messageText } from './text';
 
 export const DEFAULT_MAX_BYTES = 64 * 1024;
 export interface DecodeOptions {
@@ -19,16 +20,95 @@ const AMOUNT_FIELDS = [
   'inscp_scp_amt',
 ] as const;
 
-const parser = new XMLParser({
-  processEntities: false,
-  parseTagValue: false,
-  parseAttributeValue: false,
-  ignoreAttributes: false,
-  attributeNamePrefix: '@_',
-  trimValues: true,
-  ignoreDeclaration: true,
-  isArray: (name) => name === 'identity',
-});
+/**
+ * Structural limits, enforced by the parser while it reads (docs/adr/0012-hostile-input.md): a
+ * message nested deeper, with more elements or with more attributes on one element is refused
+ * before any tree is walked, so no input reaches a recursion of ours or of the parser's.
+ */
+export const LIMITS = {
+  /** elements open at once, the root included (a discharge needs 3) */
+  maxDepth: 32,
+  /** elements in one message (a discharge has about 30) */
+  maxElements: 2000,
+  /** attributes on one element (the root has one, version) */
+  maxAttributes: 32,
+} as const;
+
+class LimitExceeded extends Error {
+  constructor(readonly problem: DecodeError) {
+    super(problem.message);
+  }
+}
+
+/** A parser with this module's options and limits; `parse` throws LimitExceeded beyond them. */
+class LimitedParser {
+  private elements = 0;
+  private readonly parser: XMLParser;
+
+  constructor(
+    isArray: (name: string) => boolean,
+    private readonly maxElements: number,
+  ) {
+    this.parser = new XMLParser({
+      processEntities: false,
+      parseTagValue: false,
+      parseAttributeValue: false,
+      ignoreAttributes: false,
+      attributeNamePrefix: '@_',
+      trimValues: true,
+      ignoreDeclaration: true,
+      isArray,
+      maxNestedTags: LIMITS.maxDepth - 1,
+      updateTag: (tag: string, _path: unknown, attrs: Record<string, string>) => {
+        this.elements += 1;
+        if (this.elements > this.maxElements)
+          throw new LimitExceeded(
+            err(
+              'TOO_MANY_ELEMENTS',
+              null,
+              `maxElements:${this.maxElements}`,
+              `more than ${this.maxElements} elements`,
+            ),
+          );
+        const n = Object.keys(attrs).length;
+        if (n > LIMITS.maxAttributes)
+          throw new LimitExceeded(
+            err(
+              'TOO_MANY_ATTRIBUTES',
+              tag,
+              `maxAttributes:${LIMITS.maxAttributes}`,
+              `<${tag}> has ${n} attributes, limit ${LIMITS.maxAttributes}`,
+            ),
+          );
+        return tag;
+      },
+    });
+  }
+
+  /** The tree, or the limit or parse error that stopped it (parsing is synchronous). */
+  parse(text: string): { ok: true; tree: unknown } | { ok: false; error: DecodeError } {
+    this.elements = 0;
+    try {
+      return { ok: true, tree: this.parser.parse(text) };
+    } catch (e) {
+      if (e instanceof LimitExceeded) return { ok: false, error: e.problem };
+      const message = e instanceof Error ? e.message : String(e);
+      if (/nested tags/i.test(message))
+        return {
+          ok: false,
+          error: err(
+            'DEPTH_EXCEEDED',
+            null,
+            `maxDepth:${LIMITS.maxDepth}`,
+            `elements are nested deeper than ${LIMITS.maxDepth}`,
+          ),
+        };
+      return { ok: false, error: err('MALFORMED_XML', null, 'parse', message) };
+    }
+  }
+}
+
+const parser = new LimitedParser((name) => name === 'identity', LIMITS.maxElements);
 
 type Pre = { ok: true; body: Record<string, unknown> } | { ok: false; errors: DecodeError[] };
 
@@ -41,12 +121,50 @@ function err(
   return { code, field, rule, message };
 }
 
-/** Size cap, entity ban, well-formedness, root element and version: everything before mapping. */
+/**
+ * Characters no text of a message may hold: C0 controls but tab, LF and CR (U+0000 among them,
+ * which PostgreSQL text cannot store), DEL and the C1 controls, and the bidirectional overrides
+ * and isolates (U+202A–U+202E, U+2066–U+2069) that make a name display as something else.
+ */
+export const FORBIDDEN_CHARS =
+  /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]/;
+
+function describeChar(c: string): string {
+  return `U+${(c.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}`;
+}
+
+/** The first text or attribute value holding a forbidden character, as a field path. */
+function forbiddenIn(node: unknown, path: string): { field: string; char: string } | null {
+  if (typeof node === 'string') {
+    const m = FORBIDDEN_CHARS.exec(node);
+    return m === null ? null : { field: path, char: m[0] };
+  }
+  if (Array.isArray(node)) {
+    for (let i = 0; i < node.length; i++) {
+      const f = forbiddenIn(node[i], `${path}[${i}]`);
+      if (f !== null) return f;
+    }
+    return null;
+  }
+  if (node !== null && typeof node === 'object') {
+    for (const [k, v] of Object.entries(node as Record<string, unknown>)) {
+      const name = k.startsWith('@_') ? k.slice(2) : k === '#text' ? '' : k;
+      const f = forbiddenIn(v, name === '' ? path : path === '' ? name : `${path}.${name}`);
+      if (f !== null) return f;
+    }
+  }
+  return null;
+}
+
+/**
+ * Size cap, encoding, entity ban, well-formedness, structural limits, forbidden characters, root
+ * element and version: everything before mapping. Bytes become text only through messageText.
+ */
 function preParse(
   raw: Buffer | string,
   root: string,
   opts?: DecodeOptions,
-  using: XMLParser = parser,
+  using: LimitedParser = parser,
 ): Pre {
   const max = opts?.maxBytes ?? DEFAULT_MAX_BYTES;
   const size = typeof raw === 'string' ? Buffer.byteLength(raw, 'utf8') : raw.length;
@@ -55,7 +173,15 @@ function preParse(
       ok: false,
       errors: [err('TOO_LARGE', null, `maxBytes:${max}`, `message is ${size} bytes, limit ${max}`)],
     };
-  const text = typeof raw === 'string' ? raw : raw.toString('utf8');
+  let text: string;
+  if (typeof raw === 'string') text = raw;
+  else {
+    const decoded = messageText(raw);
+    if (!decoded.ok) return { ok: false, errors: [decoded.error] };
+    text = decoded.text;
+  }
+  if (text.trim() === '')
+    return { ok: false, errors: [err('EMPTY_MESSAGE', null, 'nonEmpty', 'the message is empty')] };
   if (/<!DOCTYPE|<!ENTITY/i.test(text)) {
     return {
       ok: false,
@@ -83,7 +209,31 @@ function preParse(
       ],
     };
   }
-  const parsed: unknown = using.parse(text);
+  const result = using.parse(text);
+  if (!result.ok) return { ok: false, errors: [result.error] };
+  const parsed = result.tree;
+  const bad = FORBIDDEN_CHARS.exec(text);
+  if (bad !== null) {
+    const at = forbiddenIn(parsed, '');
+    const field =
+      at === null
+        ? null
+        : at.field.startsWith(`${root}.`)
+          ? at.field.slice(root.length + 1)
+          : at.field;
+    return {
+      ok: false,
+      errors: [
+        err(
+          'INVALID_CHARACTER',
+          field,
+          'noControlOrBidiCharacters',
+          `${field === null ? 'the message' : `<${field}>`} holds ${describeChar(at?.char ?? bad[0])}: ` +
+            'control characters and bidirectional overrides are not accepted',
+        ),
+      ],
+    };
+  }
   const keys = parsed && typeof parsed === 'object' ? Object.keys(parsed) : [];
   if (keys.length !== 1 || keys[0] !== root) {
     return {
@@ -180,7 +330,9 @@ function validationErrors(dto: object, skip: Set<string>): DecodeError[] {
   const walk = (e: ValidationError): void => {
     if (skip.has(e.property)) return;
     for (const [rule, msg] of Object.entries(e.constraints ?? {})) {
-      out.push(err('INVALID_FIELD', e.property, rule, msg));
+      out.push(
+        err(rule === CALENDAR_DATE ? 'INVALID_DATE' : 'INVALID_FIELD', e.property, rule, msg),
+      );
     }
     e.children?.forEach(walk);
   };
@@ -339,6 +491,33 @@ function flatBody(raw: string, root: string): Record<string, unknown> | null {
   return skipWs(raw, i) === raw.length ? body : null;
 }
 
+const MESSAGE_ROOTS = ['discharge', 'reversal', 'admission'] as const;
+
+/**
+ * The institution (fixmedins_code) a message names as the parser reads it — comments, CDATA and
+ * odd spacing included — or null when it is not well-formed XML within the limits, holds control
+ * characters or an entity declaration, or names none. For attributing a reject; nothing else.
+ */
+export function namedInstitution(text: string): string | null {
+  let body: Record<string, unknown> | null = null;
+  for (const root of MESSAGE_ROOTS) {
+    body = flatBody(text, root);
+    if (body !== null) break;
+  }
+  if (body === null) {
+    if (FORBIDDEN_CHARS.test(text) || /<!DOCTYPE|<!ENTITY/i.test(text)) return null;
+    if (XMLValidator.validate(text) !== true) return null;
+    const parsed = parser.parse(text);
+    if (!parsed.ok || parsed.tree === null || typeof parsed.tree !== 'object') return null;
+    const roots = Object.values(parsed.tree as Record<string, unknown>);
+    const only = roots.length === 1 ? roots[0] : undefined;
+    if (only === null || typeof only !== 'object' || Array.isArray(only)) return null;
+    body = only as Record<string, unknown>;
+  }
+  const code = body['fixmedins_code'];
+  return typeof code === 'string' && CODE_RE.test(code.trim()) ? code.trim() : null;
+}
+
 /**
  * The bill of a discharge message the gateway has already accepted (audit replay reads it back
  * from the archive): the same parser and the same mapping as decodeDischarge, without the
@@ -348,14 +527,9 @@ function flatBody(raw: string, root: string): Record<string, unknown> | null {
 export function decodeAcceptedDischarge(raw: string): DischargeDecoded {
   let body: unknown = flatBody(raw, 'discharge');
   if (body === null) {
-    try {
-      body = (parser.parse(raw) as Record<string, unknown> | null)?.['discharge'];
-    } catch (e) {
-      return {
-        ok: false,
-        errors: [err('MALFORMED_XML', null, 'parse', e instanceof Error ? e.message : String(e))],
-      };
-    }
+    const parsed = parser.parse(raw);
+    if (!parsed.ok) return { ok: false, errors: [parsed.error] };
+    body = (parsed.tree as Record<string, unknown> | null)?.['discharge'];
   }
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     return { ok: false, errors: [err('WRONG_ROOT', null, 'root:discharge', 'no <discharge>')] };
@@ -517,16 +691,8 @@ export interface Declaration {
   bills?: DeclaredBill[];
 }
 
-const declarationParser = new XMLParser({
-  processEntities: false,
-  parseTagValue: false,
-  parseAttributeValue: false,
-  ignoreAttributes: false,
-  attributeNamePrefix: '@_',
-  trimValues: true,
-  ignoreDeclaration: true,
-  isArray: (name) => name === 'bill',
-});
+/** A month's detail is large (one <bill> per settlement): its size cap bounds it, not a count. */
+const declarationParser = new LimitedParser((name) => name === 'bill', Number.MAX_SAFE_INTEGER);
 
 /** The rules of a declaration's fields, for the XML message and the CSV upload alike. */
 export const DECLARATION_RULES = {

@@ -153,7 +153,7 @@ describe('readiness', () => {
     expect(r.relay.status).toBe('up');
   });
 
-  it('measures the outbox on unpublished rows (parked rows: one more condition)', () => {
-    expect(OUTBOX_PROGRESS_SQL).toMatch(/WHERE published_at IS NULL\s*$/);
+  it('measures the relay on pending rows only: a parked row waits for an operator, not the relay', () => {
+    expect(OUTBOX_PROGRESS_SQL).toMatch(/WHERE published_at IS NULL AND parked_at IS NULL\s*$/);
   });
 });

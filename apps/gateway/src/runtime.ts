@@ -3,7 +3,15 @@
  * intake, and — when KAFKA_BROKERS is set — the Kafka ingress and the outbox relay. main.ts puts
  * the HTTP API in front of it; the end-to-end tests run main.ts as a process.
  */
-import { ArchiveSealer, type Db, migrate, openDb, outboxBacklog } from '@onebill/ledger';
+import { HeadPublisher } from '@onebill/audit';
+import {
+  ArchiveSealer,
+  type Db,
+  loadHeadSigningKey,
+  migrate,
+  openDb,
+  outboxBacklog,
+} from '@onebill/ledger';
 import {
   KafkaClient,
   type KafkaLogSink,
@@ -222,7 +230,19 @@ export class GatewayRuntime {
       await this.identityIngress.waitForJoin();
     }
     if (this.config.archiveSealMs > 0) {
-      const sealer = new ArchiveSealer(this.db);
+      // each seal's head leaves the database signed: Kafka, the log, the auditor's heads file
+      const heads = new HeadPublisher({
+        log: this.log,
+        key:
+          this.config.archiveHeadsKeyFile === null
+            ? null
+            : loadHeadSigningKey(this.config.archiveHeadsKeyFile),
+        file: this.config.archiveHeadsFile,
+        producer: this.producer ?? null,
+      });
+      const sealer = new ArchiveSealer(this.db, undefined, async (head) => {
+        await heads.publish(head);
+      });
       this.sealTimer = setInterval(() => {
         this.sealing = this.sealing.then(async () => {
           try {

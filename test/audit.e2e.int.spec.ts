@@ -237,4 +237,71 @@ describe('audit replay of a real run (real Kafka, real PostgreSQL, the compiled 
     const again = await job('/api/v1/audit/archive/verifications', {});
     expect(again.report!.ok).toBe(true);
   });
+
+  it("the auditor's requests are in the operators' audit log, and the jobs are kept in the database", async () => {
+    const started = await job('/api/v1/audit/archive/verifications', {});
+    const res = await fetch(`${harness.base}/api/v1/audit/actions?actor=test-auditor`, {
+      headers: AUDITOR,
+    });
+    expect(res.status).toBe(200);
+    const { actions } = (await res.json()) as {
+      actions: { action: string; actor: string; role: string; target: string }[];
+    };
+    expect(actions[0]).toMatchObject({
+      action: 'audit-verify',
+      actor: 'test-auditor',
+      role: 'auditor',
+      target: `job ${started.job_id}`,
+    });
+    expect(actions.some((a) => a.action === 'audit-replay')).toBe(true);
+    // the job's row has its report; the list reads the database, not this process's memory
+    const { rows } = await db.query<{ status: string; ok: boolean }>(
+      `SELECT status, (report ->> 'ok')::boolean AS ok FROM audit_jobs WHERE id = $1`,
+      [started.job_id],
+    );
+    expect(rows).toEqual([{ status: 'done', ok: true }]);
+    const list = (await (
+      await fetch(`${harness.base}/api/v1/audit/jobs`, { headers: AUDITOR })
+    ).json()) as { jobs: { job_id: string }[] };
+    expect(list.jobs[0]!.job_id).toBe(started.job_id);
+    // append-only, and in the archive
+    await expect(db.query(`DELETE FROM operator_actions`)).rejects.toThrow(/append-only/);
+    const { rows: archived } = await db.query<{ n: string }>(
+      `SELECT count(*)::text AS n FROM archive WHERE kind = 'operator'`,
+    );
+    expect(Number(archived[0]!.n)).toBeGreaterThanOrEqual(actions.length);
+  });
+
+  // every region's fund statement, the factor method included (003 第七条), through both doors
+  it.each([
+    ['panzhihua', '2024', 'panzhihua'],
+    ['baoshan', '2024', 'baoshan'],
+    ['jilin-example', '2026', 'jilin'],
+  ])(
+    'the %s %s fund statement runs from the API and from the CLI, alike',
+    async (name, year, region) => {
+      const res = await fetch(
+        `${harness.base}/api/v1/funds/statements?region=${name}&year=${year}`,
+        { headers: AUDITOR },
+      );
+      expect(res.status).toBe(200);
+      const api = (await res.json()) as { statement: { region: string; year: number } };
+      expect(api.statement).toMatchObject({ region, year: Number(year) });
+      const cli = spawnSync(
+        process.execPath,
+        [
+          join(ROOT, 'node_modules/tsx/dist/cli.mjs'),
+          'scripts/audit.ts',
+          'funds',
+          '--region',
+          name,
+          '--year',
+          year,
+        ],
+        { cwd: ROOT, env: process.env, encoding: 'utf8' },
+      );
+      expect(cli.status).toBe(0);
+      expect(JSON.parse(cli.stdout)).toEqual(api);
+    },
+  );
 });

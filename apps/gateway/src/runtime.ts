@@ -7,10 +7,12 @@ import { HeadPublisher } from '@onebill/audit';
 import {
   ArchiveSealer,
   type Db,
+  failAbandonedAuditJobs,
   loadHeadSigningKey,
   migrate,
   openDb,
   outboxBacklog,
+  recordOperatorAction,
 } from '@onebill/ledger';
 import {
   KafkaClient,
@@ -95,6 +97,8 @@ export class GatewayRuntime {
     try {
       const applied = await migrate(db);
       if (applied.length > 0) log.info('database migrated', { applied });
+      const abandoned = await failAbandonedAuditJobs(db);
+      if (abandoned > 0) log.warn('audit jobs of an earlier run marked failed', { abandoned });
     } catch (error) {
       await db.close();
       throw error;
@@ -154,6 +158,35 @@ export class GatewayRuntime {
     const outcome = await this.intake.submit(raw, source);
     this.record(outcome, 'http', route, Number(process.hrtime.bigint() - started) / 1e9);
     return outcome;
+  }
+
+  /**
+   * Records an operator's action in the append-only, archived audit log (docs/adr/0015). The
+   * action has happened by now: a failure to record it is logged, not thrown at the caller.
+   */
+  async recordAction(
+    who: { name: string; role: string },
+    action: string,
+    target: string | null,
+    outcome: string | null,
+    detail: Record<string, unknown> = {},
+  ): Promise<void> {
+    try {
+      await recordOperatorAction(this.db, {
+        actor: who.name,
+        role: who.role,
+        action,
+        target,
+        outcome,
+        detail,
+      });
+    } catch (e) {
+      this.log.warn('operator action not recorded', {
+        action,
+        actor: who.name,
+        error: e instanceof Error ? e.message : String(e),
+      });
+    }
   }
 
   /** Consumer lag of the gateway's group per topic and partition (cached for 2 s). */

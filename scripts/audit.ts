@@ -11,7 +11,7 @@
  *                        [--from-time ISO] [--to-time ISO] [--brokers host:port,…]
  *   npm run audit:cli -- reconcile --file declaration.xml|declaration.csv [--format json|csv]
  *   npm run audit:cli -- clearing --county ADMDVS (--month YYYY-MM | --year YYYY) [--format]
- *   npm run audit:cli -- funds --region panzhihua|baoshan --year YYYY [--format json|csv]
+ *   npm run audit:cli -- funds --region panzhihua|baoshan|jilin-example --year YYYY [--format json|csv]
  *
  * filters: --from DATE --to DATE --hospital CODE --county ADMDVS --person PSN_NO --bill ID
  *          --status settled|reversed|all

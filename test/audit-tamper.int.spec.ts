@@ -22,6 +22,7 @@ import {
   migrate,
   openDb,
   parseHeadsText,
+  recordOperatorAction,
   verifyAgainstHeads,
   verifyArchive,
   withAnchor,
@@ -354,7 +355,7 @@ describe('tampering by the database administrator is caught (fresh ledger per ed
     );
   });
 
-  it('who submitted or resubmitted a message edited: caught at that message', async () => {
+  it('who submitted or resubmitted a message, or an operator action, edited: caught at that row', async () => {
     l = await ledger();
     const { rows } = await l.db.query<{ id: string }>(
       `SELECT inbox_id::text AS id FROM settlements WHERE setl_id = $1`,
@@ -364,10 +365,21 @@ describe('tampering by the database administrator is caught (fresh ledger per ed
       rows[0]!.id,
     ]);
     await l.dba.query(`UPDATE rejects SET resubmitted_by = 'someone-else'`);
+    // an operator's recorded action, rewritten
+    await recordOperatorAction(l.db, {
+      actor: 'operator-li',
+      role: 'operator',
+      action: 'reverse',
+      target: l.settled.get('A0')!,
+      outcome: 'reversed',
+    });
+    await new ArchiveSealer(l.db).sealNow();
+    await l.dba.query(`UPDATE operator_actions SET actor = 'someone-else'`);
     const report = await verifyArchive(l.db);
     expect(report.broken.map((b) => [b.kind, b.reason])).toEqual([
       ['submission', 'LEDGER_ROW_ALTERED'],
       ['resubmission', 'LEDGER_ROW_ALTERED'],
+      ['operator', 'LEDGER_ROW_ALTERED'],
     ]);
     expect(report.broken[0]!.detail).toBe(
       `the submission row ${rows[0]!.id} differs from its archived copy (entry ${report.broken[0]!.seq})`,

@@ -11,7 +11,7 @@
 -- a kind without restating every earlier one (two migrations restating the list would undo each
 -- other's kinds).
 ALTER TABLE archive DROP CONSTRAINT archive_kind_check;
-ALTER TABLE archive ADD CONSTRAINT archive_kind_check CHECK (kind ~ '^[a-z][a-z-]*$');
+ALTER TABLE archive ADD CONSTRAINT archive_kind_check CHECK (kind ~ '^[a-z][a-z_-]*$');
 
 -- A timestamp as archived text: UTC, microseconds, whatever the session's time zone.
 CREATE FUNCTION utc_text(t timestamptz) RETURNS text

@@ -41,6 +41,7 @@ interface Job {
     }[];
     ok?: boolean;
     unsealed?: number;
+    broken?: { reason: string; kind: string; ref: string; detail: string }[];
     firstBroken?: { setlId?: string; mdtrtId?: string; reason: string } | null;
   };
 }
@@ -175,6 +176,7 @@ describe('audit replay of a real run (real Kafka, real PostgreSQL, the compiled 
     await eventually(
       async () => {
         const j = await job('/api/v1/audit/archive/verifications', {});
+        expect(j.report!.broken).toEqual([]); // what is broken, if anything
         expect(j.report!.ok).toBe(true);
         expect(j.report!.unsealed).toBe(0);
       },

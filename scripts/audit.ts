@@ -2,14 +2,16 @@
  * The auditor's and the agency's command line (issue 5). Reads the ledger; writes nothing to it
  * except `archive seal` (which only extends the hash chain) and never publishes to Kafka.
  *
- *   npm run audit:cli -- archive verify|seal
+ *   npm run audit:cli -- archive verify [--against HEADS_FILE|kafka:TOPIC] [--public-key PEM]
+ *   npm run audit:cli -- archive seal      (publishes the head: ARCHIVE_HEADS_KEY_FILE,
+ *                                           ARCHIVE_HEADS_FILE, KAFKA_BROKERS)
  *   npm run audit:cli -- replay [filters] [--format json|csv] [--out FILE]
  *   npm run audit:cli -- what-if --rules DIR [--figures FILE]… [filters] [--format json|csv]
  *   npm run audit:cli -- kafka-replay --topic T [--from-offset N] [--to-offset N]
  *                        [--from-time ISO] [--to-time ISO] [--brokers host:port,…]
  *   npm run audit:cli -- reconcile --file declaration.xml|declaration.csv [--format json|csv]
  *   npm run audit:cli -- clearing --county ADMDVS (--month YYYY-MM | --year YYYY) [--format]
- *   npm run audit:cli -- funds --region panzhihua|baoshan --year YYYY [--format json|csv]
+ *   npm run audit:cli -- funds --region panzhihua|baoshan|jilin-example --year YYYY [--format json|csv]
  *   npm run audit:cli -- funds --spending FILE [--region R --year YYYY] [--format json|csv]
  *                        (spending per county given, contracts/funds/spending.v1.schema.json;
  *                         reads no ledger)
@@ -28,7 +30,9 @@ import {
   type ReconciliationReport,
   type ReplayFilter,
   DeclarationError,
+  HeadPublisher,
   annualClearing,
+  readHeadsFromKafka,
   annualClearingCsv,
   auditCsv,
   auditReplay,
@@ -50,8 +54,23 @@ import {
   whatIfReplay,
 } from '@onebill/audit';
 import { FundInputError } from '@onebill/funds';
-import { ArchiveSealer, type Db, openDb, verifyArchive } from '@onebill/ledger';
-import { KafkaClient, decodeDeclaration } from '@onebill/messaging';
+import {
+  type AnchorReport,
+  ArchiveSealer,
+  type Db,
+  HeadKeyError,
+  HeadsFormatError,
+  type SignedHead,
+  currentHead,
+  loadHeadPublicKey,
+  loadHeadSigningKey,
+  openDb,
+  parseHeadsText,
+  verifyAgainstHeads,
+  verifyArchive,
+  withAnchor,
+} from '@onebill/ledger';
+import { KafkaClient, TOPIC_SPECS, decodeDeclaration } from '@onebill/messaging';
 import { RuleBook, RuleSetError } from '@onebill/rules';
 
 const USAGE = `usage: npm run audit:cli -- <archive verify|archive seal|replay|what-if|kafka-replay|reconcile|clearing|funds> [options]
@@ -132,19 +151,91 @@ function emit(o: Opts, json: unknown, csv: () => string): void {
   if (process.stderr.isTTY) process.stderr.write('\n');
 }
 
+function brokersOf(o: Opts): string[] {
+  return (one(o, 'brokers') ?? process.env.KAFKA_BROKERS ?? '').split(',').filter((b) => b !== '');
+}
+
+const stderrLog = {
+  info: (msg: string, fields: Record<string, unknown>): void => {
+    process.stderr.write(`${JSON.stringify({ level: 'info', msg, ...fields })}\n`);
+  },
+  warn: (msg: string, fields: Record<string, unknown>): void => {
+    process.stderr.write(`${JSON.stringify({ level: 'warn', msg, ...fields })}\n`);
+  },
+};
+
+/**
+ * Seals what is committed and publishes the new head as the gateway does: signed with
+ * ARCHIVE_HEADS_KEY_FILE, appended to ARCHIVE_HEADS_FILE, sent to audit.archive-heads.v1 when
+ * KAFKA_BROKERS (or --brokers) is set, and logged to stderr.
+ */
+async function seal(db: Db, o: Opts): Promise<number> {
+  const keyFile = process.env.ARCHIVE_HEADS_KEY_FILE || undefined;
+  const file = process.env.ARCHIVE_HEADS_FILE || undefined;
+  if (file !== undefined && keyFile === undefined) {
+    throw new InputError('ARCHIVE_HEADS_FILE needs ARCHIVE_HEADS_KEY_FILE');
+  }
+  const key = keyFile === undefined ? null : loadHeadSigningKey(keyFile);
+  const brokers = brokersOf(o);
+  const client =
+    brokers.length > 0
+      ? new KafkaClient({ brokers, clientId: 'onebill-audit', logLevel: 'warn' })
+      : null;
+  const producer = client?.producer() ?? null;
+  try {
+    if (client !== null) await client.admin().ensureTopics(TOPIC_SPECS);
+    await producer?.connect();
+    const publisher = new HeadPublisher({ log: stderrLog, key, file: file ?? null, producer });
+    const n = await new ArchiveSealer(db, undefined, async (h) => {
+      await publisher.publish(h);
+    }).sealNow();
+    const head = await currentHead(db);
+    process.stdout.write(`${JSON.stringify({ sealed: n, head })}\n`);
+    return 0;
+  } finally {
+    await producer?.disconnect();
+    await client?.close();
+  }
+}
+
+/** The heads published earlier (a heads file, or kafka:<topic>) checked against the chain. */
+async function anchor(db: Db, o: Opts, against: string): Promise<AnchorReport> {
+  const keyFile = one(o, 'public-key');
+  const publicKey = keyFile === undefined ? null : loadHeadPublicKey(keyFile);
+  let heads: SignedHead[];
+  if (against.startsWith('kafka:')) {
+    const brokers = brokersOf(o);
+    if (brokers.length === 0) throw new UsageError('--brokers or KAFKA_BROKERS is required');
+    const client = new KafkaClient({ brokers, clientId: 'onebill-audit', logLevel: 'warn' });
+    try {
+      heads = await readHeadsFromKafka(client, against.slice('kafka:'.length) || undefined);
+    } finally {
+      await client.close();
+    }
+  } else {
+    let text: string;
+    try {
+      text = readFileSync(against, 'utf8');
+    } catch (e) {
+      throw new InputError(`--against ${against}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    heads = parseHeadsText(text, against);
+  }
+  return verifyAgainstHeads(db, heads, { source: against, publicKey });
+}
+
 async function run(db: () => Promise<Db>, words: string[], o: Opts): Promise<number> {
   const [cmd, sub] = words;
   switch (cmd) {
     case 'archive': {
-      if (sub === 'seal') {
-        const n = await new ArchiveSealer(await db()).sealNow();
-        process.stdout.write(`${JSON.stringify({ sealed: n })}\n`);
-        return 0;
-      }
+      if (sub === 'seal') return seal(await db(), o);
       if (sub !== 'verify') throw new UsageError('archive verify | archive seal');
-      const report = await verifyArchive(await db(), {
+      const chain = await verifyArchive(await db(), {
         onProgress: (n) => progress('verified')({ done: n, total: 0, rate: 0 }),
       });
+      const against = one(o, 'against');
+      const report =
+        against === undefined ? chain : withAnchor(chain, await anchor(await db(), o, against));
       emit(o, report, () => verifyCsv(report));
       return report.ok ? 0 : 1;
     }
@@ -288,7 +379,12 @@ async function main(): Promise<number> {
       for (const p of e.problems) process.stderr.write(`error: ${p}\n`);
       return 2;
     }
-    if (e instanceof InputError || e instanceof DeclarationError) {
+    if (
+      e instanceof InputError ||
+      e instanceof DeclarationError ||
+      e instanceof HeadKeyError ||
+      e instanceof HeadsFormatError
+    ) {
       process.stderr.write(`error: ${e.message}\n`);
       return 2;
     }

@@ -4,7 +4,8 @@
  * from Kafka with a group of the audit's own; one stored amount altered is found by both the
  * replay and the archive verification, at that bill.
  */
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { kafkaRangeAudit, parseCsv } from '@onebill/audit';
 import { type Db, openDb } from '@onebill/ledger';
@@ -17,6 +18,7 @@ import { eventually } from './support/eventually';
 import { ROOT } from './support/gateway-process';
 import { GatewayHarness } from './support/harness';
 
+const execFileAsync = promisify(execFile);
 const CRED = writeCredentials();
 const AUDITOR = CRED.header(CRED.auditor);
 const RUN = newRun('A');
@@ -39,6 +41,7 @@ interface Job {
     }[];
     ok?: boolean;
     unsealed?: number;
+    broken?: { reason: string; kind: string; ref: string; detail: string }[];
     firstBroken?: { setlId?: string; mdtrtId?: string; reason: string } | null;
   };
 }
@@ -173,6 +176,7 @@ describe('audit replay of a real run (real Kafka, real PostgreSQL, the compiled 
     await eventually(
       async () => {
         const j = await job('/api/v1/audit/archive/verifications', {});
+        expect(j.report!.broken).toEqual([]); // what is broken, if anything
         expect(j.report!.ok).toBe(true);
         expect(j.report!.unsealed).toBe(0);
       },
@@ -237,4 +241,71 @@ describe('audit replay of a real run (real Kafka, real PostgreSQL, the compiled 
     const again = await job('/api/v1/audit/archive/verifications', {});
     expect(again.report!.ok).toBe(true);
   });
+
+  it("the auditor's requests are in the operators' audit log, and the jobs are kept in the database", async () => {
+    const started = await job('/api/v1/audit/archive/verifications', {});
+    const res = await fetch(`${harness.base}/api/v1/audit/actions?actor=test-auditor`, {
+      headers: AUDITOR,
+    });
+    expect(res.status).toBe(200);
+    const { actions } = (await res.json()) as {
+      actions: { action: string; actor: string; role: string; target: string }[];
+    };
+    expect(actions[0]).toMatchObject({
+      action: 'audit-verify',
+      actor: 'test-auditor',
+      role: 'auditor',
+      target: `job ${started.job_id}`,
+    });
+    expect(actions.some((a) => a.action === 'audit-replay')).toBe(true);
+    // the job's row has its report; the list reads the database, not this process's memory
+    const { rows } = await db.query<{ status: string; ok: boolean }>(
+      `SELECT status, (report ->> 'ok')::boolean AS ok FROM audit_jobs WHERE id = $1`,
+      [started.job_id],
+    );
+    expect(rows).toEqual([{ status: 'done', ok: true }]);
+    const list = (await (
+      await fetch(`${harness.base}/api/v1/audit/jobs`, { headers: AUDITOR })
+    ).json()) as { jobs: { job_id: string }[] };
+    expect(list.jobs[0]!.job_id).toBe(started.job_id);
+    // append-only, and in the archive
+    await expect(db.query(`DELETE FROM operator_actions`)).rejects.toThrow(/append-only/);
+    const { rows: archived } = await db.query<{ n: string }>(
+      `SELECT count(*)::text AS n FROM archive WHERE kind = 'operator'`,
+    );
+    expect(Number(archived[0]!.n)).toBeGreaterThanOrEqual(actions.length);
+  });
+
+  // every region's fund statement, the factor method included (003 第七条), through both doors
+  it.each([
+    ['panzhihua', '2024', 'panzhihua'],
+    ['baoshan', '2024', 'baoshan'],
+    ['jilin-example', '2026', 'jilin'],
+  ])(
+    'the %s %s fund statement runs from the API and from the CLI, alike',
+    async (name, year, region) => {
+      const res = await fetch(
+        `${harness.base}/api/v1/funds/statements?region=${name}&year=${year}`,
+        { headers: AUDITOR },
+      );
+      expect(res.status).toBe(200);
+      const api = (await res.json()) as { statement: { region: string; year: number } };
+      expect(api.statement).toMatchObject({ region, year: Number(year) });
+      // run asynchronously: a blocked event loop leaves the HTTP keep-alive socket stale
+      const cli = await execFileAsync(
+        process.execPath,
+        [
+          join(ROOT, 'node_modules/tsx/dist/cli.mjs'),
+          'scripts/audit.ts',
+          'funds',
+          '--region',
+          name,
+          '--year',
+          year,
+        ],
+        { cwd: ROOT, env: process.env, encoding: 'utf8' },
+      );
+      expect(JSON.parse(cli.stdout)).toEqual(api);
+    },
+  );
 });

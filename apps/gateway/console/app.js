@@ -1150,7 +1150,7 @@
       fillRows('audit-diffs', rows);
     } else {
       summary.textContent = r.ok
-        ? `archive intact: ${r.checked} links checked, ${r.unsealed} not sealed yet, head ${r.head.slice(0, 16)}…`
+        ? `archive intact: ${r.checked} links checked, ${r.unsealed} not sealed yet, head ${r.headSeq}:${r.head.slice(0, 16)}…`
         : `archive BROKEN at entry ${r.firstBroken.seq} (${r.firstBroken.reason}): ${r.firstBroken.detail}`;
       fillRows(
         'audit-diffs',
@@ -1177,6 +1177,23 @@
       a.click();
     }, 'audit-error');
     link.hidden = false;
+  }
+
+  /** The operators' audit log, newest first (operator and auditor). */
+  async function refreshActions() {
+    if (state.who.role === 'hospital') return;
+    const r = expectOk(await api('GET', '/api/v1/audit/actions?limit=50'), 'operator actions');
+    fillRows(
+      'operator-actions',
+      r.actions.map((a) => [
+        fmtTime(a.at),
+        a.actor,
+        a.role,
+        a.action,
+        a.target || '',
+        a.outcome || '',
+      ]),
+    );
   }
 
   /** Marks the job box as starting at once, so that nobody reads the previous job as this one. */
@@ -1275,6 +1292,7 @@
       const work = [refreshFlow()];
       if (state.tab === 'messages') work.push(refreshMessages());
       if (state.tab === 'rejects') work.push(refreshRejects());
+      if (state.tab === 'audit') work.push(refreshActions());
       await Promise.all(work);
       state.polls += 1;
       const stamp = $('last-refresh');

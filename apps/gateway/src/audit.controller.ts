@@ -1,8 +1,9 @@
 /**
  * Audit and clearing over HTTP (issue 5): audit replay and archive verification as background
  * jobs with progress (the console polls them), reconciliation of a hospital's declaration, the
- * clearing statements and the fund statements. Everything here reads the ledger; nothing writes
- * to it or publishes. Reports come as JSON, or CSV with ?format=csv.
+ * clearing statements and the fund statements. Everything here reads the ledger; what it writes
+ * is the jobs (audit_jobs) and the operators' audit log (operator_actions, docs/adr/0015).
+ * Reports come as JSON, or CSV with ?format=csv.
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -29,7 +30,17 @@ import {
   fundStatementCsv,
 } from '@onebill/audit';
 import { FundInputError } from '@onebill/funds';
-import { type VerifyReport, verifyArchive } from '@onebill/ledger';
+import {
+  type AuditJobRow,
+  type VerifyReport,
+  findAuditJob,
+  finishAuditJob,
+  insertAuditJob,
+  listAuditJobs,
+  listOperatorActions,
+  updateAuditJobProgress,
+  verifyArchive,
+} from '@onebill/ledger';
 import { decodeDeclaration } from '@onebill/messaging';
 import { Allow, principalOf, scopeOf } from './auth';
 import { sendProblems } from './http.controller';
@@ -50,8 +61,23 @@ interface Job {
   error?: string;
 }
 
-/** Jobs live in this process (a restart forgets them; the reports can be re-run). */
+/** Jobs listed (the database keeps them all; docs/adr/0015). */
 const MAX_JOBS = 50;
+
+function jobFromRow(r: AuditJobRow): Job {
+  return {
+    id: r.id,
+    kind: r.kind as JobKind,
+    status: r.status,
+    requestedBy: r.requestedBy,
+    startedAt: r.startedAt.toISOString(),
+    finishedAt: r.finishedAt?.toISOString() ?? null,
+    progress: r.progress,
+    ...(r.filter !== null ? { filter: r.filter } : {}),
+    ...(r.report !== null ? { report: r.report as AuditReport | VerifyReport } : {}),
+    ...(r.error !== null ? { error: r.error } : {}),
+  };
+}
 
 const MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
 const COUNTY = /^\d{6}$/;
@@ -78,18 +104,10 @@ function str(v: unknown): string | undefined {
 
 @Controller('api/v1')
 export class AuditController {
-  private readonly jobs = new Map<string, Job>();
+  /** the jobs running in this process, with their live progress (the rows follow) */
+  private readonly running = new Map<string, Job>();
 
   constructor(@Inject(GatewayRuntime) private readonly runtime: GatewayRuntime) {}
-
-  private remember(job: Job): void {
-    this.jobs.set(job.id, job);
-    while (this.jobs.size > MAX_JOBS) {
-      const oldest = [...this.jobs.values()].find((j) => j.status !== 'running');
-      if (oldest === undefined) break;
-      this.jobs.delete(oldest.id);
-    }
-  }
 
   private view(job: Job, withReport: boolean): Record<string, unknown> {
     return {
@@ -109,7 +127,7 @@ export class AuditController {
   /** Starts an audit replay: 202 with the job; GET the job for progress and the report. */
   @Post('audit/replays')
   @Allow('operator', 'auditor')
-  startReplay(@Req() req: Request, @Res() res: Response): void {
+  async startReplay(@Req() req: Request, @Res() res: Response): Promise<void> {
     const body = (typeof req.body === 'object' && req.body !== null ? req.body : {}) as Record<
       string,
       unknown
@@ -138,9 +156,9 @@ export class AuditController {
       }
       filter.status = status;
     }
-    const job = this.newJob('replay', req, filter);
+    const job = await this.newJob('replay', req, filter);
     auditReplay(this.runtime.db, this.runtime.rules, filter, {
-      onProgress: (p) => (job.progress = p),
+      onProgress: (p) => this.progress(job, p),
     }).then(
       (report) => this.finish(job, report),
       (e: unknown) => this.fail(job, e),
@@ -154,10 +172,10 @@ export class AuditController {
   /** Starts a verification of the archive's hash chain. */
   @Post('audit/archive/verifications')
   @Allow('operator', 'auditor')
-  startVerify(@Req() req: Request, @Res() res: Response): void {
-    const job = this.newJob('verify', req);
+  async startVerify(@Req() req: Request, @Res() res: Response): Promise<void> {
+    const job = await this.newJob('verify', req);
     verifyArchive(this.runtime.db, {
-      onProgress: (n) => (job.progress = { done: n, total: 0, rate: 0 }),
+      onProgress: (n) => this.progress(job, { done: n, total: 0, rate: 0 }),
     }).then(
       (report) => this.finish(job, report),
       (e: unknown) => this.fail(job, e),
@@ -170,17 +188,22 @@ export class AuditController {
 
   @Get('audit/jobs')
   @Allow('operator', 'auditor')
-  listJobs(@Res() res: Response): void {
-    res.json({ jobs: [...this.jobs.values()].reverse().map((j) => this.view(j, false)) });
+  async listJobs(@Res() res: Response): Promise<void> {
+    const rows = await listAuditJobs(this.runtime.db, MAX_JOBS);
+    res.json({
+      jobs: rows.map((r) => this.view(this.running.get(r.id) ?? jobFromRow(r), false)),
+    });
   }
 
   @Get('audit/jobs/:id')
   @Allow('operator', 'auditor')
-  job(@Param('id') id: string, @Req() req: Request, @Res() res: Response): void {
-    const job = this.jobs.get(id);
+  async job(@Param('id') id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
+    const live = this.running.get(id);
+    const row = live === undefined ? await findAuditJob(this.runtime.db, id) : null;
+    const job = live ?? (row === null ? undefined : jobFromRow(row));
     if (job === undefined) {
       sendProblems(res, 404, 'not-found', [
-        { code: 'NOT_FOUND', field: 'id', rule: 'a job of this process', message: `no job ${id}` },
+        { code: 'NOT_FOUND', field: 'id', rule: 'an audit job', message: `no job ${id}` },
       ]);
       return;
     }
@@ -193,6 +216,40 @@ export class AuditController {
       return;
     }
     res.json(this.view(job, true));
+  }
+
+  /** The operators' audit log, newest first (`before`: an id, to page back; `actor`). */
+  @Get('audit/actions')
+  @Allow('operator', 'auditor')
+  async actions(
+    @Query('before') before: unknown,
+    @Query('actor') actor: unknown,
+    @Query('limit') limit: unknown,
+    @Res() res: Response,
+  ): Promise<void> {
+    const b = str(before);
+    if (b !== undefined && !/^\d{1,18}$/.test(b))
+      return bad(res, 'before', 'an action id', 'before is the id of an action');
+    const l = str(limit) ?? '100';
+    if (!/^\d{1,4}$/.test(l) || Number(l) < 1 || Number(l) > 1000)
+      return bad(res, 'limit', '1–1000', 'limit is between 1 and 1000');
+    const rows = await listOperatorActions(this.runtime.db, {
+      before: b ?? null,
+      actor: str(actor) ?? null,
+      limit: Number(l),
+    });
+    res.json({
+      actions: rows.map((a) => ({
+        id: a.id,
+        at: a.at.toISOString(),
+        actor: a.actor,
+        role: a.role,
+        action: a.action,
+        target: a.target,
+        outcome: a.outcome,
+        detail: a.detail,
+      })),
+    });
   }
 
   /**
@@ -253,6 +310,12 @@ export class AuditController {
     }
     const reports = [];
     for (const d of declarations) reports.push(await reconcile(this.runtime.db, d));
+    await this.runtime.recordAction(
+      principalOf(req),
+      'reconcile',
+      declarations.map((d) => `${d.fixmedinsCode}/${d.clrOptins}/${d.month}`).join(' '),
+      reports.every((r) => r.matched) ? 'matched' : 'differs',
+    );
     if (wantsCsv(req)) {
       sendCsv(res, 'reconciliation', reconciliationsCsv(reports));
       return;
@@ -338,7 +401,7 @@ export class AuditController {
     else res.json(statement);
   }
 
-  private newJob(kind: JobKind, req: Request, filter?: ReplayFilter): Job {
+  private async newJob(kind: JobKind, req: Request, filter?: ReplayFilter): Promise<Job> {
     const job: Job = {
       id: randomUUID(),
       kind,
@@ -349,19 +412,44 @@ export class AuditController {
       progress: { done: 0, total: 0, rate: 0 },
       ...(filter ? { filter } : {}),
     };
-    this.remember(job);
+    await insertAuditJob(this.runtime.db, {
+      id: job.id,
+      kind,
+      requestedBy: job.requestedBy,
+      filter: filter ?? null,
+    });
+    this.running.set(job.id, job);
+    await this.runtime.recordAction(principalOf(req), `audit-${kind}`, `job ${job.id}`, 'started', {
+      ...(filter ? { filter } : {}),
+    });
     return job;
+  }
+
+  private progress(job: Job, p: Job['progress']): void {
+    job.progress = p;
+    updateAuditJobProgress(this.runtime.db, job.id, p).catch(() => undefined);
   }
 
   private finish(job: Job, report: AuditReport | VerifyReport): void {
     job.status = 'done';
     job.report = report;
     job.finishedAt = new Date().toISOString();
+    this.store(job, { report });
   }
 
   private fail(job: Job, e: unknown): void {
     job.status = 'failed';
     job.error = e instanceof Error ? e.message : String(e);
     job.finishedAt = new Date().toISOString();
+    this.store(job, { error: job.error });
+  }
+
+  /** Writes the outcome; the live copy answers until the row has it. */
+  private store(job: Job, outcome: { report: unknown } | { error: string }): void {
+    finishAuditJob(this.runtime.db, job.id, outcome).then(
+      () => this.running.delete(job.id),
+      // kept in memory: this process still answers for it
+      () => undefined,
+    );
   }
 }

@@ -1,4 +1,23 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ConfigError, type GatewayConfig, loadConfig } from './config';
+
+const keys = mkdtempSync(join(tmpdir(), 'onebill-config-'));
+const HEADS_KEY = join(keys, 'heads.key');
+writeFileSync(
+  HEADS_KEY,
+  generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }),
+);
+const RSA_KEY = join(keys, 'rsa.key');
+writeFileSync(
+  RSA_KEY,
+  generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({
+    type: 'pkcs8',
+    format: 'pem',
+  }),
+);
 
 /** The problems loadConfig lists for this environment (none: it did not throw). */
 function problemsOf(env: NodeJS.ProcessEnv): string[] {
@@ -48,6 +67,8 @@ describe('gateway configuration', () => {
       logLevel: 'info',
       statsIntervalMs: 5000,
       archiveSealMs: 1000,
+      archiveHeadsKeyFile: null,
+      archiveHeadsFile: null,
       credentialsFile: null,
       devCredential: 'auto',
     };
@@ -114,6 +135,8 @@ describe('gateway configuration', () => {
       LOG_LEVEL: 'debug',
       STATS_INTERVAL_MS: '0',
       ARCHIVE_SEAL_MS: '250',
+      ARCHIVE_HEADS_KEY_FILE: HEADS_KEY,
+      ARCHIVE_HEADS_FILE: '/var/lib/onebill/archive-heads.jsonl',
       GATEWAY_CREDENTIALS_FILE: '/etc/onebill/credentials.json',
       GATEWAY_DEV_CREDENTIAL: 'off',
     });
@@ -146,9 +169,23 @@ describe('gateway configuration', () => {
       logLevel: 'debug',
       statsIntervalMs: 0,
       archiveSealMs: 250,
+      archiveHeadsKeyFile: HEADS_KEY,
+      archiveHeadsFile: '/var/lib/onebill/archive-heads.jsonl',
       credentialsFile: '/etc/onebill/credentials.json',
       devCredential: 'off',
     });
+  });
+
+  it('refuses a heads key that is not Ed25519, and a heads file without a key', () => {
+    expect(problemsOf({ ARCHIVE_HEADS_KEY_FILE: RSA_KEY })).toEqual([
+      `ARCHIVE_HEADS_KEY_FILE: ${RSA_KEY}: an Ed25519 key is needed, this is rsa`,
+    ]);
+    expect(problemsOf({ ARCHIVE_HEADS_KEY_FILE: join(keys, 'none.key') })[0]).toMatch(
+      /^ARCHIVE_HEADS_KEY_FILE: .*none\.key: not a private key/,
+    );
+    expect(problemsOf({ ARCHIVE_HEADS_FILE: '/tmp/heads.jsonl' })).toEqual([
+      'ARCHIVE_HEADS_FILE needs ARCHIVE_HEADS_KEY_FILE: the heads file holds signed heads',
+    ]);
   });
 
   describe('whole numbers within their range', () => {

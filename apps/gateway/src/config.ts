@@ -2,6 +2,7 @@
  * Every environment variable the gateway reads, parsed and validated once at start into one typed
  * object. A bad value stops the start with the list of everything that is wrong.
  */
+import { loadHeadSigningKey } from '@onebill/ledger';
 export interface GatewayConfig {
   /** HTTP port of the cashier's-desk API and the console */
   port: number;
@@ -54,8 +55,15 @@ export interface GatewayConfig {
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** a 'flow' line with the counters and the outbox backlog every so often (0 = never) */
   statsIntervalMs: number;
-  /** how often the archive sealer extends the hash chain (0 = never: seal with npm run archive) */
+  /**
+   * how often the archive sealer extends the hash chain (0 = never: seal with
+   * `npm run audit:cli -- archive seal`)
+   */
   archiveSealMs: number;
+  /** Ed25519 private key (PEM) that signs each published archive head; null = heads unsigned */
+  archiveHeadsKeyFile: string | null;
+  /** file each signed archive head is appended to (needs the key); null = none */
+  archiveHeadsFile: string | null;
   /** JSON file of credentials (name, role, hospital, token SHA-256); null = none configured */
   credentialsFile: string | null;
   /**
@@ -111,6 +119,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
   if (devCredential !== 'auto' && devCredential !== 'off') {
     problems.push(`GATEWAY_DEV_CREDENTIAL="${devCredential}" must be auto or off`);
   }
+  const optional = (name: string): string | null => {
+    const raw = env[name];
+    return raw === undefined || raw === '' ? null : raw;
+  };
+  const archiveHeadsKeyFile = optional('ARCHIVE_HEADS_KEY_FILE');
+  const archiveHeadsFile = optional('ARCHIVE_HEADS_FILE');
+  if (archiveHeadsKeyFile !== null) {
+    try {
+      loadHeadSigningKey(archiveHeadsKeyFile);
+    } catch (e) {
+      problems.push(`ARCHIVE_HEADS_KEY_FILE: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+  if (archiveHeadsFile !== null && archiveHeadsKeyFile === null) {
+    problems.push(
+      'ARCHIVE_HEADS_FILE needs ARCHIVE_HEADS_KEY_FILE: the heads file holds signed heads',
+    );
+  }
   const config: GatewayConfig = {
     port: int('PORT', 3000, 1, 65535),
     host: str('HOST', '127.0.0.1'),
@@ -142,6 +168,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     logLevel: logLevel as GatewayConfig['logLevel'],
     statsIntervalMs: int('STATS_INTERVAL_MS', 5000, 0, 3_600_000),
     archiveSealMs: int('ARCHIVE_SEAL_MS', 1000, 0, 3_600_000),
+    archiveHeadsKeyFile,
+    archiveHeadsFile,
     credentialsFile:
       env.GATEWAY_CREDENTIALS_FILE === undefined || env.GATEWAY_CREDENTIALS_FILE === ''
         ? null

@@ -252,6 +252,15 @@ export class ConsoleController {
         },
         'console-resubmit',
       );
+      await this.runtime.recordAction(
+        principalOf(req),
+        'resubmit',
+        `reject ${id}`,
+        outcome.status,
+        {
+          correlation_id: outcome.correlationId,
+        },
+      );
       res.setHeader('x-resubmission-of', id);
       sendOutcome(req, res, outcome);
     } catch (e) {

@@ -316,6 +316,15 @@ export class HttpController {
       },
       req.path,
     );
+    if (root === 'reversal') {
+      await this.runtime.recordAction(
+        principalOf(req),
+        'reverse',
+        'settlement' in outcome ? outcome.settlement.setlId : null,
+        outcome.status,
+        { correlation_id: outcome.correlationId },
+      );
+    }
     sendOutcome(req, res, outcome);
   }
 

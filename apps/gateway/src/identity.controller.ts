@@ -43,6 +43,13 @@ export class IdentityController {
       kind: 'http',
       submittedBy: principalOf(req).name,
     });
+    await this.runtime.recordAction(
+      principalOf(req),
+      'identity-change',
+      'changeId' in o ? `change ${o.changeId}` : null,
+      o.status,
+      { correlation_id: o.correlationId },
+    );
     res.setHeader('x-correlation-id', o.correlationId);
     switch (o.status) {
       case 'recorded':

@@ -4,14 +4,18 @@
  * the HTTP API in front of it; the end-to-end tests run main.ts as a process.
  */
 import { Gauge } from 'prom-client';
+import { HeadPublisher } from '@onebill/audit';
 import {
   ArchiveSealer,
   type Db,
+  failAbandonedAuditJobs,
   lastSeenByHospital,
+  loadHeadSigningKey,
   migrate,
   openDb,
   outboxBacklog,
   outboxStatus,
+  recordOperatorAction,
 } from '@onebill/ledger';
 import {
   KafkaClient,
@@ -164,6 +168,8 @@ export class GatewayRuntime {
     try {
       const applied = await migrate(db);
       if (applied.length > 0) log.info('database migrated', { applied });
+      const abandoned = await failAbandonedAuditJobs(db);
+      if (abandoned > 0) log.warn('audit jobs of an earlier run marked failed', { abandoned });
     } catch (error) {
       await db.close();
       throw error;
@@ -245,6 +251,35 @@ export class GatewayRuntime {
     return this.monitor.readiness();
   }
 
+  /**
+   * Records an operator's action in the append-only, archived audit log (docs/adr/0015). The
+   * action has happened by now: a failure to record it is logged, not thrown at the caller.
+   */
+  async recordAction(
+    who: { name: string; role: string },
+    action: string,
+    target: string | null,
+    outcome: string | null,
+    detail: Record<string, unknown> = {},
+  ): Promise<void> {
+    try {
+      await recordOperatorAction(this.db, {
+        actor: who.name,
+        role: who.role,
+        action,
+        target,
+        outcome,
+        detail,
+      });
+    } catch (e) {
+      this.log.warn('operator action not recorded', {
+        action,
+        actor: who.name,
+        error: e instanceof Error ? e.message : String(e),
+      });
+    }
+  }
+
   async start(): Promise<void> {
     const brokers = this.config.kafkaBrokers;
     if (brokers !== null) {
@@ -299,7 +334,19 @@ export class GatewayRuntime {
       await this.identityIngress.waitForJoin();
     }
     if (this.config.archiveSealMs > 0) {
-      const sealer = new ArchiveSealer(this.db);
+      // each seal's head leaves the database signed: Kafka, the log, the auditor's heads file
+      const heads = new HeadPublisher({
+        log: this.log,
+        key:
+          this.config.archiveHeadsKeyFile === null
+            ? null
+            : loadHeadSigningKey(this.config.archiveHeadsKeyFile),
+        file: this.config.archiveHeadsFile,
+        producer: this.producer ?? null,
+      });
+      const sealer = new ArchiveSealer(this.db, undefined, async (head) => {
+        await heads.publish(head);
+      });
       this.sealTimer = setInterval(() => {
         // during an outage the sealer waits quietly: the store's state is logged once
         if (!this.db.health.up) return;

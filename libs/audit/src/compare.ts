@@ -71,17 +71,23 @@ function sameLines(a: readonly SetlDetail[], b: readonly SetlDetail[]): boolean 
   return true;
 }
 
-function accumulatorDiffs(stored: Accumulators, replayed: Accumulators): FieldDiff[] {
+function accumulatorDiffs(
+  stored: Accumulators,
+  replayed: Accumulators,
+  prefix = 'accumulators',
+): FieldDiff[] {
   if (sameTree(stored, replayed)) return [];
   const a = new Map<string, string>();
   const b = new Map<string, string>();
-  flatten('accumulators', stored, a);
-  flatten('accumulators', replayed, b);
+  flatten(prefix, stored, a);
+  flatten(prefix, replayed, b);
   const diffs: FieldDiff[] = [];
   for (const key of new Set([...a.keys(), ...b.keys()])) {
     const x = a.get(key) ?? null;
     const y = b.get(key) ?? null;
-    if (x === null || y === null ? x !== y : !sameMoney(x, y)) {
+    // a map entry at zero and no entry are the same position
+    const zero = (v: string | null): boolean => v === null || sameMoney(v, '0');
+    if (x === null || y === null ? !(zero(x) && zero(y)) : !sameMoney(x, y)) {
       diffs.push({ field: key, stored: x, replayed: y });
     }
   }
@@ -132,4 +138,14 @@ export function compareSettlement(
   }
   diffs.push(...accumulatorDiffs(stored.accumulatorsAfter, replayed.accumulators));
   return diffs;
+}
+
+/**
+ * Whether the bill started where the ledger says it must have (StoredSettlement.startsFrom):
+ * `accumulators_before.<leaf>` with the stored starting value and the expected one. An edited
+ * year-to-date position shows here, in the first bill settled on it.
+ */
+export function continuityDiffs(stored: StoredSettlement): FieldDiff[] {
+  if (stored.startsFrom === null) return [];
+  return accumulatorDiffs(stored.accumulatorsBefore, stored.startsFrom, 'accumulators_before');
 }

@@ -6,3 +6,4 @@ export * from './render';
 export * from './declarations';
 export * from './statements';
 export * from './kafka-range';
+export * from './heads';

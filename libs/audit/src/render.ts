@@ -64,8 +64,27 @@ export function reconciliationCsv(r: ReconciliationReport): string {
     l.difference,
     l.matched ? 'matched' : 'differs',
   ]);
+  for (const t of r.inconsistentTotals) {
+    rows.push([
+      'totals-vs-lines',
+      r.fixmedinsCode,
+      r.clrOptins,
+      r.month,
+      t.fund,
+      '',
+      '',
+      'inconsistent-totals',
+      t.declaredTotal,
+      t.sumOfLines,
+      t.difference,
+      'differs',
+    ]);
+  }
   for (const b of r.bills) {
-    for (const f of b.funds) {
+    // a bill with no fund difference (a visit mismatch) still gets its line
+    const funds: { fund: string; declared: string | null; ours: string | null }[] =
+      b.funds.length > 0 ? b.funds : [{ fund: '', declared: null, ours: null }];
+    for (const f of funds) {
       rows.push([
         'bill',
         r.fixmedinsCode,

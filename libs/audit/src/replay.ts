@@ -20,7 +20,7 @@ import {
 import { type Queryable, billBodyHash } from '@onebill/ledger';
 import { decodeAcceptedDischarge } from '@onebill/messaging';
 import type { RuleBook } from '@onebill/rules';
-import { type FieldDiff, FUNDS, compareSettlement, fundTotals } from './compare';
+import { type FieldDiff, FUNDS, compareSettlement, continuityDiffs, fundTotals } from './compare';
 import {
   type ReplayFilter,
   type StoredSettlement,
@@ -157,7 +157,7 @@ export function auditOne(s: StoredSettlement, cache: RuleCache): FieldDiff[] {
   const bill = billOf(s);
   const ruleSet = cache.byVersion(s.ruleSetVersion, bill.dischargeDate);
   const result = settle({ bill: engineBill(s, bill), accumulators: s.accumulatorsBefore, ruleSet });
-  return compareSettlement(s, result, billBodyHash(bill));
+  return [...continuityDiffs(s), ...compareSettlement(s, result, billBodyHash(bill))];
 }
 
 /** Audit replay: recompute and compare. Never writes. */

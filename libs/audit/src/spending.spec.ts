@@ -31,7 +31,7 @@ describe('funds --spending: a statement from given spending', () => {
       spending: { '530502': '12360000.00', '530521': '4700000.00' },
     });
     const s = fundStatementGiven(baoshan, readSpending(file, baoshan), file);
-    const row = (c: string) => s.statement.rows.find((r) => r.county === c);
+    const row = (c: string) => s.statement.rows.find((r) => 'county' in r && r.county === c);
     // 隆阳区 budget 12,000,000.00 (EXAMPLE), overspend 360,000.00 = 3 % (inclusive): the city's
     // accumulated surplus covers it all (002 第二十一条（一）)
     expect(row('530502')).toMatchObject({

@@ -7,7 +7,7 @@ import Decimal from 'decimal.js';
 import { parseFundYear } from '@onebill/funds';
 import { type PgliteDb, reverseSettlement } from '@onebill/ledger';
 import { openTestPglite } from '@onebill/ledger/testing/pglite';
-import { decodeDeclaration } from '@onebill/messaging';
+import { DECLARED_FUNDS, type DeclaredFund, decodeDeclaration } from '@onebill/messaging';
 import { RuleBook, projectRoot } from '@onebill/rules';
 import { fundTotals } from './compare';
 import { parseCsv } from './csv';
@@ -113,6 +113,61 @@ describe('reconciliation, clearing and fund statements', () => {
     }
     const csv = parseCsv(reconciliationCsv(report));
     expect(csv.filter((r) => r[0] === 'bill').every((r) => r[5] === missing.setlId)).toBe(true);
+  });
+
+  it('a declared line with our setl_id but another visit is a visit mismatch, not a match', async () => {
+    const moved = seeded[3]!;
+    const text = (await detailLines(seeded)).replace(
+      `${moved.setlId},${moved.mdtrtId},`,
+      `${moved.setlId},REC-ELSEWHERE,`,
+    );
+    const report = await reconcile(db, parseCsvDeclarations(text)[0]!);
+    expect(report.matched).toBe(false);
+    // the amounts are right: only the visit is wrong
+    expect(report.lines.every((l) => l.matched)).toBe(true);
+    expect(report.bills).toEqual([
+      {
+        setlId: moved.setlId,
+        mdtrtId: moved.mdtrtId,
+        kind: 'visit-mismatch',
+        declaredMdtrtId: 'REC-ELSEWHERE',
+        funds: [],
+      },
+    ]);
+    const csv = parseCsv(reconciliationCsv(report)).filter((r) => r[0] === 'bill');
+    expect(csv.map((r) => [r[5], r[7]])).toEqual([[moved.setlId, 'visit-mismatch']]);
+  });
+
+  it('a declared bill that was reversed is labelled reversed, not missing', async () => {
+    const gone = seeded[7]!;
+    const lines = await detailLines(seeded);
+    await db.transaction(async (tx) => {
+      await reverseSettlement(tx, gone.setlId, { reason: 'test' });
+    });
+    const report = await reconcile(db, parseCsvDeclarations(lines)[0]!);
+    expect(report.bills.map((b) => [b.setlId, b.kind])).toEqual([[gone.setlId, 'reversed']]);
+    expect(report.bills[0]!.reversedAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+  });
+
+  it('declared totals that are not the sum of the declared lines are flagged', async () => {
+    const [d] = parseCsvDeclarations(await detailLines(seeded));
+    const sum = (f: DeclaredFund): Decimal =>
+      d!.bills!.reduce((a, b) => a.plus(b.funds[f] ?? '0'), new Decimal(0));
+    const totals = Object.fromEntries(DECLARED_FUNDS.map((f) => [f, sum(f).toFixed(2)])) as Record<
+      DeclaredFund,
+      string
+    >;
+    totals.basic = sum('basic').plus('10.00').toFixed(2);
+    const report = await reconcile(db, { ...d!, totals });
+    expect(report.matched).toBe(false);
+    expect(report.inconsistentTotals).toEqual([
+      {
+        fund: 'basic',
+        declaredTotal: totals.basic,
+        sumOfLines: sum('basic').toFixed(2),
+        difference: '10.00',
+      },
+    ]);
   });
 
   it('XML totals only (3201): a difference lists the bills of the cell behind it', async () => {
@@ -228,6 +283,7 @@ describe('reconciliation, clearing and fund statements', () => {
       JSON.parse(readFileSync(join(root, 'config/funds/panzhihua-2024.json'), 'utf8')),
     );
     const { statement } = await fundStatementOf(db, data);
+    if (statement.region !== 'panzhihua') throw new Error('expected the Panzhihua statement');
     const east = statement.rows.find((r) => r.county === '510402')!;
     expect(east).toMatchObject({ spending: expected.toFixed(2) });
   });

@@ -52,10 +52,26 @@ export interface ReconciliationLine {
 export interface BillDiscrepancy {
   setlId: string;
   mdtrtId: string;
-  /** missing-declared: ours, not declared; missing-ours: declared, not settled here (or
-   * reversed); amount: both, amounts differ; listed: no detail was declared, our bill listed */
-  kind: 'missing-declared' | 'missing-ours' | 'amount' | 'listed';
+  /**
+   * missing-declared: ours, not declared; missing-ours: declared, not settled here; reversed:
+   * declared, but the settlement was reversed (`reversedAt`); visit-mismatch: the declared
+   * setl_id is ours but for another visit (`declaredMdtrtId`); amount: both, amounts differ;
+   * listed: no detail was declared, our bill listed
+   */
+  kind: 'missing-declared' | 'missing-ours' | 'reversed' | 'visit-mismatch' | 'amount' | 'listed';
   funds: { fund: FundKind; declared: string | null; ours: string | null }[];
+  /** visit-mismatch: the visit the hospital declared under this setl_id */
+  declaredMdtrtId?: string;
+  /** reversed: when (ISO 8601) */
+  reversedAt?: string;
+}
+
+/** A fund whose declared total (3201) is not the sum of the declared lines (3202). */
+export interface InconsistentTotal {
+  fund: FundKind;
+  declaredTotal: string;
+  sumOfLines: string;
+  difference: string;
 }
 
 export interface ReconciliationReport {
@@ -67,6 +83,8 @@ export interface ReconciliationReport {
   lines: ReconciliationLine[];
   /** the bills behind any difference (empty when everything matched) */
   bills: BillDiscrepancy[];
+  /** totals and detail both declared: the funds whose total is not the sum of the lines */
+  inconsistentTotals: InconsistentTotal[];
 }
 
 const money = (v: string | undefined | null): Decimal => new Decimal(v ?? '0');
@@ -134,14 +152,43 @@ export async function reconcile(q: Queryable, d: Declaration): Promise<Reconcili
         declared: money(b.funds[f]).toFixed(2),
         ours: o.funds[f],
       }));
+      // a bill is a setl_id AND its visit: the right id on another visit is not a match
+      if (b.mdtrtId !== '' && b.mdtrtId !== o.row.mdtrt_id) {
+        bills.push({
+          setlId,
+          mdtrtId: o.row.mdtrt_id,
+          kind: 'visit-mismatch',
+          declaredMdtrtId: b.mdtrtId,
+          funds,
+        });
+        continue;
+      }
       if (funds.length > 0) bills.push({ setlId, mdtrtId: o.row.mdtrt_id, kind: 'amount', funds });
+    }
+    const notOurs = d.bills.filter((b) => !ours.has(b.setlId)).map((b) => b.setlId);
+    const reversed = new Map<string, { mdtrt_id: string; reversed_at: string }>();
+    if (notOurs.length > 0) {
+      const { rows: rev } = await q.query<{
+        setl_id: string;
+        mdtrt_id: string;
+        reversed_at: string;
+      }>(
+        `SELECT setl_id, mdtrt_id, to_char(reversed_at AT TIME ZONE 'UTC',
+                                           'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS reversed_at
+         FROM settlements
+         WHERE setl_id = ANY($1::text[]) AND status = 'reversed' AND fixmedins_code = $2`,
+        [notOurs, d.fixmedinsCode],
+      );
+      for (const r of rev) reversed.set(r.setl_id, r);
     }
     for (const b of d.bills) {
       if (ours.has(b.setlId)) continue;
+      const rev = reversed.get(b.setlId);
       bills.push({
         setlId: b.setlId,
         mdtrtId: b.mdtrtId,
-        kind: 'missing-ours',
+        ...(rev !== undefined ? { reversedAt: rev.reversed_at } : {}),
+        kind: rev !== undefined ? 'reversed' : 'missing-ours',
         funds: FUNDS.filter((f) => !money(b.funds[f]).isZero()).map((f) => ({
           fund: f,
           declared: money(b.funds[f]).toFixed(2),
@@ -163,14 +210,30 @@ export async function reconcile(q: Queryable, d: Declaration): Promise<Reconcili
       });
     }
   }
+  const inconsistentTotals: InconsistentTotal[] = [];
+  if (d.totals !== undefined && d.bills !== undefined) {
+    for (const fund of FUNDS) {
+      const sum = d.bills.reduce((a, b) => a.plus(money(b.funds[fund])), new Decimal(0));
+      const total = money(d.totals[fund]);
+      if (!sum.equals(total)) {
+        inconsistentTotals.push({
+          fund,
+          declaredTotal: total.toFixed(2),
+          sumOfLines: sum.toFixed(2),
+          difference: total.minus(sum).toFixed(2),
+        });
+      }
+    }
+  }
   return {
     kind: 'reconciliation',
     fixmedinsCode: d.fixmedinsCode,
     clrOptins: d.clrOptins,
     month: d.month,
-    matched: differing.size === 0 && bills.length === 0,
+    matched: differing.size === 0 && bills.length === 0 && inconsistentTotals.length === 0,
     lines,
     bills,
+    inconsistentTotals,
   };
 }
 
@@ -411,9 +474,9 @@ export async function assistanceSpending(
 /** The fund statement of a region's year: the data file's funds against the ledger's spending. */
 export async function fundStatementOf(q: Queryable, data: FundYear) {
   if (data.region === 'jilin') {
-    throw new Error(
-      'the Jilin data allocates subsidies (factor method); it has no ledger spending',
-    );
+    // the factor method (003 第七条) allocates the year's subsidies by need factors: no ledger
+    // spending enters it
+    return { kind: 'fund-statement' as const, spending: {}, statement: fundStatement(data, {}) };
   }
   const counties = data.counties.map((c) => c.admdvs);
   const spending = await assistanceSpending(q, data.year, counties);

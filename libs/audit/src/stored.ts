@@ -3,7 +3,12 @@
  * settlement order, a page at a time (keyset pagination, so a million rows never sit in memory).
  * Read-only: nothing here writes.
  */
-import type { Accumulators, SetlDetail } from '@onebill/engine';
+import {
+  type Accumulators,
+  type SetlDetail,
+  emptyAccumulators,
+  withoutContribution,
+} from '@onebill/engine';
 import { type Queryable, json } from '@onebill/ledger';
 
 export interface ReplayFilter {
@@ -64,6 +69,31 @@ export interface StoredSettlement {
   payload: string | null;
   /** the registry's identities the bill was computed with, when they replaced the message's */
   identitiesUsed: string[] | null;
+  /**
+   * Where the ledger says this bill must have started: where the person's previous bill of the
+   * year ended, less the reversals since (or, after a top-up, the position archived then); zero
+   * for the first bill of the year. null when it cannot be told (no archive entry).
+   */
+  startsFrom: Accumulators | null;
+}
+
+interface Continuity {
+  /** the previous bill's accumulators after it; absent for the first bill of the year */
+  prev?: Accumulators;
+  /** reversals since, in order: the reversed bill's before and after */
+  reversals?: { before: Accumulators; after: Accumulators }[];
+  /** top-ups since: the position is the one archived just before this bill */
+  topups?: number;
+  archived?: { data: Accumulators } | null;
+}
+
+function startsFromOf(year: number, c: Continuity | string | null): Accumulators | null {
+  if (c === null) return null;
+  const k = json<Continuity>(c);
+  if ((k.topups ?? 0) > 0) return k.archived?.data ?? null;
+  let p = k.prev ?? emptyAccumulators(year);
+  for (const r of k.reversals ?? []) p = withoutContribution(p, r.before, r.after);
+  return p;
 }
 
 interface Row {
@@ -84,12 +114,44 @@ interface Row {
   setldetail: SetlDetail[] | string;
   payload: string | null;
   identities_used: string[] | string | null;
+  continuity: Continuity | string | null;
   [column: string]: unknown;
 }
 
 const AMOUNTS = Object.entries(SETLINFO_COLUMNS)
   .map(([, c]) => `s.${c}::text AS ${c}`)
   .join(', ');
+
+/**
+ * What the person's ledger holds between the previous bill of the year and this one, in archive
+ * order (the order of the person's row lock): the previous bill's position after it, the
+ * reversals since, the top-ups since and the position archived last before this bill. NULL when
+ * the bill has no archive entry.
+ */
+const CONTINUITY = `(
+  SELECT CASE WHEN me.seq IS NULL THEN NULL ELSE jsonb_build_object(
+    'prev', prev.after,
+    'reversals', (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                           'before', x.accumulators_before,
+                           'after', x.result -> 'accumulators') ORDER BY ra.seq), '[]'::jsonb)
+                  FROM settlements x
+                  JOIN archive ra ON ra.kind = 'reversal' AND ra.ref = x.setl_id
+                  WHERE x.psn_no = s.psn_no AND x.year = s.year
+                    AND ra.seq > coalesce(prev.seq, 0) AND ra.seq < me.seq),
+    'topups', (SELECT count(*) FROM topups t
+               JOIN archive ta ON ta.kind = 'topup' AND ta.ref = t.topup_id
+               WHERE t.psn_no = s.psn_no AND t.year = s.year
+                 AND ta.seq > coalesce(prev.seq, 0) AND ta.seq < me.seq),
+    'archived', (SELECT jsonb_build_object('data', a.content::jsonb -> 'data') FROM archive a
+                 WHERE a.kind = 'accumulators' AND a.ref = s.psn_no || '/' || s.year
+                   AND a.seq < me.seq ORDER BY a.seq DESC LIMIT 1)) END
+  FROM (SELECT min(a.seq) AS seq FROM archive a
+        WHERE a.kind = 'settlement' AND a.ref = s.setl_id) me
+  LEFT JOIN LATERAL (
+    SELECT pa.seq, p.result -> 'accumulators' AS after FROM settlements p
+    JOIN archive pa ON pa.kind = 'settlement' AND pa.ref = p.setl_id
+    WHERE p.psn_no = s.psn_no AND p.year = s.year AND pa.seq < me.seq
+    ORDER BY pa.seq DESC LIMIT 1) prev ON true)`;
 
 /** A timestamp as PostgreSQL should read it: a bare date or time is Beijing time. */
 export function beijing(ts: string): string {
@@ -172,7 +234,8 @@ async function fetchPage(
             s.result -> 'accumulators' AS acc_after, s.result -> 'setldetail' AS setldetail,
             ${AMOUNTS},
             (SELECT a.content FROM archive a
-             WHERE a.kind = 'in' AND a.ref = s.inbox_id::text ORDER BY a.seq LIMIT 1) AS payload
+             WHERE a.kind = 'in' AND a.ref = s.inbox_id::text ORDER BY a.seq LIMIT 1) AS payload,
+            ${CONTINUITY} AS continuity
      FROM settlements s
      ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
      ORDER BY s.created_at, s.setl_id
@@ -203,6 +266,7 @@ async function fetchPage(
       amounts,
       payload: r.payload,
       identitiesUsed: r.identities_used === null ? null : json(r.identities_used),
+      startsFrom: startsFromOf(r.year, r.continuity),
     };
   });
 }

@@ -33,6 +33,7 @@ export type {
   BaoshanYear,
   FundStatement,
   FundYear,
+  JilinStatement,
   JilinYear,
   PanzhihuaStatement,
   PanzhihuaYear,

@@ -192,13 +192,22 @@ describe('fundStatement', () => {
     expect(s.citySurplusLeft).toBe('0.00');
   });
 
-  it('errors name the field: unknown county in spending, bad amount, Jilin data', () => {
+  it('errors name the field: unknown county in spending, bad amount', () => {
     expect(fieldOf(() => fundStatement(small('1.00'), { '530599': '1.00' }))).toBe(
       'spending.530599',
     );
     expect(fieldOf(() => fundStatement(small('1.00'), { '530502': '1.001' }))).toBe(
       'spending.530502',
     );
-    expect(fieldOf(() => fundStatement(parseFundYear(jilin2026), {}))).toBe('region');
+  });
+
+  it("Jilin's statement is the factor allocation of the year's total (003 第七条)", () => {
+    const y = parseFundYear(jilin2026);
+    if (y.region !== 'jilin') throw new Error('expected jilin');
+    const s = fundStatement(y, {});
+    expect(s).toMatchObject({ region: 'jilin', method: 'factor', year: 2026, example: true });
+    if (s.region !== 'jilin') throw new Error('expected jilin');
+    expect(s.rows).toEqual(allocateByFactors(y.allocation).rows);
+    expect(s.totals.amount).toBe('100000000.00'); // the example's total
   });
 });

@@ -8,7 +8,12 @@ import {
   BAOSHAN_COUNTIES,
   type BaoshanOverspendResult,
 } from './baoshan';
-import { type FactorAllocationInput, parseFactorInput } from './factors';
+import {
+  type FactorAllocationInput,
+  type FactorAllocationRow,
+  allocateByFactors,
+  parseFactorInput,
+} from './factors';
 import { type Dec, FundInputError, largestRemainder, max0, parseMoney, yuan, ZERO } from './money';
 import {
   type ManagementDeficit,
@@ -193,7 +198,21 @@ export interface BaoshanStatement {
   };
 }
 
-export type FundStatement = PanzhihuaStatement | BaoshanStatement;
+/**
+ * Jilin (003 第七条): the year's subsidies allocated to the regions by the factor method. No
+ * ledger spending enters it: the allocation is of money raised, by need factors.
+ */
+export interface JilinStatement {
+  region: 'jilin';
+  year: number;
+  revision: number;
+  example: boolean;
+  method: 'factor';
+  rows: FactorAllocationRow[];
+  totals: { amount: string };
+}
+
+export type FundStatement = PanzhihuaStatement | BaoshanStatement | JilinStatement;
 
 function sum(rows: readonly object[], field: string): string {
   let s: Dec = ZERO;
@@ -230,13 +249,18 @@ const byAdmdvs = <T extends { admdvs: string }>(a: T, b: T): number =>
  * that is not in the year's data is an error. Rows are ordered by admdvs.
  */
 export function fundStatement(year: FundYear, spending: Record<string, string>): FundStatement {
-  if (year.region === 'jilin') {
-    throw new FundInputError(
-      'region',
-      'jilin data is a factor allocation, not a county statement: use allocateByFactors',
-    );
-  }
   const head = { year: year.year, revision: year.revision, example: year.example };
+  if (year.region === 'jilin') {
+    // the spending is not an input of the factor method (003 第七条)
+    const allocation = allocateByFactors(year.allocation, 'allocation');
+    return {
+      region: 'jilin',
+      ...head,
+      method: 'factor',
+      rows: allocation.rows,
+      totals: { amount: allocation.total },
+    };
+  }
   if (year.region === 'panzhihua') {
     const counties = [...year.counties].sort(byAdmdvs);
     const spent = spendingFor(spending, counties);

@@ -61,16 +61,23 @@ describe('archive (hash chain over the ledger)', () => {
     await db.close();
   });
 
-  it('archives the message, the settlement and the event of a bill in its transaction', async () => {
+  it('archives the message, its sender, the position, the settlement and the event of a bill in its transaction', async () => {
     await settleOne(db, 'MDT-A1');
     const { rows } = await db.query<{ kind: string }>('SELECT kind FROM archive ORDER BY seq');
-    expect(rows.map((r) => r.kind)).toEqual(['in', 'settlement', 'out']);
+    // the person's position is the zero row the lock creates (settleOne saves no new one)
+    expect(rows.map((r) => r.kind)).toEqual([
+      'in',
+      'submission',
+      'accumulators',
+      'settlement',
+      'out',
+    ]);
   });
 
   it('chains every committed entry, each link following from the one before', async () => {
     for (let i = 0; i < 5; i += 1) await settleOne(db, `MDT-B${i}`);
     const sealer = new ArchiveSealer(db, 4); // batches smaller than the backlog
-    expect(await sealer.sealNow()).toBe(15);
+    expect(await sealer.sealNow()).toBe(25);
     const { rows } = await db.query<{
       seq: string;
       prev_hash: string;
@@ -89,7 +96,13 @@ describe('archive (hash chain over the ledger)', () => {
       prev = r.hash;
     }
     const report = await verifyArchive(db);
-    expect(report).toMatchObject({ ok: true, checked: 15, unsealed: 0, head: prev });
+    expect(report).toMatchObject({
+      ok: true,
+      checked: 25,
+      unsealed: 0,
+      head: prev,
+      headSeq: rows.at(-1)!.seq,
+    });
   });
 
   it('a tick seals only behind a watermark taken on the tick before', async () => {
@@ -97,8 +110,8 @@ describe('archive (hash chain over the ledger)', () => {
     const sealer = new ArchiveSealer(db);
     expect(await sealer.tick()).toBe(0); // takes the watermark
     await settleOne(db, 'MDT-C2');
-    expect(await sealer.tick()).toBe(3); // seals the first bill's three entries
-    expect(await sealer.tick()).toBe(3);
+    expect(await sealer.tick()).toBe(5); // seals the first bill's five entries
+    expect(await sealer.tick()).toBe(5);
     expect((await verifyArchive(db)).ok).toBe(true);
   });
 
@@ -140,7 +153,8 @@ describe('archive (hash chain over the ledger)', () => {
     await new ArchiveSealer(db).sealNow();
     const report = await verifyArchive(db);
     expect(report.ok).toBe(true);
-    expect(report.checked).toBe(4);
+    // the bill's five entries, the reversal and the settlement's new status
+    expect(report.checked).toBe(7);
   });
 
   it('refuses to update, delete or truncate the archive and the chain', async () => {

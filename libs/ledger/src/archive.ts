@@ -62,9 +62,14 @@ async function watermark(q: Queryable): Promise<Watermark & { xmin: bigint }> {
 export class ArchiveSealer {
   private pending: Watermark | null = null;
 
+  /**
+   * `onSeal` is called after each step that sealed something, with the new head: publish it
+   * where the database's administrator cannot rewrite it (docs/adr/0015-audit-trust.md).
+   */
   constructor(
     private readonly db: Db,
     private readonly batchSize = 5000,
+    private readonly onSeal?: (head: SealedHead) => Promise<void> | void,
   ) {}
 
   /** One step: seals what the previous watermark made safe and takes a new one. */
@@ -98,6 +103,16 @@ export class ArchiveSealer {
   }
 
   private async sealUpTo(upTo: bigint): Promise<number> {
+    let first: string | null = null;
+    const total = await this.sealBatches(upTo, (seq) => (first ??= seq));
+    if (total > 0 && first !== null && this.onSeal !== undefined) {
+      const head = await currentHead(this.db);
+      if (head !== null) await this.onSeal({ ...head, firstSeq: first, entries: total });
+    }
+    return total;
+  }
+
+  private async sealBatches(upTo: bigint, onFirst: (seq: string) => void): Promise<number> {
     let total = 0;
     for (;;) {
       const n = await this.db.transaction(async (tx) => {
@@ -122,6 +137,7 @@ export class ArchiveSealer {
           [after, upTo.toString(), this.batchSize],
         );
         if (rows.length === 0) return 0;
+        onFirst(rows[0]!.seq);
         const values: string[] = [];
         const params: string[] = [];
         for (const r of rows) {
@@ -143,6 +159,33 @@ export class ArchiveSealer {
   }
 }
 
+/** The chain's end after a seal: what is published to anchor it outside the database. */
+export interface ArchiveHead {
+  /** sequence number of the last link */
+  seq: string;
+  /** its hash */
+  hash: string;
+  /** when it was sealed (ISO 8601, UTC) */
+  sealedAt: string;
+}
+
+export interface SealedHead extends ArchiveHead {
+  /** the first entry this seal linked */
+  firstSeq: string;
+  /** how many entries this seal linked */
+  entries: number;
+}
+
+/** The last link of the chain, or null before the first seal. */
+export async function currentHead(q: Queryable): Promise<ArchiveHead | null> {
+  const { rows } = await q.query<{ seq: string; hash: string; sealed_at: string }>(
+    `SELECT c.seq::text AS seq, c.hash, utc_text(c.sealed_at) AS sealed_at
+     FROM archive_chain c ORDER BY c.seq DESC LIMIT 1`,
+  );
+  const r = rows[0];
+  return r ? { seq: r.seq, hash: r.hash, sealedAt: r.sealed_at } : null;
+}
+
 export type BrokenReason =
   | 'CONTENT_ALTERED'
   | 'LINK_BROKEN'
@@ -150,7 +193,17 @@ export type BrokenReason =
   | 'LEDGER_ROW_ALTERED'
   | 'LEDGER_ROW_MISSING'
   | 'ENTRY_UNCHAINED'
-  | 'LEDGER_ROW_UNARCHIVED';
+  | 'LEDGER_ROW_UNARCHIVED'
+  /** a settlement's status is not the last one archived for it */
+  | 'STATUS_ALTERED'
+  /** a reversed settlement without its reversal, or a reversal of a settlement still settled */
+  | 'REVERSAL_MISSING'
+  /** the chain no longer reaches a head published earlier (truncated) */
+  | 'HEAD_MISSING'
+  /** the chain has another hash at a published head's sequence number (rewritten) */
+  | 'HEAD_MISMATCH'
+  /** a published head whose signature does not verify with the auditor's public key */
+  | 'HEAD_SIGNATURE_INVALID';
 
 export interface BrokenLink {
   seq: string;
@@ -172,6 +225,8 @@ export interface VerifyReport {
   unsealed: number;
   /** the hash of the last link: publish it (logs, reports) to anchor the chain's end */
   head: string;
+  /** the sequence number of the last link ('0': nothing sealed yet) */
+  headSeq: string;
   firstBroken: BrokenLink | null;
   /** every broken link found, at most `maxBroken` */
   broken: BrokenLink[];
@@ -243,6 +298,26 @@ export async function verifyArchive(
                                       FROM reversals r WHERE r.setl_id = a.ref)
                 WHEN 'topup' THEN (SELECT text_sha256(topup_canonical(t))
                                    FROM topups t WHERE t.topup_id = a.ref)
+                -- a status change: the settlement is there (its current status is held to the
+                -- last archived one after the walk)
+                WHEN 'status' THEN (SELECT a.content_sha256 FROM settlements s
+                                    WHERE s.setl_id = a.ref)
+                WHEN 'submission' THEN (SELECT text_sha256(inbox_submission_canonical(i))
+                                        FROM inbox i WHERE i.id = a.ref::bigint)
+                WHEN 'resubmission' THEN (SELECT text_sha256(reject_resubmission_canonical(r))
+                                          FROM rejects r WHERE r.id = a.ref::bigint)
+                WHEN 'operator' THEN (SELECT text_sha256(operator_action_canonical(o))
+                                      FROM operator_actions o WHERE o.id = a.ref::bigint)
+                -- a person's position: the row as it stands is the last copy archived; an
+                -- earlier copy only needs the row to be there
+                WHEN 'accumulators' THEN (
+                  SELECT CASE WHEN a.seq = (SELECT max(l.seq) FROM archive l
+                                            WHERE l.kind = 'accumulators' AND l.ref = a.ref)
+                              THEN text_sha256(accumulators_canonical(x))
+                              ELSE a.content_sha256 END
+                  FROM accumulators x
+                  WHERE x.psn_no = substring(a.ref FROM '^(.*)/[0-9]+$')
+                    AND x.year = substring(a.ref FROM '/([0-9]+)$')::integer)
               END AS ledger_sha
        FROM archive_chain c LEFT JOIN archive a ON a.seq = c.seq
        WHERE c.seq > $1::bigint ORDER BY c.seq LIMIT $2`,
@@ -333,6 +408,40 @@ export async function verifyArchive(
       detail: `settlement ${r.setl_id} has no archive entry (written around the archive)`,
     });
   }
+  await checkStatuses(q, maxBroken, flag);
+  const { rows: accUnarchived } = await q.query<{ psn_no: string; year: number }>(
+    `SELECT x.psn_no, x.year FROM accumulators x
+     WHERE NOT EXISTS (SELECT 1 FROM archive a
+                       WHERE a.kind = 'accumulators' AND a.ref = x.psn_no || '/' || x.year)
+     ORDER BY x.psn_no, x.year LIMIT $1`,
+    [maxBroken],
+  );
+  for (const r of accUnarchived) {
+    flag({
+      seq: '-',
+      kind: 'accumulators',
+      ref: `${r.psn_no}/${r.year}`,
+      reason: 'LEDGER_ROW_UNARCHIVED',
+      detail: `the accumulators of ${r.psn_no} for ${r.year} have no archive entry (written around the archive)`,
+    });
+  }
+  const { rows: resubUnarchived } = await q.query<{ id: string; fixmedins_code: string | null }>(
+    `SELECT r.id::text AS id, r.fixmedins_code FROM rejects r
+     WHERE r.resubmitted_as IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM archive a WHERE a.kind = 'resubmission' AND a.ref = r.id::text)
+     ORDER BY r.id LIMIT $1`,
+    [maxBroken],
+  );
+  for (const r of resubUnarchived) {
+    flag({
+      seq: '-',
+      kind: 'resubmission',
+      ref: r.id,
+      ...(r.fixmedins_code !== null ? { fixmedinsCode: r.fixmedins_code } : {}),
+      reason: 'LEDGER_ROW_UNARCHIVED',
+      detail: `reject ${r.id} is marked resubmitted but the resubmission has no archive entry`,
+    });
+  }
   const { rows: un } = await q.query<{ n: string }>(
     `SELECT count(*)::text AS n FROM archive WHERE seq > $1::bigint`,
     [after],
@@ -342,8 +451,73 @@ export async function verifyArchive(
     checked,
     unsealed: Number(un[0]?.n ?? 0),
     head: prev,
+    headSeq: after,
     firstBroken: broken[0] ?? null,
     broken,
     brokenCount,
   };
+}
+
+/**
+ * Each settlement's status against the last status archived for it (none archived: 'settled'),
+ * and a reversed status against the reversal that must come with it.
+ */
+async function checkStatuses(
+  q: Queryable,
+  maxBroken: number,
+  flag: (b: BrokenLink) => void,
+): Promise<void> {
+  const { rows } = await q.query<{
+    setl_id: string;
+    fixmedins_code: string;
+    mdtrt_id: string;
+    status: string;
+    archived: string | null;
+    archived_seq: string | null;
+    has_reversal: boolean;
+  }>(
+    `WITH candidates AS (
+       SELECT setl_id FROM settlements WHERE status <> 'settled'
+       UNION SELECT ref FROM archive WHERE kind = 'status'
+       UNION SELECT setl_id FROM reversals)
+     SELECT s.setl_id, s.fixmedins_code, s.mdtrt_id, s.status, st.status AS archived,
+            st.seq AS archived_seq,
+            EXISTS (SELECT 1 FROM reversals r WHERE r.setl_id = s.setl_id) AS has_reversal
+     FROM candidates c JOIN settlements s ON s.setl_id = c.setl_id
+     LEFT JOIN LATERAL (
+       SELECT a.content::jsonb ->> 'status' AS status, a.seq::text AS seq FROM archive a
+       WHERE a.kind = 'status' AND a.ref = s.setl_id ORDER BY a.seq DESC LIMIT 1) st ON true
+     WHERE s.status <> coalesce(st.status, 'settled')
+        OR (s.status = 'reversed') <> EXISTS (SELECT 1 FROM reversals r WHERE r.setl_id = s.setl_id)
+     ORDER BY s.created_at, s.setl_id LIMIT $1`,
+    [maxBroken],
+  );
+  for (const r of rows) {
+    const where = {
+      seq: r.archived_seq ?? '-',
+      kind: 'status',
+      ref: r.setl_id,
+      setlId: r.setl_id,
+      fixmedinsCode: r.fixmedins_code,
+      mdtrtId: r.mdtrt_id,
+    };
+    const archived = r.archived ?? 'settled';
+    if (r.status !== archived) {
+      flag({
+        ...where,
+        reason: 'STATUS_ALTERED',
+        detail: `settlement ${r.setl_id} is ${r.status} but its archived status is ${archived}`,
+      });
+    }
+    if ((r.status === 'reversed') !== r.has_reversal) {
+      flag({
+        ...where,
+        reason: 'REVERSAL_MISSING',
+        detail:
+          r.status === 'reversed'
+            ? `settlement ${r.setl_id} is reversed but has no reversal`
+            : `settlement ${r.setl_id} has a reversal but is ${r.status}`,
+      });
+    }
+  }
 }

@@ -5,3 +5,5 @@ export * from './console';
 export * from './archive';
 export * from './identities';
 export * from './console-state';
+export * from './anchor';
+export * from './audit-log';

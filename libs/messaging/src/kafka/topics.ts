@@ -21,6 +21,11 @@ export const Topics = {
   alertsHighBurden: 'alerts.high-burden.v1',
   /** HIS → gateway: admissions (opening a visit). Key: `fixmedins_code`. */
   hisAdmission: 'his.admission.v1',
+  /**
+   * Gateway → auditors: each seal's signed archive head (sequence number, hash, time), the
+   * chain's anchor outside the database. Key: `archive`; one partition, kept for ever.
+   */
+  archiveHeads: 'audit.archive-heads.v1',
 } as const;
 
 export type TopicKey = keyof typeof Topics;
@@ -37,4 +42,6 @@ export const TOPIC_SPECS: readonly TopicSpec[] = [
   { topic: Topics.identityChanges, numPartitions: 3 },
   { topic: Topics.alertsHighBurden, numPartitions: 3 },
   { topic: Topics.hisAdmission, numPartitions: 3 },
+  // an anchor that expires anchors nothing: no retention limit
+  { topic: Topics.archiveHeads, numPartitions: 1, configs: { 'retention.ms': '-1' } },
 ];

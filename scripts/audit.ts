@@ -17,7 +17,8 @@
  * The store is the gateway's: DATABASE_URL, or the embedded PGlite in PGLITE_DIR (default
  * .data/pglite; one process at a time: stop the gateway or use its HTTP API). Progress goes to
  * stderr, the report to stdout or --out. Exit 0: clean; 1: differences or broken links found;
- * 2: bad input (the message names the field); 64: usage.
+ * 2: bad input (the message names the field); 4: the store cannot be opened (in use by another
+ * process, or damaged: the message says what to do); 64: usage.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import {
@@ -44,7 +45,7 @@ import {
   whatIfReplay,
 } from '@onebill/audit';
 import { FundInputError } from '@onebill/funds';
-import { ArchiveSealer, type Db, openDb, verifyArchive } from '@onebill/ledger';
+import { ArchiveSealer, type Db, isStoreOpenError, openDb, verifyArchive } from '@onebill/ledger';
 import { KafkaClient, decodeDeclaration } from '@onebill/messaging';
 import { RuleBook, RuleSetError } from '@onebill/rules';
 
@@ -259,11 +260,20 @@ async function main(): Promise<number> {
     process.stderr.write(`${(e as Error).message}\n${USAGE}\n`);
     return 64;
   }
-  const db = await openDb({
-    ...(process.env.DATABASE_URL ? { databaseUrl: process.env.DATABASE_URL } : {}),
-    dataDir: process.env.PGLITE_DIR ?? '.data/pglite',
-    poolSize: 2,
-  });
+  let db: Db;
+  try {
+    // the embedded store is locked for one process: with the gateway running, this is refused
+    // with the holder's pid (docs/adr/0013)
+    db = await openDb({
+      ...(process.env.DATABASE_URL ? { databaseUrl: process.env.DATABASE_URL } : {}),
+      dataDir: process.env.PGLITE_DIR ?? '.data/pglite',
+      poolSize: 2,
+    });
+  } catch (e) {
+    if (!isStoreOpenError(e)) throw e;
+    process.stderr.write(`error: ${e.message}\n`);
+    return 4;
+  }
   try {
     return await run(db, parsed.words, parsed.opts);
   } catch (e) {

@@ -22,7 +22,8 @@
  * The store is the gateway's: DATABASE_URL, or the embedded PGlite in PGLITE_DIR (default
  * .data/pglite; one process at a time: stop the gateway or use its HTTP API). Progress goes to
  * stderr, the report to stdout or --out. Exit 0: clean; 1: differences or broken links found;
- * 2: bad input (the message names the field); 64: usage.
+ * 2: bad input (the message names the field); 4: the store cannot be opened (in use by another
+ * process, or damaged: the message says what to do); 64: usage.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import {
@@ -60,6 +61,7 @@ import {
   type Db,
   HeadKeyError,
   HeadsFormatError,
+  isStoreOpenError,
   type SignedHead,
   currentHead,
   loadHeadPublicKey,
@@ -374,6 +376,12 @@ async function main(): Promise<number> {
       process.stderr.write(`${e.message}\n${USAGE}\n`);
       return 64;
     }
+    if (isStoreOpenError(e)) {
+      // the embedded store is locked for one process (the gateway's), or PostgreSQL cannot start
+      // on it: one line with the holder's pid or the recovery command (docs/adr/0013)
+      process.stderr.write(`error: ${e.message}\n`);
+      return 4;
+    }
     if (e instanceof FundInputError || e instanceof RuleSetError) {
       // one line per problem (a schema check reports them all)
       for (const p of e.problems) process.stderr.write(`error: ${p}\n`);
@@ -390,7 +398,12 @@ async function main(): Promise<number> {
     }
     throw e;
   } finally {
-    if (opened !== undefined) await (await opened).close();
+    // a store that failed to open has nothing to close (its error was reported above)
+    if (opened !== undefined)
+      await opened.then(
+        (d) => d.close(),
+        () => undefined,
+      );
   }
 }
 

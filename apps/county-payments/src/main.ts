@@ -4,6 +4,7 @@
  */
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
+import { isStoreOpenError } from '@onebill/ledger';
 import { CountyPaymentsModule } from './app.module';
 import { ConfigError, loadConfig } from './config';
 import { CountyPaymentsRuntime } from './runtime';
@@ -42,6 +43,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(error instanceof ConfigError ? error.message : error);
+  console.error(error instanceof ConfigError || isStoreOpenError(error) ? error.message : error);
   process.exit(1);
 });

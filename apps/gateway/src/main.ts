@@ -6,6 +6,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { isStoreOpenError } from '@onebill/ledger';
 import { GatewayModule } from './app.module';
 import { ConfigError, loadConfig } from './config';
 import { bodyParserErrors } from './http.controller';
@@ -94,7 +95,7 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   process.stderr.write(
-    `${error instanceof ConfigError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    `${error instanceof ConfigError || isStoreOpenError(error) ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
   );
   process.exit(1);
 });

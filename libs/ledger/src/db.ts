@@ -21,6 +21,7 @@ import {
   isConnectionError,
   StoreHealth,
 } from './store-health';
+import { StoreDamagedError, StoreLock } from './store-lock';
 
 export * from './store-health';
 
@@ -277,18 +278,32 @@ export class PgliteDb implements Db {
   /** PGlite has one connection: transactions run one after another, in call order. */
   private tail: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly pglite: PGlite) {
+  constructor(
+    private readonly pglite: PGlite,
+    /** the data folder's lock (none in memory), released on close */
+    private readonly lock: StoreLock | null = null,
+  ) {
     this.direct = new PgliteTx(pglite);
   }
 
-  /** dataDir: a folder (e.g. `.data/pglite`) or undefined for an in-memory database. */
+  /**
+   * dataDir: a folder (e.g. `.data/pglite`) or undefined for an in-memory database. A folder is
+   * locked for this process first (store-lock.ts): a second process is refused with
+   * StoreLockedError; a folder PostgreSQL cannot start on gives StoreDamagedError, whose message
+   * says how to recover.
+   */
   static async open(dataDir?: string): Promise<PgliteDb> {
     const { PGlite } = await import('@electric-sql/pglite');
     if (dataDir === undefined) return new PgliteDb(await PGlite.create());
     // PGlite creates the last folder only: a fresh clone has no `.data/` yet.
     mkdirSync(dataDir, { recursive: true });
-    const pglite = await PGlite.create(dataDir);
-    return new PgliteDb(pglite);
+    const lock = StoreLock.acquire(dataDir);
+    try {
+      return new PgliteDb(await PGlite.create(dataDir), lock);
+    } catch (error) {
+      lock.release();
+      throw new StoreDamagedError(dataDir, error);
+    }
   }
 
   query<R>(sql: string, params: unknown[] = []): Promise<QueryResult<R>> {
@@ -306,8 +321,12 @@ export class PgliteDb implements Db {
   }
 
   async close(): Promise<void> {
-    await this.tail;
-    await this.pglite.close();
+    try {
+      await this.tail;
+      await this.pglite.close();
+    } finally {
+      this.lock?.release();
+    }
   }
 }
 

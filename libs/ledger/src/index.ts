@@ -7,3 +7,4 @@ export * from './identities';
 export * from './console-state';
 export * from './anchor';
 export * from './audit-log';
+export * from './store-lock';

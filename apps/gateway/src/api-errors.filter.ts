@@ -5,7 +5,7 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter } from '@nestjs/common';
 import type { Response } from 'express';
 import { StoreUnavailableError } from '@onebill/ledger';
-import { apiErrorOf } from './api-errors';
+import { apiErrorOf, apiShapedBody } from './api-errors';
 import { StoreUnavailableFilter } from './http.filters';
 
 @Catch()
@@ -24,6 +24,11 @@ export class ApiErrorsFilter implements ExceptionFilter {
       return;
     }
     const res = host.switchToHttp().getResponse<Response>();
+    const shaped = apiShapedBody(error);
+    if (shaped !== null) {
+      if (!res.headersSent) res.status(shaped.status).json(shaped.body);
+      return;
+    }
     const a = apiErrorOf(error, this.maxMessageBytes);
     if (a.status === 500) this.onInternal(error);
     if (res.headersSent) return;

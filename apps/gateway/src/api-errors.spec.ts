@@ -1,4 +1,4 @@
-import { apiErrorOf } from './api-errors';
+import { apiErrorOf, apiShapedBody } from './api-errors';
 
 /** what Nest's exceptions look like to the rule (Nest itself does not load in jest) */
 const nest = (status: number, message: string) => ({ getStatus: () => status, message });
@@ -47,5 +47,20 @@ describe("errors raised before a route answer in the API's own shape", () => {
       rule: 'the gateway could not answer; the log says why (by correlation id)',
       message: 'internal error',
     });
+  });
+
+  it("passes an answer already in the API's shape through unchanged (the guard's 401)", () => {
+    const body = {
+      status: 'unauthorized',
+      errors: [{ code: 'UNKNOWN_TOKEN', field: 'authorization', rule: 'r', message: 'm' }],
+    };
+    const guard = { getStatus: () => 401, getResponse: () => body, message: 'Http Exception' };
+    expect(apiShapedBody(guard)).toEqual({ status: 401, body });
+    // Nest's own shape is not the API's: it goes through apiErrorOf
+    const nestShaped = {
+      getStatus: () => 404,
+      getResponse: () => ({ statusCode: 404, message: 'x' }),
+    };
+    expect(apiShapedBody(nestShaped)).toBeNull();
   });
 });

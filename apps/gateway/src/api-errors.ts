@@ -17,6 +17,20 @@ interface BodyParserError {
   message?: string;
 }
 
+/**
+ * The body of an HttpException that already is in the API's shape (the auth guard's 401/403, a
+ * route's own refusal): it is answered as it is, with its status.
+ */
+export function apiShapedBody(error: unknown): { status: number; body: object } | null {
+  const e = error as { getStatus?: () => number; getResponse?: () => unknown } | null;
+  if (typeof e?.getStatus !== 'function' || typeof e.getResponse !== 'function') return null;
+  const body = e.getResponse();
+  if (typeof body !== 'object' || body === null) return null;
+  const b = body as { status?: unknown; errors?: unknown };
+  if (typeof b.status !== 'string' || !Array.isArray(b.errors)) return null;
+  return { status: e.getStatus(), body };
+}
+
 export interface ApiError {
   status: number;
   outcome: string;

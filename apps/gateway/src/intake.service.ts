@@ -25,13 +25,15 @@ import {
   compiled,
   emptyAccumulators,
   settle,
-  withoutContribution,
 } from '@onebill/engine';
 import {
   type Db,
   billBodyHash,
-  categoriesInForce,
+  type IdentitiesUsed,
+  admissionAnswerOf,
+  identitiesOf,
   identityPeriods,
+  saveAdmissionAnswer,
   insertHighBurdenAlert,
   type Queryable,
   type SettlementRow,
@@ -67,6 +69,7 @@ import type { HighBurdenAlert } from '@onebill/messaging/events/high-burden-aler
 import { toWire } from '@onebill/messaging/wire';
 import { type Hospital, type RuleBook, RuleSetError } from '@onebill/rules';
 import type { Logger } from './log';
+import { reversalOfTopups } from './topups';
 
 export interface Source {
   kind: 'kafka' | 'http';
@@ -107,6 +110,8 @@ export type Outcome =
       correlationId: string;
       /** treatment first, pay later: whether no deposit is asked, and why */
       depositWaiver: DepositWaiver;
+      /** the identities the waiver was decided on, and where they came from (docs/adr/0009) */
+      identities: IdentitiesUsed;
     }
   | {
       status: 'conflict';
@@ -137,6 +142,8 @@ export interface PreviewOutcome {
   problems: Problem[];
   result?: SettlementResult;
   hospital?: Hospital;
+  /** the identities the preview was computed with, and where they came from (docs/adr/0009) */
+  identities?: IdentitiesUsed;
 }
 
 const ROOT = /^\s*(?:<\?xml[^>]*\?>\s*)?(?:<!--[\s\S]*?-->\s*)*<\s*([A-Za-z_][\w.-]*)/;
@@ -183,27 +190,19 @@ function fromDecode(errors: DecodeError[]): Problem[] {
 }
 
 /**
- * The identities a bill is computed with (issue 6, docs/adr/0009): where the registry knows the
- * person (any identity change received), the categories in force on the discharge date are the
- * registry's, and a message that says otherwise is overruled with a warning on the bill; where
- * the registry knows nothing of the person, the message's identities stand.
+ * The identities a bill is computed with: the registry merged with the message by the one rule
+ * of docs/adr/0009 (identitiesOf); with a warning on the bill when the registry overruled it.
  */
 async function registryIdentities(
   tx: Queryable,
   bill: Bill,
-): Promise<{ identities: string[] | null; warning: string | null }> {
-  const periods = await identityPeriods(tx, bill.psnNo);
-  if (periods.length === 0) return { identities: null, warning: null };
-  const inForce = categoriesInForce(periods, bill.dischargeDate);
-  const sent = [...new Set(bill.identities)].sort();
-  if (sent.join(',') === inForce.join(',')) return { identities: null, warning: null };
-  return {
-    identities: inForce,
-    warning:
-      `IDENTITY_FROM_REGISTRY: the identity registry has ${inForce.join(', ') || 'no identity'} ` +
-      `in force on ${bill.dischargeDate}; the message said ${sent.join(', ') || 'none'}. ` +
-      `The registry's were used (002 第二十八条).`,
-  };
+): Promise<IdentitiesUsed & { warning: string | null }> {
+  return identitiesOf(await identityPeriods(tx, bill.psnNo), bill.identities, bill.dischargeDate);
+}
+
+/** The bill as computed: the message's identities replaced by the registry's where it wins. */
+function withIdentities(bill: Bill, used: IdentitiesUsed & { warning: string | null }): Bill {
+  return used.warning === null ? bill : { ...bill, identities: used.categories };
 }
 
 /** The unique index refused a settlement: roll back, then retry and find the winner. */
@@ -245,8 +244,18 @@ export class IntakeService {
       const year = yearOf(bill);
       const accumulators =
         (await readAccumulators(this.db, bill.psnNo, year)) ?? emptyAccumulators(year);
-      const result = settle({ bill, accumulators, ruleSet });
-      return { ok: true, problems: [], result, hospital };
+      // the same identities the settlement would use (docs/adr/0009)
+      const used = await registryIdentities(this.db, bill);
+      let result = settle({ bill: withIdentities(bill, used), accumulators, ruleSet });
+      if (used.warning !== null)
+        result = { ...result, warnings: [...result.warnings, used.warning] };
+      return {
+        ok: true,
+        problems: [],
+        result,
+        hospital,
+        identities: { categories: used.categories, source: used.source },
+      };
     } catch (e) {
       return { ok: false, problems: [problemOf(e)] };
     }
@@ -401,7 +410,7 @@ export class IntakeService {
     let result: SettlementResult;
     try {
       result = settle({
-        bill: registry.identities === null ? bill : { ...bill, identities: registry.identities },
+        bill: withIdentities(bill, registry),
         accumulators: locked.data,
         ruleSet,
       });
@@ -422,7 +431,7 @@ export class IntakeService {
       eventId: randomUUID(),
       accumulatorsBefore: locked.data,
       result,
-      identitiesUsed: registry.identities,
+      identitiesUsed: registry.warning === null ? null : registry.categories,
     });
     if (stored === null) throw new Retry();
     await saveAccumulators(tx, bill.psnNo, result.accumulators, locked.version);
@@ -500,15 +509,21 @@ export class IntakeService {
         correlationId,
       );
     }
-    const restored: Accumulators = withoutContribution(
-      locked.data,
-      settled.accumulatorsBefore,
-      settled.result.accumulators,
-    );
+    // the bill goes out as it now stands, its top-ups with it (docs/adr/0009, topups.ts)
+    const now = this.now();
+    const topups = await reversalOfTopups(tx, settled, locked.data, {
+      correlationId,
+      setlTime: formatTime(now),
+      now,
+    });
+    const restored: Accumulators = topups.restored;
     const reversed = await reverseSettlement(tx, settled.setlId, { inboxId, reason });
     if (reversed === null) throw new Retry();
     await saveAccumulators(tx, settled.psnNo, restored, locked.version);
-    await insertOutboxMany(tx, this.settlementEvents(reversed, 'reversed', correlationId));
+    await insertOutboxMany(tx, [
+      ...topups.events,
+      ...this.settlementEvents(reversed, 'reversed', correlationId),
+    ]);
     await setInboxStatus(tx, inboxId, 'reversed', { setlId: settled.setlId });
     return { status: 'reversed', settlement: reversed, correlationId };
   }
@@ -563,9 +578,15 @@ export class IntakeService {
         correlationId,
       );
     }
+    // the registry merged with the message, by the one rule (docs/adr/0009)
+    const used = identitiesOf(await identityPeriods(tx, a.psnNo), a.identities, a.admissionDate);
+    const identities: IdentitiesUsed = { categories: used.categories, source: used.source };
     let waiver: DepositWaiver;
     try {
-      waiver = depositWaiver(this.rules.resolve(hospital.region, a.admissionDate), a);
+      waiver = depositWaiver(this.rules.resolve(hospital.region, a.admissionDate), {
+        ...a,
+        identities: used.categories,
+      });
     } catch (e) {
       return this.reject(tx, inboxId, raw, source, [problemOf(e)], correlationId);
     }
@@ -577,6 +598,7 @@ export class IntakeService {
       begntime: a.admissionTime,
       inboxId,
     });
+    await saveAdmissionAnswer(tx, inboxId, { depositWaiver: waiver, identities });
     // the hospital's answer: whether the patient is admitted without a deposit, and why
     const eventId = randomUUID();
     await insertOutbox(tx, {
@@ -595,6 +617,7 @@ export class IntakeService {
         fixmedins_code: a.fixmedinsCode,
         mdtrt_id: a.mdtrtId,
         deposit_waiver: waiverWire(waiver),
+        identities_used: identities,
       }),
     });
     await setInboxStatus(tx, inboxId, 'admitted');
@@ -604,22 +627,41 @@ export class IntakeService {
       mdtrtId: a.mdtrtId,
       correlationId,
       depositWaiver: waiver,
+      identities,
     };
   }
 
-  /** The answer to an admission that was admitted: hospital, visit and the deposit waiver. */
-  private admissionAnswer(
+  /**
+   * The answer to an admission that was admitted: hospital, visit and the deposit waiver as first
+   * given (stored with the admission: the registry may have changed since). Admissions recorded
+   * before the answer was stored are answered from the message's identities, as they were.
+   */
+  private async admissionAnswer(
+    tx: Queryable,
+    inboxId: string,
     raw: string,
-  ): { fixmedinsCode: string; mdtrtId: string; depositWaiver: DepositWaiver } | null {
+  ): Promise<{
+    fixmedinsCode: string;
+    mdtrtId: string;
+    depositWaiver: DepositWaiver;
+    identities: IdentitiesUsed;
+  } | null> {
     const decoded = decodeAdmission(raw, { maxBytes: this.maxBytes });
     if (!decoded.ok) return null;
     const a = decoded.admission;
     const hospital = this.rules.hospital(a.fixmedinsCode);
     if (hospital === undefined) return null;
+    const stored = await admissionAnswerOf<{
+      depositWaiver: DepositWaiver;
+      identities: IdentitiesUsed;
+    }>(tx, inboxId);
     return {
       fixmedinsCode: a.fixmedinsCode,
       mdtrtId: a.mdtrtId,
-      depositWaiver: depositWaiver(this.rules.resolve(hospital.region, a.admissionDate), a),
+      ...(stored ?? {
+        depositWaiver: depositWaiver(this.rules.resolve(hospital.region, a.admissionDate), a),
+        identities: { categories: [...new Set(a.identities)].sort(), source: 'message' },
+      }),
     };
   }
 
@@ -660,7 +702,7 @@ export class IntakeService {
     }
     if (ref.status === 'admitted') {
       // an admission has no row of its own to return: its answer is a function of the message
-      const again = this.admissionAnswer(raw);
+      const again = await this.admissionAnswer(tx, ref.id, raw);
       if (again !== null) return { status: 'admitted', ...again, correlationId: firstCorrelation };
     }
     const reject = ref.rejectId === null ? null : await findReject(tx, ref.rejectId);

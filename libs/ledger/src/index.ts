@@ -4,3 +4,4 @@ export * from './repositories';
 export * from './console';
 export * from './archive';
 export * from './identities';
+export * from './topups';

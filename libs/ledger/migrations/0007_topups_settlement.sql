@@ -1,0 +1,25 @@
+-- Top-ups as part of their settlement (issue 15, docs/adr/0009 decisions 4, 4a, 3).
+
+-- The position a top-up's recomputation started from: with `result.accumulators` it is the
+-- bill's contribution to the person's year as it now stands, which a reversal takes back out.
+-- NULL only on rows written before this migration (the settlement's own position is used then).
+ALTER TABLE topups ADD COLUMN accumulators_before jsonb;
+CREATE INDEX topups_settlement ON topups (setl_id, id);
+
+-- the archive copy of a top-up: the new column only where present, so that the copies of rows
+-- written before this migration still match
+CREATE OR REPLACE FUNCTION topup_canonical(t topups) RETURNS text
+  LANGUAGE sql STABLE AS $$
+    SELECT (jsonb_build_object(
+      'topup_id', t.topup_id, 'setl_id', t.setl_id, 'change_id', t.change_id,
+      'psn_no', t.psn_no, 'year', t.year, 'identities_used', t.identities_used,
+      'category_used', t.category_used, 'result', t.result, 'basic', t.basic,
+      'critical', t.critical, 'commercial', t.commercial, 'assistance', t.assistance,
+      'tilted', t.tilted, 'psn_cash_delta', t.psn_cash_delta, 'event_id', t.event_id)
+      || CASE WHEN t.accumulators_before IS NULL THEN '{}'::jsonb
+              ELSE jsonb_build_object('accumulators_before', t.accumulators_before) END)::text
+  $$;
+
+-- The answer given to an admission (deposit waiver, identities used and their source), so that a
+-- redelivered admission is answered identically even after the registry changed.
+ALTER TABLE admissions ADD COLUMN answer jsonb;

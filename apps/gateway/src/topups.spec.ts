@@ -5,6 +5,7 @@
  * 低保 assistance 70 % of the in-scope personal part, annual cap 800.00 (004 第九条、第十条).
  */
 import { randomUUID } from 'node:crypto';
+import Ajv2020 from 'ajv/dist/2020';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type PgliteDb } from '@onebill/ledger';
@@ -19,6 +20,16 @@ const EXAMPLES = join(projectRoot(), 'contracts/discharge/examples');
 const OUTPATIENT = readFileSync(join(EXAMPLES, 'discharge-panzhihua-11-none.xml'), 'utf8');
 const ADMISSION = readFileSync(join(EXAMPLES, 'admission-panzhihua.xml'), 'utf8');
 const INPATIENT = readFileSync(join(EXAMPLES, 'discharge-panzhihua-21-dibao.xml'), 'utf8');
+const topupResultValid = new Ajv2020({ strict: false, allErrors: true }).compile(
+  JSON.parse(
+    readFileSync(
+      join(projectRoot(), 'contracts/events/topup-result.v1.schema.json'),
+      'utf8',
+    ),
+  ) as object,
+);
+const contractErrors = (v: unknown): unknown[] =>
+  topupResultValid(v) ? [] : (topupResultValid.errors ?? ['invalid']);
 
 function tag(xml: string, name: string, value: string): string {
   return xml.replace(new RegExp(`<${name}>[^<]*</${name}>`), `<${name}>${value}</${name}>`);
@@ -194,6 +205,19 @@ describe('top-ups are part of their settlement (issue 15)', () => {
       changes: { maf_pay: '56.00', psn_cash_pay: '-56.00' },
       totals: { maf_pay: '56.00', psn_cash_pay: '24.00', hifp_pay: '120.00' },
     });
+    // what the gateway writes is what contracts/events/topup-result.v1.schema.json says
+    expect(contractErrors(told[0])).toEqual([]);
+    expect(
+      contractErrors(
+        JSON.parse(
+          readFileSync(
+            join(projectRoot(), 'contracts/events/examples/topup-result.v1.json'),
+            'utf8',
+          ),
+        ),
+      ),
+    ).toEqual([]);
+    expect(contractErrors({ ...told[0], refund_to_patient: undefined })).not.toEqual([]);
     const view = await settlementView(db, s);
     expect(view.totals).toMatchObject({
       maf_pay: '56.00',
@@ -215,6 +239,7 @@ describe('top-ups are part of their settlement (issue 15)', () => {
       topup_id: o.topups[0]!.topupId,
       changes: { maf_pay: '-56.00', psn_cash_pay: '56.00' },
     });
+    expect(contractErrors(untold[0])).toEqual([]);
     const after = await settlementView(db, { ...s, status: 'reversed' });
     expect(after.topups[0]).toMatchObject({ status: 'reversed' });
     expect(after.totals).toMatchObject({ maf_pay: '0.00', fund_pay_sumamt: '0.00' });

@@ -169,6 +169,7 @@ export async function recomputeYear(
       psnCashDelta: topup.psnCashDelta,
       eventId: topup.eventId,
       accumulatorsBefore: acc,
+      setlTime: input.setlTime,
     });
     if (!inserted) {
       acc = asPaid();

@@ -112,6 +112,10 @@ export function monthlyClearingCsv(s: MonthlyClearing): string {
       'settled',
       'reversed_bills',
       'reversed',
+      'topups',
+      'topped_up',
+      'topup_reversals',
+      'topups_reversed',
       'owed',
     ],
     s.lines.map((l) => [
@@ -123,6 +127,10 @@ export function monthlyClearingCsv(s: MonthlyClearing): string {
       l.settled,
       l.reversedBills,
       l.reversed,
+      l.topupCount,
+      l.toppedUp,
+      l.topupReversalCount,
+      l.topupsReversed,
       l.owed,
     ]),
   );

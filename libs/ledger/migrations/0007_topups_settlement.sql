@@ -4,6 +4,9 @@
 -- bill's contribution to the person's year as it now stands, which a reversal takes back out.
 -- NULL only on rows written before this migration (the settlement's own position is used then).
 ALTER TABLE topups ADD COLUMN accumulators_before jsonb;
+-- when the top-up was made, as its settlement event says ('YYYY-MM-DD HH:mm:ss', Beijing): the
+-- month the agency pays it, which clearing statements use. NULL on rows written before.
+ALTER TABLE topups ADD COLUMN setl_time text;
 CREATE INDEX topups_settlement ON topups (setl_id, id);
 
 -- the archive copy of a top-up: the new column only where present, so that the copies of rows
@@ -17,7 +20,9 @@ CREATE OR REPLACE FUNCTION topup_canonical(t topups) RETURNS text
       'critical', t.critical, 'commercial', t.commercial, 'assistance', t.assistance,
       'tilted', t.tilted, 'psn_cash_delta', t.psn_cash_delta, 'event_id', t.event_id)
       || CASE WHEN t.accumulators_before IS NULL THEN '{}'::jsonb
-              ELSE jsonb_build_object('accumulators_before', t.accumulators_before) END)::text
+              ELSE jsonb_build_object('accumulators_before', t.accumulators_before) END
+      || CASE WHEN t.setl_time IS NULL THEN '{}'::jsonb
+              ELSE jsonb_build_object('setl_time', t.setl_time) END)::text
   $$;
 
 -- The answer given to an admission (deposit waiver, identities used and their source), so that a

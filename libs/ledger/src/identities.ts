@@ -240,15 +240,17 @@ export interface NewTopup {
   eventId: string;
   /** the position the recomputation started from (with result.accumulators: the contribution) */
   accumulatorsBefore: Accumulators;
+  /** when it was made ('YYYY-MM-DD HH:mm:ss', Beijing), as its settlement event says */
+  setlTime: string;
 }
 
 export async function insertTopup(q: Queryable, t: NewTopup): Promise<boolean> {
   const { rows } = await q.query<{ id: string }>(
     `INSERT INTO topups (topup_id, setl_id, change_id, psn_no, year, identities_used, category_used,
                          result, basic, critical, commercial, assistance, tilted, psn_cash_delta,
-                         event_id, accumulators_before)
+                         event_id, accumulators_before, setl_time)
      VALUES ($1, $2, $3::bigint, $4, $5, $6::jsonb, $7, $8::jsonb, $9, $10, $11, $12, $13, $14, $15,
-             $16::jsonb)
+             $16::jsonb, $17)
      ON CONFLICT (setl_id, change_id) DO NOTHING RETURNING id::text AS id`,
     [
       t.topupId,
@@ -267,6 +269,7 @@ export async function insertTopup(q: Queryable, t: NewTopup): Promise<boolean> {
       t.psnCashDelta,
       t.eventId,
       JSON.stringify(t.accumulatorsBefore),
+      t.setlTime,
     ],
   );
   return rows.length > 0;

@@ -1,6 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
+import { AlertsController } from './alerts.controller';
 import { AuditController } from './audit.controller';
 import { IdentityController } from './identity.controller';
 import { AuthGuard, Authenticator } from './auth';
@@ -25,6 +26,7 @@ export class GatewayModule {
         HealthController,
         AuditController,
         IdentityController,
+        AlertsController,
       ],
       providers: [
         { provide: GatewayRuntime, useValue: runtime },

@@ -30,6 +30,7 @@ import type { RuleBook } from '@onebill/rules';
 import { formatTime } from './intake.service';
 import type { Logger } from './log';
 import { type TopupOut, recomputeYear } from './topups';
+import { reviewAlert } from './alerts';
 
 export type { TopupOut };
 
@@ -211,7 +212,7 @@ export class IdentityService {
     const now = this.now();
     const firstYear = Number(c.valid_from.slice(0, 4));
     for (const year of await personYears(tx, c.psn_no, firstYear)) {
-      const { topups, events } = await recomputeYear(tx, this.rules, {
+      const { topups, events, accumulators } = await recomputeYear(tx, this.rules, {
         psnNo: c.psn_no,
         year,
         change,
@@ -220,6 +221,14 @@ export class IdentityService {
         setlTime: formatTime(now),
         now,
       });
+      // a top-up lowers the person's cash self-pay: the high-burden alert may change
+      if (topups.length > 0)
+        events.push(
+          ...(await reviewAlert(tx, c.psn_no, year, accumulators.cashSelfPay, {
+            correlationId,
+            now,
+          })),
+        );
       if (events.length > 0) await insertOutboxMany(tx, events);
       out.push(...topups);
     }

@@ -34,7 +34,6 @@ import {
   identitiesOf,
   identityPeriods,
   saveAdmissionAnswer,
-  insertHighBurdenAlert,
   type Queryable,
   type SettlementRow,
   findReject,
@@ -64,12 +63,11 @@ import {
   type DecodeError,
 } from '@onebill/messaging/xml';
 import { Topics } from '@onebill/messaging/kafka/topics';
-import { amountToFen } from '@onebill/messaging/events/settlement-event';
-import type { HighBurdenAlert } from '@onebill/messaging/events/high-burden-alert';
 import { toWire } from '@onebill/messaging/wire';
 import { type Hospital, type RuleBook, RuleSetError } from '@onebill/rules';
 import type { Logger } from './log';
 import { reversalOfTopups } from './topups';
+import { raiseAlert, reviewAlert } from './alerts';
 
 export interface Source {
   kind: 'kafka' | 'http';
@@ -523,6 +521,12 @@ export class IntakeService {
     await insertOutboxMany(tx, [
       ...topups.events,
       ...this.settlementEvents(reversed, 'reversed', correlationId),
+      // the person may be back under the high-burden line (docs/adr/0009 decision 7)
+      ...(await reviewAlert(tx, settled.psnNo, settled.year, restored.cashSelfPay, {
+        correlationId,
+        now,
+        reversedSetlId: settled.setlId,
+      })),
     ]);
     await setInboxStatus(tx, inboxId, 'reversed', { setlId: settled.setlId });
     return { status: 'reversed', settlement: reversed, correlationId };
@@ -803,61 +807,18 @@ export class IntakeService {
   }
 
   /**
-   * Active discovery (004 第十八条): the first bill after which the person's year-to-date
-   * personal self-pay is above the line raises one alert for the person and year, for civil
-   * affairs and rural revitalization. The (psn_no, year) key makes it once, whatever the
-   * redeliveries, reversals and later bills.
+   * Active discovery (004 第十八条; Baoshan 002 第二十六条): the first bill after which the
+   * person's year-to-date personal self-pay is above the line raises one alert for the person and
+   * year, for the person's county (alerts.ts; docs/adr/0009 decision 7).
    */
-  private async highBurden(
+  private highBurden(
     tx: Queryable,
     s: SettlementRow,
     rule: HighBurdenRule | null,
     region: string,
     correlationId: string,
   ): Promise<OutboxEvent[]> {
-    if (rule === null) return [];
-    const paid = s.result.accumulators.cashSelfPay;
-    if (amountToFen(paid) <= amountToFen(rule.threshold)) return [];
-    const eventId = randomUUID();
-    const first = await insertHighBurdenAlert(tx, {
-      psnNo: s.psnNo,
-      year: s.year,
-      setlId: s.setlId,
-      cashSelfPay: paid,
-      threshold: rule.threshold,
-      eventId,
-    });
-    if (!first) return [];
-    const alert: HighBurdenAlert = {
-      event_id: eventId,
-      event_type: 'high-burden',
-      occurred_at: this.now().toISOString(),
-      psn_no: s.psnNo,
-      year: s.year,
-      region,
-      cash_self_pay: paid,
-      threshold: rule.threshold,
-      share: rule.share,
-      figure: rule.figure,
-      setl_id: s.setlId,
-      fixmedins_code: s.fixmedinsCode,
-      clr_optins: s.clrOptins,
-      article: rule.article,
-    };
-    return [
-      {
-        eventId,
-        topic: Topics.alertsHighBurden,
-        key: s.psnNo,
-        headers: {
-          'content-type': 'application/json',
-          'correlation-id': correlationId,
-          'event-type': 'high-burden',
-          'event-id': eventId,
-        },
-        payload: JSON.stringify(alert),
-      },
-    ];
+    return raiseAlert(tx, s, rule, region, { correlationId, now: this.now() });
   }
 
   private settlementEvents(

@@ -22,10 +22,7 @@ const ADMISSION = readFileSync(join(EXAMPLES, 'admission-panzhihua.xml'), 'utf8'
 const INPATIENT = readFileSync(join(EXAMPLES, 'discharge-panzhihua-21-dibao.xml'), 'utf8');
 const topupResultValid = new Ajv2020({ strict: false, allErrors: true }).compile(
   JSON.parse(
-    readFileSync(
-      join(projectRoot(), 'contracts/events/topup-result.v1.schema.json'),
-      'utf8',
-    ),
+    readFileSync(join(projectRoot(), 'contracts/events/topup-result.v1.schema.json'), 'utf8'),
   ) as object,
 );
 const contractErrors = (v: unknown): unknown[] =>

@@ -111,7 +111,7 @@ export async function recomputeYear(
   tx: Queryable,
   rules: RuleBook,
   input: RecomputeInput,
-): Promise<{ topups: TopupOut[]; events: OutboxEvent[] }> {
+): Promise<{ topups: TopupOut[]; events: OutboxEvent[]; accumulators: Accumulators }> {
   const { psnNo, year, change } = input;
   const locked = await lockAccumulators(tx, psnNo, year);
   const bills = await personBills(tx, psnNo, year);
@@ -183,7 +183,7 @@ export async function recomputeYear(
     acc = fresh.accumulators;
   }
   if (bills.length > 0) await saveAccumulators(tx, psnNo, acc, locked.version);
-  return { topups, events };
+  return { topups, events, accumulators: acc };
 }
 
 function headers(

@@ -28,3 +28,19 @@ CREATE OR REPLACE FUNCTION topup_canonical(t topups) RETURNS text
 -- The answer given to an admission (deposit waiver, identities used and their source), so that a
 -- redelivered admission is answered identically even after the registry changed.
 ALTER TABLE admissions ADD COLUMN answer jsonb;
+
+-- High-burden alerts that can be acted on (issue 15, docs/adr/0009 decision 7): the person's
+-- county (the registry's admdvs, else the hospital's), a status (open → acknowledged by a role;
+-- withdrawn when a reversal or a top-up takes the person back under the line; a withdrawn alert
+-- opens again when the person crosses the line again) and who acknowledged it when.
+ALTER TABLE high_burden_alerts
+  ADD COLUMN admdvs          text,
+  ADD COLUMN admdvs_source   text CHECK (admdvs_source IN ('registry', 'hospital')),
+  ADD COLUMN region          text,
+  ADD COLUMN status          text NOT NULL DEFAULT 'open'
+                               CHECK (status IN ('open', 'acknowledged', 'withdrawn')),
+  ADD COLUMN acknowledged_by text,
+  ADD COLUMN acknowledged_at timestamptz,
+  ADD COLUMN withdrawn_at    timestamptz,
+  ADD COLUMN updated_at      timestamptz;
+CREATE INDEX high_burden_alerts_county ON high_burden_alerts (admdvs, status);

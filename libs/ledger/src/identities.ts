@@ -274,23 +274,3 @@ export async function insertTopup(q: Queryable, t: NewTopup): Promise<boolean> {
   );
   return rows.length > 0;
 }
-
-/** Records the person-year's alert; false when it was raised already (once per person-year). */
-export async function insertHighBurdenAlert(
-  q: Queryable,
-  a: {
-    psnNo: string;
-    year: number;
-    setlId: string;
-    cashSelfPay: string;
-    threshold: string;
-    eventId: string;
-  },
-): Promise<boolean> {
-  const { rows } = await q.query<{ psn_no: string }>(
-    `INSERT INTO high_burden_alerts (psn_no, year, setl_id, cash_self_pay, threshold, event_id)
-     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (psn_no, year) DO NOTHING RETURNING psn_no`,
-    [a.psnNo, a.year, a.setlId, a.cashSelfPay, a.threshold, a.eventId],
-  );
-  return rows.length > 0;
-}

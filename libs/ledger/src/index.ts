@@ -5,3 +5,4 @@ export * from './console';
 export * from './archive';
 export * from './identities';
 export * from './topups';
+export * from './alerts';

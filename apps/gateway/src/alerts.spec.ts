@@ -135,4 +135,30 @@ describe('high-burden alerts (issue 15)', () => {
       admdvsSource: 'hospital',
     });
   });
+
+  it('Baoshan pushes a person whose burden exceeds the local monitoring standard (002 第二十六条)', async () => {
+    const psn = `P-ALERT-BS-${randomUUID().slice(0, 8)}`;
+    let x = readFileSync(
+      join(projectRoot(), 'contracts/discharge/examples/discharge-baoshan-11-none.xml'),
+      'utf8',
+    );
+    x = tag(x, 'psn_no', psn);
+    x = tag(x, 'mdtrt_id', `MDT-BS-${randomUUID().slice(0, 10)}`);
+    // 8,000.00 out of scope, all the patient's: above the 2024 monitoring standard 7,200.00
+    // (EXAMPLE figure, config/figures/baoshan-2024.json)
+    x = tag(x, 'medfee_sumamt', '8096.40');
+    x = tag(x, 'fulamt_ownpay_amt', '8000.00');
+    expect((await intake.submit(x, http)).status).toBe('settled');
+    const events = await alertEvents(psn);
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({
+      event_type: 'high-burden',
+      region: 'baoshan',
+      threshold: '7200.00',
+      share: '1.00',
+      figure: 'monitoringStandard',
+      article: '002 第二十六条',
+      admdvs_source: 'hospital',
+    });
+  });
 });

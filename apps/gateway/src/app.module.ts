@@ -1,6 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
+import { AlertsController } from './alerts.controller';
 import { ApiErrorsFilter } from './api-errors.filter';
 import { AuditController } from './audit.controller';
 import { IdentityController } from './identity.controller';
@@ -31,6 +32,7 @@ export class GatewayModule {
         AuditController,
         IdentityController,
         OutboxController,
+        AlertsController,
       ],
       providers: [
         { provide: GatewayRuntime, useValue: runtime },

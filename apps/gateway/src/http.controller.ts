@@ -18,6 +18,7 @@ import {
 } from '@onebill/ledger';
 import { encodeSettlementResultXml, jsonMessageToXml, messageText } from '@onebill/messaging/xml';
 import { type SettlementEnvelope, toWire } from '@onebill/messaging/wire';
+import { settlementView } from './topups';
 import { projectRoot } from '@onebill/rules';
 import { Allow, hospitalScopeOf, principalOf, Public, scopeOf } from './auth';
 import {
@@ -213,6 +214,7 @@ export function sendOutcome(req: Request, res: Response, o: Outcome): void {
         fixmedins_code: o.fixmedinsCode,
         mdtrt_id: o.mdtrtId,
         deposit_waiver: waiverWire(o.depositWaiver),
+        identities_used: o.identities,
       });
       return;
     case 'conflict':
@@ -253,9 +255,12 @@ export class HttpController {
       sendProblems(res, 422, 'rejected', p.problems);
       return;
     }
-    res
-      .status(200)
-      .json({ status: 'preview', ...toWire(p.result), accumulators_after: p.result.accumulators });
+    res.status(200).json({
+      status: 'preview',
+      ...toWire(p.result),
+      identities_used: p.identities,
+      accumulators_after: p.result.accumulators,
+    });
   }
 
   @Post('api/v1/settlements')
@@ -336,7 +341,17 @@ export class HttpController {
     @Res() res: Response,
   ): Promise<void> {
     const s = await visibleSettlement(this.runtime.db, req, res, setlId);
-    if (s !== null) sendSettlement(req, res, 200, s, 'found');
+    if (s === null) return;
+    if (wantsXml(req)) {
+      sendSettlement(req, res, 200, s, 'found');
+      return;
+    }
+    // the bill as settled, and as it now stands: its top-ups and current totals (issue 15)
+    res.status(200).json({
+      status: 'found',
+      ...toWire(s.result, envelopeOf(s)),
+      ...(await settlementView(this.runtime.db, s)),
+    });
   }
 
   @Get('api/v1/settlements')

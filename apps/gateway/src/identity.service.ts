@@ -8,47 +8,31 @@
  */
 import { randomUUID } from 'node:crypto';
 import {
-  type Accumulators,
-  type FundKind,
-  type SettlementResult,
-  compiled,
-  settle,
-} from '@onebill/engine';
-import {
   type Db,
   type IdentityChangeRow,
-  type OutboxEvent,
-  type PersonBill,
   type Queryable,
-  categoriesInForce,
   findIdentityChange,
   identityPeriods,
   insertIdentityChange,
   insertInbox,
   insertOutboxMany,
   insertReject,
-  insertTopup,
-  lockAccumulators,
-  personBills,
   personYears,
-  saveAccumulators,
   setInboxStatus,
   sha256,
 } from '@onebill/ledger';
 import {
   type IdentityChange,
   type IdentityProblem,
-  type SettlementEvent,
-  SETTLEMENT_FUNDS,
-  Topics,
-  amountToFen,
-  fenToAmount,
-  decodeAcceptedDischarge,
   decodeIdentityChange,
 } from '@onebill/messaging';
 import type { RuleBook } from '@onebill/rules';
 import { formatTime } from './intake.service';
 import type { Logger } from './log';
+import { type TopupOut, recomputeYear } from './topups';
+import { reviewAlert } from './alerts';
+
+export type { TopupOut };
 
 export interface IdentitySource {
   kind: 'kafka' | 'http';
@@ -60,16 +44,6 @@ export interface IdentitySource {
   submittedBy?: string;
 }
 
-export interface TopupOut {
-  topupId: string;
-  setlId: string;
-  mdtrtId: string;
-  eventId: string;
-  /** what each fund pays more */
-  deltas: Record<FundKind, string>;
-  psnCashDelta: string;
-}
-
 export type IdentityOutcome =
   | { status: 'recorded'; changeId: string; topups: TopupOut[]; correlationId: string }
   | { status: 'duplicate'; changeId: string | null; correlationId: string }
@@ -79,13 +53,6 @@ export type IdentityOutcome =
       rejectId: string | null;
       correlationId: string;
     };
-
-/** Fund totals of a result in fen (integers: no float). */
-function fundFen(r: SettlementResult): Record<FundKind, bigint> {
-  const out = { basic: 0n, critical: 0n, commercial: 0n, assistance: 0n, tilted: 0n };
-  for (const d of r.setldetail) out[d.fund] += amountToFen(d.fundPayamt);
-  return out;
-}
 
 export class IdentityService {
   private readonly categories: ReadonlySet<string>;
@@ -230,12 +197,9 @@ export class IdentityService {
   }
 
   /**
-   * Recomputes the person's settled bills from the window's start, year by year, in settlement
-   * order. Bills before the window keep what they are; each bill in it is computed with the
-   * identities the registry has in force on its discharge date, starting from the accumulators
-   * the bills before it (as they now stand) leave. A bill whose funds would pay more gets a
-   * top-up of the difference and stands at the new computation; a bill that would pay less or the
-   * same stays as it is (no claw-back).
+   * Recomputes the person's settled bills year by year from the year of `valid_from`
+   * (topups.ts, recomputeYear): a bill in the window whose funds would pay more gets a top-up;
+   * nothing is clawed back; the person's position is rebuilt from the bills still settled.
    */
   private async retroactive(
     tx: Queryable,
@@ -245,132 +209,29 @@ export class IdentityService {
   ): Promise<TopupOut[]> {
     const periods = await identityPeriods(tx, c.psn_no);
     const out: TopupOut[] = [];
+    const now = this.now();
     const firstYear = Number(c.valid_from.slice(0, 4));
     for (const year of await personYears(tx, c.psn_no, firstYear)) {
-      const locked = await lockAccumulators(tx, c.psn_no, year);
-      const bills = await personBills(tx, c.psn_no, year);
-      if (bills.length === 0) continue;
-      let acc: Accumulators = bills[0]!.accumulatorsBefore;
-      let changed = false;
-      const events: OutboxEvent[] = [];
-      for (const b of bills) {
-        const decoded = decodeAcceptedDischarge(b.payload);
-        if (!decoded.ok) throw new Error(`settlement ${b.setlId}: its message no longer decodes`);
-        const bill = decoded.bill;
-        const hospital = this.rules.hospital(b.fixmedinsCode);
-        if (hospital === undefined) throw new Error(`unknown hospital ${b.fixmedinsCode}`);
-        const resolved = this.rules.resolve(hospital.region, bill.dischargeDate);
-        const ruleSet = compiled(resolved);
-        const wholeYear = resolved.retroactive.from === 'calendar-year';
-        const windowStart = wholeYear ? `${c.valid_from.slice(0, 4)}-01-01` : c.valid_from;
-        const effectiveIdentities = b.effectiveIdentities ?? bill.identities;
-        const asItStands = (): Accumulators =>
-          settle({ bill: { ...bill, identities: effectiveIdentities }, accumulators: acc, ruleSet })
-            .accumulators;
-        if (bill.dischargeDate < windowStart) {
-          acc = asItStands();
-          continue;
-        }
-        const identities = categoriesInForce(periods, bill.dischargeDate, wholeYear);
-        const fresh = settle({ bill: { ...bill, identities }, accumulators: acc, ruleSet });
-        const before = fundFen(b.effective);
-        const after = fundFen(fresh);
-        const more = SETTLEMENT_FUNDS.reduce((s, f) => s + after[f] - before[f], 0n);
-        if (more <= 0n) {
-          acc = asItStands();
-          continue;
-        }
-        const deltas = {} as Record<FundKind, string>;
-        for (const f of SETTLEMENT_FUNDS) deltas[f] = fenToAmount(after[f] - before[f]);
-        const topup: TopupOut = {
-          topupId: `T${randomUUID().replace(/-/g, '').slice(0, 24).toUpperCase()}`,
-          setlId: b.setlId,
-          mdtrtId: b.mdtrtId,
-          eventId: randomUUID(),
-          deltas,
-          psnCashDelta: fenToAmount(-more),
-        };
-        const inserted = await insertTopup(tx, {
-          topupId: topup.topupId,
-          setlId: b.setlId,
-          changeId: change.id,
-          psnNo: c.psn_no,
-          year,
-          identitiesUsed: identities,
-          categoryUsed: fresh.categoryUsed,
-          result: fresh,
-          deltas,
-          psnCashDelta: topup.psnCashDelta,
-          eventId: topup.eventId,
-        });
-        if (!inserted) {
-          acc = asItStands();
-          continue;
-        }
-        events.push(this.topupEvent(c.psn_no, b, fresh, topup, correlationId));
-        out.push(topup);
-        acc = fresh.accumulators;
-        changed = true;
-      }
-      if (changed) {
-        await saveAccumulators(tx, c.psn_no, acc, locked.version);
-        await insertOutboxMany(tx, events);
-      }
+      const { topups, events, accumulators } = await recomputeYear(tx, this.rules, {
+        psnNo: c.psn_no,
+        year,
+        change,
+        periods,
+        correlationId,
+        setlTime: formatTime(now),
+        now,
+      });
+      // a top-up lowers the person's cash self-pay: the high-burden alert may change
+      if (topups.length > 0)
+        events.push(
+          ...(await reviewAlert(tx, c.psn_no, year, accumulators.cashSelfPay, {
+            correlationId,
+            now,
+          })),
+        );
+      if (events.length > 0) await insertOutboxMany(tx, events);
+      out.push(...topups);
     }
     return out;
-  }
-
-  private topupEvent(
-    psnNo: string,
-    b: PersonBill,
-    fresh: SettlementResult,
-    t: TopupOut,
-    correlationId: string,
-  ): OutboxEvent {
-    const now = this.now();
-    const time = formatTime(now);
-    const codeOf = (f: FundKind): string =>
-      fresh.setldetail.find((d) => d.fund === f)?.fundPayType ??
-      b.effective.setldetail.find((d) => d.fund === f)?.fundPayType ??
-      f;
-    const funds = SETTLEMENT_FUNDS.filter((f) => t.deltas[f] !== '0.00').map((f) => ({
-      fund_pay_type: codeOf(f),
-      fund: f,
-      amount: t.deltas[f],
-    }));
-    const more = -amountToFen(t.psnCashDelta);
-    const event: SettlementEvent = {
-      event_id: t.eventId,
-      event_type: 'top-up',
-      occurred_at: now.toISOString(),
-      setl_id: b.setlId,
-      fixmedins_code: b.fixmedinsCode,
-      mdtrt_id: b.mdtrtId,
-      psn_no: psnNo,
-      clr_optins: b.clrOptins,
-      // the agency pays a top-up in the month it is made
-      setl_time: time,
-      month: time.slice(0, 7),
-      rule_set_version: fresh.ruleSetVersion,
-      category_used: fresh.categoryUsed,
-      medfee_sumamt: '0.00',
-      fund_pay_sumamt: fenToAmount(more),
-      psn_cash_pay: t.psnCashDelta,
-      funds,
-      tops_up_event_id: b.eventId,
-    };
-    return {
-      eventId: t.eventId,
-      topic: Topics.settlementEvents,
-      key: b.clrOptins,
-      headers: {
-        'content-type': 'application/json',
-        'correlation-id': correlationId,
-        'event-type': 'top-up',
-        'event-id': t.eventId,
-        'fixmedins-code': b.fixmedinsCode,
-      },
-      payload: JSON.stringify(event),
-    };
   }
 }

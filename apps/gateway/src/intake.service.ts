@@ -25,15 +25,16 @@ import {
   compiled,
   emptyAccumulators,
   settle,
-  withoutContribution,
 } from '@onebill/engine';
 import {
   type Db,
   billBodyHash,
   sha256,
-  categoriesInForce,
+  type IdentitiesUsed,
+  admissionAnswerOf,
+  identitiesOf,
   identityPeriods,
-  insertHighBurdenAlert,
+  saveAdmissionAnswer,
   type Queryable,
   type SettlementRow,
   findReject,
@@ -65,12 +66,12 @@ import {
   type DecodeError,
 } from '@onebill/messaging/xml';
 import { Topics } from '@onebill/messaging/kafka/topics';
-import { amountToFen } from '@onebill/messaging/events/settlement-event';
-import type { HighBurdenAlert } from '@onebill/messaging/events/high-burden-alert';
 import { rejectEventPayload } from '@onebill/messaging/events/discharge-rejected';
 import { toWire } from '@onebill/messaging/wire';
 import { type Hospital, type RuleBook, RuleSetError } from '@onebill/rules';
 import type { Logger } from './log';
+import { reversalOfTopups } from './topups';
+import { raiseAlert, reviewAlert } from './alerts';
 
 export interface Source {
   kind: 'kafka' | 'http';
@@ -196,6 +197,8 @@ export type Outcome =
       correlationId: string;
       /** treatment first, pay later: whether no deposit is asked, and why */
       depositWaiver: DepositWaiver;
+      /** the identities the waiver was decided on, and where they came from (docs/adr/0009) */
+      identities: IdentitiesUsed;
     }
   | {
       status: 'conflict';
@@ -226,6 +229,8 @@ export interface PreviewOutcome {
   problems: Problem[];
   result?: SettlementResult;
   hospital?: Hospital;
+  /** the identities the preview was computed with, and where they came from (docs/adr/0009) */
+  identities?: IdentitiesUsed;
 }
 
 const ROOT = /^\s*(?:<\?xml[^>]*\?>\s*)?(?:<!--[\s\S]*?-->\s*)*<\s*([A-Za-z_][\w.-]*)/;
@@ -267,27 +272,19 @@ function fromDecode(errors: DecodeError[]): Problem[] {
 }
 
 /**
- * The identities a bill is computed with (issue 6, docs/adr/0009): where the registry knows the
- * person (any identity change received), the categories in force on the discharge date are the
- * registry's, and a message that says otherwise is overruled with a warning on the bill; where
- * the registry knows nothing of the person, the message's identities stand.
+ * The identities a bill is computed with: the registry merged with the message by the one rule
+ * of docs/adr/0009 (identitiesOf); with a warning on the bill when the registry overruled it.
  */
 async function registryIdentities(
   tx: Queryable,
   bill: Bill,
-): Promise<{ identities: string[] | null; warning: string | null }> {
-  const periods = await identityPeriods(tx, bill.psnNo);
-  if (periods.length === 0) return { identities: null, warning: null };
-  const inForce = categoriesInForce(periods, bill.dischargeDate);
-  const sent = [...new Set(bill.identities)].sort();
-  if (sent.join(',') === inForce.join(',')) return { identities: null, warning: null };
-  return {
-    identities: inForce,
-    warning:
-      `IDENTITY_FROM_REGISTRY: the identity registry has ${inForce.join(', ') || 'no identity'} ` +
-      `in force on ${bill.dischargeDate}; the message said ${sent.join(', ') || 'none'}. ` +
-      `The registry's were used (002 第二十八条).`,
-  };
+): Promise<IdentitiesUsed & { warning: string | null }> {
+  return identitiesOf(await identityPeriods(tx, bill.psnNo), bill.identities, bill.dischargeDate);
+}
+
+/** The bill as computed: the message's identities replaced by the registry's where it wins. */
+function withIdentities(bill: Bill, used: IdentitiesUsed & { warning: string | null }): Bill {
+  return used.warning === null ? bill : { ...bill, identities: used.categories };
 }
 
 /** The unique index refused a settlement: roll back, then retry and find the winner. */
@@ -329,8 +326,18 @@ export class IntakeService {
       const year = yearOf(bill);
       const accumulators =
         (await readAccumulators(this.db, bill.psnNo, year)) ?? emptyAccumulators(year);
-      const result = settle({ bill, accumulators, ruleSet });
-      return { ok: true, problems: [], result, hospital };
+      // the same identities the settlement would use (docs/adr/0009)
+      const used = await registryIdentities(this.db, bill);
+      let result = settle({ bill: withIdentities(bill, used), accumulators, ruleSet });
+      if (used.warning !== null)
+        result = { ...result, warnings: [...result.warnings, used.warning] };
+      return {
+        ok: true,
+        problems: [],
+        result,
+        hospital,
+        identities: { categories: used.categories, source: used.source },
+      };
     } catch (e) {
       return { ok: false, problems: [problemOf(e)] };
     }
@@ -496,7 +503,7 @@ export class IntakeService {
     let result: SettlementResult;
     try {
       result = settle({
-        bill: registry.identities === null ? bill : { ...bill, identities: registry.identities },
+        bill: withIdentities(bill, registry),
         accumulators: locked.data,
         ruleSet,
       });
@@ -517,7 +524,7 @@ export class IntakeService {
       eventId: randomUUID(),
       accumulatorsBefore: locked.data,
       result,
-      identitiesUsed: registry.identities,
+      identitiesUsed: registry.warning === null ? null : registry.categories,
     });
     if (stored === null) throw new Retry();
     await saveAccumulators(tx, bill.psnNo, result.accumulators, locked.version);
@@ -595,15 +602,27 @@ export class IntakeService {
         correlationId,
       );
     }
-    const restored: Accumulators = withoutContribution(
-      locked.data,
-      settled.accumulatorsBefore,
-      settled.result.accumulators,
-    );
+    // the bill goes out as it now stands, its top-ups with it (docs/adr/0009, topups.ts)
+    const now = this.now();
+    const topups = await reversalOfTopups(tx, settled, locked.data, {
+      correlationId,
+      setlTime: formatTime(now),
+      now,
+    });
+    const restored: Accumulators = topups.restored;
     const reversed = await reverseSettlement(tx, settled.setlId, { inboxId, reason });
     if (reversed === null) throw new Retry();
     await saveAccumulators(tx, settled.psnNo, restored, locked.version);
-    await insertOutboxMany(tx, this.settlementEvents(reversed, 'reversed', correlationId));
+    await insertOutboxMany(tx, [
+      ...topups.events,
+      ...this.settlementEvents(reversed, 'reversed', correlationId),
+      // the person may be back under the high-burden line (docs/adr/0009 decision 7)
+      ...(await reviewAlert(tx, settled.psnNo, settled.year, restored.cashSelfPay, {
+        correlationId,
+        now,
+        reversedSetlId: settled.setlId,
+      })),
+    ]);
     await setInboxStatus(tx, inboxId, 'reversed', { setlId: settled.setlId });
     return { status: 'reversed', settlement: reversed, correlationId };
   }
@@ -658,9 +677,15 @@ export class IntakeService {
         correlationId,
       );
     }
+    // the registry merged with the message, by the one rule (docs/adr/0009)
+    const used = identitiesOf(await identityPeriods(tx, a.psnNo), a.identities, a.admissionDate);
+    const identities: IdentitiesUsed = { categories: used.categories, source: used.source };
     let waiver: DepositWaiver;
     try {
-      waiver = depositWaiver(this.rules.resolve(hospital.region, a.admissionDate), a);
+      waiver = depositWaiver(this.rules.resolve(hospital.region, a.admissionDate), {
+        ...a,
+        identities: used.categories,
+      });
     } catch (e) {
       return this.reject(tx, inboxId, raw, source, [problemOf(e)], correlationId);
     }
@@ -672,6 +697,7 @@ export class IntakeService {
       begntime: a.admissionTime,
       inboxId,
     });
+    await saveAdmissionAnswer(tx, inboxId, { depositWaiver: waiver, identities });
     // the hospital's answer: whether the patient is admitted without a deposit, and why
     const eventId = randomUUID();
     await insertOutbox(tx, {
@@ -690,6 +716,7 @@ export class IntakeService {
         fixmedins_code: a.fixmedinsCode,
         mdtrt_id: a.mdtrtId,
         deposit_waiver: waiverWire(waiver),
+        identities_used: identities,
       }),
     });
     await setInboxStatus(tx, inboxId, 'admitted');
@@ -699,22 +726,41 @@ export class IntakeService {
       mdtrtId: a.mdtrtId,
       correlationId,
       depositWaiver: waiver,
+      identities,
     };
   }
 
-  /** The answer to an admission that was admitted: hospital, visit and the deposit waiver. */
-  private admissionAnswer(
+  /**
+   * The answer to an admission that was admitted: hospital, visit and the deposit waiver as first
+   * given (stored with the admission: the registry may have changed since). Admissions recorded
+   * before the answer was stored are answered from the message's identities, as they were.
+   */
+  private async admissionAnswer(
+    tx: Queryable,
+    inboxId: string,
     raw: string,
-  ): { fixmedinsCode: string; mdtrtId: string; depositWaiver: DepositWaiver } | null {
+  ): Promise<{
+    fixmedinsCode: string;
+    mdtrtId: string;
+    depositWaiver: DepositWaiver;
+    identities: IdentitiesUsed;
+  } | null> {
     const decoded = decodeAdmission(raw, { maxBytes: this.maxBytes });
     if (!decoded.ok) return null;
     const a = decoded.admission;
     const hospital = this.rules.hospital(a.fixmedinsCode);
     if (hospital === undefined) return null;
+    const stored = await admissionAnswerOf<{
+      depositWaiver: DepositWaiver;
+      identities: IdentitiesUsed;
+    }>(tx, inboxId);
     return {
       fixmedinsCode: a.fixmedinsCode,
       mdtrtId: a.mdtrtId,
-      depositWaiver: depositWaiver(this.rules.resolve(hospital.region, a.admissionDate), a),
+      ...(stored ?? {
+        depositWaiver: depositWaiver(this.rules.resolve(hospital.region, a.admissionDate), a),
+        identities: { categories: [...new Set(a.identities)].sort(), source: 'message' },
+      }),
     };
   }
 
@@ -759,7 +805,7 @@ export class IntakeService {
     }
     if (ref.status === 'admitted') {
       // an admission has no row of its own to return: its answer is a function of the message
-      const again = this.admissionAnswer(raw);
+      const again = await this.admissionAnswer(tx, ref.id, raw);
       if (again !== null) return { status: 'admitted', ...again, correlationId: firstCorrelation };
     }
     const reject = ref.rejectId === null ? null : await findReject(tx, ref.rejectId);
@@ -848,61 +894,18 @@ export class IntakeService {
   }
 
   /**
-   * Active discovery (004 第十八条): the first bill after which the person's year-to-date
-   * personal self-pay is above the line raises one alert for the person and year, for civil
-   * affairs and rural revitalization. The (psn_no, year) key makes it once, whatever the
-   * redeliveries, reversals and later bills.
+   * Active discovery (004 第十八条; Baoshan 002 第二十六条): the first bill after which the
+   * person's year-to-date personal self-pay is above the line raises one alert for the person and
+   * year, for the person's county (alerts.ts; docs/adr/0009 decision 7).
    */
-  private async highBurden(
+  private highBurden(
     tx: Queryable,
     s: SettlementRow,
     rule: HighBurdenRule | null,
     region: string,
     correlationId: string,
   ): Promise<OutboxEvent[]> {
-    if (rule === null) return [];
-    const paid = s.result.accumulators.cashSelfPay;
-    if (amountToFen(paid) <= amountToFen(rule.threshold)) return [];
-    const eventId = randomUUID();
-    const first = await insertHighBurdenAlert(tx, {
-      psnNo: s.psnNo,
-      year: s.year,
-      setlId: s.setlId,
-      cashSelfPay: paid,
-      threshold: rule.threshold,
-      eventId,
-    });
-    if (!first) return [];
-    const alert: HighBurdenAlert = {
-      event_id: eventId,
-      event_type: 'high-burden',
-      occurred_at: this.now().toISOString(),
-      psn_no: s.psnNo,
-      year: s.year,
-      region,
-      cash_self_pay: paid,
-      threshold: rule.threshold,
-      share: rule.share,
-      figure: rule.figure,
-      setl_id: s.setlId,
-      fixmedins_code: s.fixmedinsCode,
-      clr_optins: s.clrOptins,
-      article: rule.article,
-    };
-    return [
-      {
-        eventId,
-        topic: Topics.alertsHighBurden,
-        key: s.psnNo,
-        headers: {
-          'content-type': 'application/json',
-          'correlation-id': correlationId,
-          'event-type': 'high-burden',
-          'event-id': eventId,
-        },
-        payload: JSON.stringify(alert),
-      },
-    ];
+    return raiseAlert(tx, s, rule, region, { correlationId, now: this.now() });
   }
 
   private settlementEvents(

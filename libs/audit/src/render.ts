@@ -131,6 +131,10 @@ export function monthlyClearingCsv(s: MonthlyClearing): string {
       'settled',
       'reversed_bills',
       'reversed',
+      'topups',
+      'topped_up',
+      'topup_reversals',
+      'topups_reversed',
       'owed',
     ],
     s.lines.map((l) => [
@@ -142,6 +146,10 @@ export function monthlyClearingCsv(s: MonthlyClearing): string {
       l.settled,
       l.reversedBills,
       l.reversed,
+      l.topupCount,
+      l.toppedUp,
+      l.topupReversalCount,
+      l.topupsReversed,
       l.owed,
     ]),
   );

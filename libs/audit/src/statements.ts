@@ -8,6 +8,11 @@
  * bill in the month it was settled. A reversal counts in the month it was made (Beijing time),
  * against the month's statement, when the bill was settled in the same year; a reversal of an
  * earlier year's bill belongs to that year's annual clearing instead.
+ *
+ * Top-ups (retroactive assistance, 004 第十九条; docs/adr/0009) are part of their bill: they count
+ * in the month they were made (the month of their settlement event), a top-up's reversal in the
+ * month its bill was reversed, by the same same-year rule; a bill "as it stands" is its latest
+ * computation (its last top-up's, else its settlement's).
  */
 import Decimal from 'decimal.js';
 import type { FundKind, SetlDetail } from '@onebill/engine';
@@ -22,6 +27,24 @@ import { FUNDS, fundTotals } from './compare';
 /** Beijing month of a timestamptz column, 'YYYY-MM'. */
 const beijingMonth = (col: string): string =>
   `to_char((${col} AT TIME ZONE 'UTC') + interval '8 hours', 'YYYY-MM')`;
+
+/** The month a top-up was made (its event's month; rows from before 0007: its creation). */
+const topupMonth = (t: string): string =>
+  `COALESCE(substr(${t}.setl_time, 1, 7), ${beijingMonth(`${t}.created_at`)})`;
+
+/** A bill's setldetail as it now stands: its last top-up's computation, else its settlement's. */
+const standingDetail = (s: string): string =>
+  `COALESCE((SELECT t.result -> 'setldetail' FROM topups t WHERE t.setl_id = ${s}.setl_id
+             ORDER BY t.id DESC LIMIT 1), ${s}.result -> 'setldetail')`;
+
+/** A top-up's amounts per fund as a setldetail (the shape the aggregations read). */
+const topupDetail = (t: string): string =>
+  `jsonb_build_array(
+     jsonb_build_object('fund', 'basic', 'fundPayamt', ${t}.basic::text),
+     jsonb_build_object('fund', 'critical', 'fundPayamt', ${t}.critical::text),
+     jsonb_build_object('fund', 'commercial', 'fundPayamt', ${t}.commercial::text),
+     jsonb_build_object('fund', 'assistance', 'fundPayamt', ${t}.assistance::text),
+     jsonb_build_object('fund', 'tilted', 'fundPayamt', ${t}.tilted::text))`;
 
 interface BillRow {
   setl_id: string;
@@ -89,11 +112,14 @@ export interface ReconciliationReport {
 
 const money = (v: string | undefined | null): Decimal => new Decimal(v ?? '0');
 
-/** Reconciles one declaration against the bills settled (and still settled) in that month. */
+/**
+ * Reconciles one declaration against the bills settled (and still settled) in that month, each
+ * as it now stands (top-ups included: the hospital was told of each, his.settlement-result.v1).
+ */
 export async function reconcile(q: Queryable, d: Declaration): Promise<ReconciliationReport> {
   const { rows } = await q.query<BillRow>(
     `SELECT s.setl_id, s.mdtrt_id, s.fixmedins_code, s.clr_optins,
-            substr(s.setl_time, 1, 7) AS month, s.result -> 'setldetail' AS setldetail
+            substr(s.setl_time, 1, 7) AS month, ${standingDetail('s')} AS setldetail
      FROM settlements s
      WHERE s.status = 'settled' AND s.fixmedins_code = $1 AND s.clr_optins = $2
        AND s.setl_time >= $3 AND s.setl_time < $4
@@ -257,7 +283,13 @@ export interface ClearingLine {
   settled: string;
   reversedBills: number;
   reversed: string;
-  /** settled − reversed: what the agency owes the hospital for the period */
+  /** top-ups made in the period (retroactive assistance, 004 第十九条) */
+  topupCount: number;
+  toppedUp: string;
+  /** top-ups reversed in the period with their bill */
+  topupReversalCount: number;
+  topupsReversed: string;
+  /** settled − reversed + toppedUp − topupsReversed: what the agency owes the hospital */
   owed: string;
 }
 
@@ -269,15 +301,20 @@ export interface MonthlyClearing {
   totals: { fund: FundKind; owed: string }[];
 }
 
+type ClearingKind = 'settled' | 'reversed' | 'topup' | 'topup-reversed';
+
 interface ClearingRow {
   fixmedins_code: string;
   clr_optins: string;
   setldetail: SetlDetail[] | string;
-  reversal: boolean;
+  kind: ClearingKind;
 }
 
 function aggregate(rows: ClearingRow[], clrOptins: string): ClearingLine[] {
-  const cells = new Map<string, { line: ClearingLine; s: Decimal; r: Decimal }>();
+  const cells = new Map<
+    string,
+    { line: ClearingLine; s: Decimal; r: Decimal; t: Decimal; tr: Decimal }
+  >();
   for (const row of rows) {
     const funds = fundTotals(detail(row.setldetail));
     for (const fund of FUNDS) {
@@ -293,19 +330,36 @@ function aggregate(rows: ClearingRow[], clrOptins: string): ClearingLine[] {
             settled: '0.00',
             reversedBills: 0,
             reversed: '0.00',
+            topupCount: 0,
+            toppedUp: '0.00',
+            topupReversalCount: 0,
+            topupsReversed: '0.00',
             owed: '0.00',
           },
           s: new Decimal(0),
           r: new Decimal(0),
+          t: new Decimal(0),
+          tr: new Decimal(0),
         };
         cells.set(k, c);
       }
-      if (row.reversal) {
-        c.line.reversedBills += 1;
-        c.r = c.r.plus(funds[fund]);
-      } else {
-        c.line.settledBills += 1;
-        c.s = c.s.plus(funds[fund]);
+      switch (row.kind) {
+        case 'settled':
+          c.line.settledBills += 1;
+          c.s = c.s.plus(funds[fund]);
+          break;
+        case 'reversed':
+          c.line.reversedBills += 1;
+          c.r = c.r.plus(funds[fund]);
+          break;
+        case 'topup':
+          c.line.topupCount += 1;
+          c.t = c.t.plus(funds[fund]);
+          break;
+        case 'topup-reversed':
+          c.line.topupReversalCount += 1;
+          c.tr = c.tr.plus(funds[fund]);
+          break;
       }
     }
   }
@@ -314,7 +368,9 @@ function aggregate(rows: ClearingRow[], clrOptins: string): ClearingLine[] {
       ...c.line,
       settled: c.s.toFixed(2),
       reversed: c.r.toFixed(2),
-      owed: c.s.minus(c.r).toFixed(2),
+      toppedUp: c.t.toFixed(2),
+      topupsReversed: c.tr.toFixed(2),
+      owed: c.s.minus(c.r).plus(c.t).minus(c.tr).toFixed(2),
     }))
     .sort(byHospitalThenFund);
 }
@@ -332,7 +388,8 @@ function fundTotalsOf(lines: ClearingLine[]): { fund: FundKind; owed: string }[]
 /**
  * What a county agency owes each hospital per fund for a month: the bills settled in the month
  * (whatever became of them later) less the reversals made in the month of bills of the same
- * year. Stable: a later reversal changes a later month, never this one.
+ * year, plus the top-ups made in the month less the top-ups reversed in it (with their bill), of
+ * bills of the same year. Stable: a later reversal changes a later month, never this one.
  */
 export async function monthlyClearing(
   q: Queryable,
@@ -341,12 +398,22 @@ export async function monthlyClearing(
 ): Promise<MonthlyClearing> {
   const { rows } = await q.query<ClearingRow>(
     `SELECT s.fixmedins_code, s.clr_optins, s.result -> 'setldetail' AS setldetail,
-            false AS reversal
+            'settled' AS kind
      FROM settlements s
      WHERE s.clr_optins = $1 AND s.setl_time >= $2 AND s.setl_time < $3
      UNION ALL
-     SELECT s.fixmedins_code, s.clr_optins, s.result -> 'setldetail', true
+     SELECT s.fixmedins_code, s.clr_optins, s.result -> 'setldetail', 'reversed'
      FROM settlements s
+     WHERE s.clr_optins = $1 AND s.status = 'reversed'
+       AND ${beijingMonth('s.reversed_at')} = $4
+       AND substr(s.setl_time, 1, 4) = $5
+     UNION ALL
+     SELECT s.fixmedins_code, s.clr_optins, ${topupDetail('t')}, 'topup'
+     FROM topups t JOIN settlements s ON s.setl_id = t.setl_id
+     WHERE s.clr_optins = $1 AND ${topupMonth('t')} = $4 AND substr(s.setl_time, 1, 4) = $5
+     UNION ALL
+     SELECT s.fixmedins_code, s.clr_optins, ${topupDetail('t')}, 'topup-reversed'
+     FROM topups t JOIN settlements s ON s.setl_id = t.setl_id
      WHERE s.clr_optins = $1 AND s.status = 'reversed'
        AND ${beijingMonth('s.reversed_at')} = $4
        AND substr(s.setl_time, 1, 4) = $5`,
@@ -387,11 +454,20 @@ export async function annualClearing(
   year: number,
 ): Promise<AnnualClearing> {
   const y = String(year);
-  const { rows } = await q.query<ClearingRow & { status: string; late: boolean }>(
+  // a top-up counts like a bill: due while its bill stands; cleared monthly when it was made in
+  // the year (and not taken back with its bill within the year)
+  const { rows } = await q.query<ClearingRow & { status: string; late: boolean; in_year: boolean }>(
     `SELECT s.fixmedins_code, s.clr_optins, s.result -> 'setldetail' AS setldetail,
-            false AS reversal, s.status,
-            (s.status = 'reversed' AND ${beijingMonth('s.reversed_at')} > $3) AS late
+            'settled' AS kind, s.status,
+            (s.status = 'reversed' AND ${beijingMonth('s.reversed_at')} > $3) AS late,
+            true AS in_year
      FROM settlements s
+     WHERE s.clr_optins = $1 AND substr(s.setl_time, 1, 4) = $2
+     UNION ALL
+     SELECT s.fixmedins_code, s.clr_optins, ${topupDetail('t')}, 'topup', s.status,
+            (s.status = 'reversed' AND ${beijingMonth('s.reversed_at')} > $3),
+            substr(${topupMonth('t')}, 1, 4) = $2
+     FROM topups t JOIN settlements s ON s.setl_id = t.setl_id
      WHERE s.clr_optins = $1 AND substr(s.setl_time, 1, 4) = $2`,
     [clrOptins, y, `${y}-12`],
   );
@@ -418,7 +494,7 @@ export async function annualClearing(
       }
       if (r.status === 'settled') c.due = c.due.plus(funds[fund]);
       // cleared monthly: settled in its month, and reversed in a month of the same year
-      if (r.status === 'settled' || r.late) c.cleared = c.cleared.plus(funds[fund]);
+      if (r.in_year && (r.status === 'settled' || r.late)) c.cleared = c.cleared.plus(funds[fund]);
     }
   }
   const lines = [...cells.values()]
@@ -447,7 +523,8 @@ export async function annualClearing(
 
 /**
  * The medical-assistance fund's spending per county agency in a year: assistance and tilted
- * assistance of the bills settled in that year and still settled.
+ * assistance of the bills settled in that year and still settled, as they now stand (top-ups
+ * included).
  */
 export async function assistanceSpending(
   q: Queryable,
@@ -455,7 +532,7 @@ export async function assistanceSpending(
   counties: readonly string[],
 ): Promise<Record<string, string>> {
   const { rows } = await q.query<{ clr_optins: string; setldetail: SetlDetail[] | string }>(
-    `SELECT s.clr_optins, s.result -> 'setldetail' AS setldetail FROM settlements s
+    `SELECT s.clr_optins, ${standingDetail('s')} AS setldetail FROM settlements s
      WHERE s.status = 'settled' AND substr(s.setl_time, 1, 4) = $1
        AND s.clr_optins = ANY($2::text[])`,
     [String(year), counties],

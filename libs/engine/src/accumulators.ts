@@ -98,3 +98,37 @@ export function withoutContribution(
   }
   return out;
 }
+
+/**
+ * One bill's contribution added to a position: current + (after − before), field by field. The
+ * counterpart of withoutContribution: a recomputation rebuilds the person's year from the bills
+ * still settled, each as it was paid (its latest top-up, else its settlement).
+ */
+export function withContribution(
+  current: Accumulators,
+  before: Accumulators,
+  after: Accumulators,
+): Accumulators {
+  const out = emptyAccumulators(current.year);
+  const add = (
+    c: string | undefined,
+    b: string | undefined,
+    a: string | undefined,
+    f: string,
+  ): string =>
+    formatFen(parseFen(c ?? '0.00', f) + (parseFen(a ?? '0.00', f) - parseFen(b ?? '0.00', f)));
+  for (const k of SCALARS) out[k] = add(current[k], before[k], after[k], `accumulators.${k}`);
+  for (const k of MAPS) {
+    const keys = new Set([
+      ...Object.keys(current[k]),
+      ...Object.keys(before[k]),
+      ...Object.keys(after[k]),
+    ]);
+    const m: Record<string, string> = {};
+    for (const key of [...keys].sort()) {
+      m[key] = add(current[k][key], before[k][key], after[k][key], `accumulators.${k}.${key}`);
+    }
+    out[k] = m;
+  }
+  return out;
+}

@@ -12,7 +12,7 @@ export {
   type Fen,
   type Bp,
 } from './money';
-export { accumulatorsFrom, withoutContribution } from './accumulators';
+export { accumulatorsFrom, withContribution, withoutContribution } from './accumulators';
 export { depositWaiver, type AdmissionFacts, type DepositWaiver } from './waiver';
 export {
   enrollmentSubsidy,

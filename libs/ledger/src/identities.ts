@@ -4,7 +4,6 @@
  */
 import type { Accumulators, SettlementResult } from '@onebill/engine';
 import type { Queryable } from './db';
-import { json } from './repositories';
 
 export interface NewIdentityChange {
   issuer: string;
@@ -145,6 +144,43 @@ export function categoriesInForce(
   return [...out].sort();
 }
 
+/** Where the identities a bill, a preview, an admission or a subsidy used came from. */
+export type IdentityOrigin = 'registry' | 'message';
+
+export interface IdentitiesUsed {
+  /** the categories used, sorted */
+  categories: string[];
+  source: IdentityOrigin;
+}
+
+/**
+ * THE rule merging the registry with a message (docs/adr/0009 decision 3), for every reader:
+ * settlement, retroactive recomputation, preview, deposit waiver and enrollment subsidy. Where
+ * the registry knows the person (at least one change received), its categories in force on
+ * `date` replace the message's, and `warning` says so when they differ; where it knows nothing of
+ * the person, the message's identities stand.
+ */
+export function identitiesOf(
+  periods: readonly IdentityPeriod[],
+  message: readonly string[],
+  date: string,
+  wholeYear = false,
+): IdentitiesUsed & { warning: string | null } {
+  const sent = [...new Set(message)].sort();
+  if (periods.length === 0) return { categories: sent, source: 'message', warning: null };
+  const inForce = categoriesInForce(periods, date, wholeYear);
+  return {
+    categories: inForce,
+    source: 'registry',
+    warning:
+      sent.join(',') === inForce.join(',')
+        ? null
+        : `IDENTITY_FROM_REGISTRY: the identity registry has ${inForce.join(', ') || 'no identity'} ` +
+          `in force on ${date}; the message said ${sent.join(', ') || 'none'}. ` +
+          `The registry's were used (002 第二十八条).`,
+  };
+}
+
 /**
  * People with an identity in force on `date`, with their county, for the subsidy report: the
  * periods as they stand (latest change of each), then the same in-force rule as a bill's.
@@ -190,85 +226,6 @@ export async function registryOn(
   return out;
 }
 
-/** A settled bill of a person and year with what it currently stands at (its latest top-up). */
-export interface PersonBill {
-  setlId: string;
-  fixmedinsCode: string;
-  mdtrtId: string;
-  clrOptins: string;
-  eventId: string;
-  setlTime: string;
-  payload: string;
-  accumulatorsBefore: Accumulators;
-  /** the latest computation: the last top-up's, else the settlement's */
-  effective: SettlementResult;
-  /** the identities of that computation (null: the message's own) */
-  effectiveIdentities: string[] | null;
-}
-
-export async function personBills(
-  q: Queryable,
-  psnNo: string,
-  year: number,
-): Promise<PersonBill[]> {
-  const { rows } = await q.query<{
-    setl_id: string;
-    fixmedins_code: string;
-    mdtrt_id: string;
-    clr_optins: string;
-    event_id: string;
-    setl_time: string;
-    payload: string;
-    accumulators_before: Accumulators | string;
-    result: SettlementResult | string;
-    identities_used: string[] | string | null;
-    t_result: SettlementResult | string | null;
-    t_identities: string[] | string | null;
-  }>(
-    `SELECT s.setl_id, s.fixmedins_code, s.mdtrt_id, s.clr_optins, s.event_id::text AS event_id,
-            s.setl_time, i.payload, s.accumulators_before, s.result, s.identities_used,
-            t.result AS t_result, t.identities_used AS t_identities
-     FROM settlements s
-     JOIN inbox i ON i.id = s.inbox_id
-     LEFT JOIN LATERAL (SELECT result, identities_used FROM topups
-                        WHERE topups.setl_id = s.setl_id ORDER BY id DESC LIMIT 1) t ON true
-     WHERE s.psn_no = $1 AND s.year = $2 AND s.status = 'settled'
-     ORDER BY s.created_at, s.setl_id`,
-    [psnNo, year],
-  );
-  return rows.map((r) => ({
-    setlId: r.setl_id,
-    fixmedinsCode: r.fixmedins_code,
-    mdtrtId: r.mdtrt_id,
-    clrOptins: r.clr_optins,
-    eventId: r.event_id,
-    setlTime: r.setl_time,
-    payload: r.payload,
-    accumulatorsBefore: json(r.accumulators_before),
-    effective: json(r.t_result ?? r.result),
-    effectiveIdentities:
-      r.t_identities !== null
-        ? json(r.t_identities)
-        : r.identities_used !== null
-          ? json(r.identities_used)
-          : null,
-  }));
-}
-
-/** The years in which a person has settled bills, from `fromYear` on. */
-export async function personYears(
-  q: Queryable,
-  psnNo: string,
-  fromYear: number,
-): Promise<number[]> {
-  const { rows } = await q.query<{ year: number }>(
-    `SELECT DISTINCT year FROM settlements WHERE psn_no = $1 AND year >= $2 AND status = 'settled'
-     ORDER BY year`,
-    [psnNo, fromYear],
-  );
-  return rows.map((r) => r.year);
-}
-
 export interface NewTopup {
   topupId: string;
   setlId: string;
@@ -281,14 +238,19 @@ export interface NewTopup {
   deltas: Record<'basic' | 'critical' | 'commercial' | 'assistance' | 'tilted', string>;
   psnCashDelta: string;
   eventId: string;
+  /** the position the recomputation started from (with result.accumulators: the contribution) */
+  accumulatorsBefore: Accumulators;
+  /** when it was made ('YYYY-MM-DD HH:mm:ss', Beijing), as its settlement event says */
+  setlTime: string;
 }
 
 export async function insertTopup(q: Queryable, t: NewTopup): Promise<boolean> {
   const { rows } = await q.query<{ id: string }>(
     `INSERT INTO topups (topup_id, setl_id, change_id, psn_no, year, identities_used, category_used,
                          result, basic, critical, commercial, assistance, tilted, psn_cash_delta,
-                         event_id)
-     VALUES ($1, $2, $3::bigint, $4, $5, $6::jsonb, $7, $8::jsonb, $9, $10, $11, $12, $13, $14, $15)
+                         event_id, accumulators_before, setl_time)
+     VALUES ($1, $2, $3::bigint, $4, $5, $6::jsonb, $7, $8::jsonb, $9, $10, $11, $12, $13, $14, $15,
+             $16::jsonb, $17)
      ON CONFLICT (setl_id, change_id) DO NOTHING RETURNING id::text AS id`,
     [
       t.topupId,
@@ -306,27 +268,9 @@ export async function insertTopup(q: Queryable, t: NewTopup): Promise<boolean> {
       t.deltas.tilted,
       t.psnCashDelta,
       t.eventId,
+      JSON.stringify(t.accumulatorsBefore),
+      t.setlTime,
     ],
-  );
-  return rows.length > 0;
-}
-
-/** Records the person-year's alert; false when it was raised already (once per person-year). */
-export async function insertHighBurdenAlert(
-  q: Queryable,
-  a: {
-    psnNo: string;
-    year: number;
-    setlId: string;
-    cashSelfPay: string;
-    threshold: string;
-    eventId: string;
-  },
-): Promise<boolean> {
-  const { rows } = await q.query<{ psn_no: string }>(
-    `INSERT INTO high_burden_alerts (psn_no, year, setl_id, cash_self_pay, threshold, event_id)
-     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (psn_no, year) DO NOTHING RETURNING psn_no`,
-    [a.psnNo, a.year, a.setlId, a.cashSelfPay, a.threshold, a.eventId],
   );
   return rows.length > 0;
 }

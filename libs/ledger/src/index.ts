@@ -8,3 +8,5 @@ export * from './console-state';
 export * from './anchor';
 export * from './audit-log';
 export * from './store-lock';
+export * from './topups';
+export * from './alerts';

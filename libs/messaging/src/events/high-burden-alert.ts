@@ -6,7 +6,11 @@
  */
 export interface HighBurdenAlert {
   event_id: string;
-  event_type: 'high-burden';
+  /**
+   * high-burden: raised (once per person and year, again after a withdrawal); -updated: a
+   * reversal or a top-up changed the figures, still above the line; -withdrawn: back under it
+   */
+  event_type: 'high-burden' | 'high-burden-updated' | 'high-burden-withdrawn';
   occurred_at: string;
   psn_no: string;
   /** the calendar year of the self-pay */
@@ -24,4 +28,9 @@ export interface HighBurdenAlert {
   fixmedins_code: string;
   clr_optins: string;
   article: string;
+  /** the person's county: the registry's admdvs, else the hospital's (admdvs_source says which) */
+  admdvs?: string;
+  admdvs_source?: 'registry' | 'hospital';
+  /** updated / withdrawn: the event this one revises */
+  revises_event_id?: string;
 }

@@ -5,7 +5,7 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter } from '@nestjs/common';
 import type { Response } from 'express';
 import { StoreUnavailableError } from '@onebill/ledger';
-import { apiErrorOf, apiShapedBody } from './api-errors';
+import { apiErrorOf, ownBody } from './api-errors';
 import { StoreUnavailableFilter } from './http.filters';
 
 @Catch()
@@ -24,7 +24,7 @@ export class ApiErrorsFilter implements ExceptionFilter {
       return;
     }
     const res = host.switchToHttp().getResponse<Response>();
-    const shaped = apiShapedBody(error);
+    const shaped = ownBody(error);
     if (shaped !== null) {
       if (!res.headersSent) res.status(shaped.status).json(shaped.body);
       return;

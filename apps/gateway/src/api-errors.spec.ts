@@ -1,4 +1,4 @@
-import { apiErrorOf, apiShapedBody } from './api-errors';
+import { apiErrorOf, ownBody } from './api-errors';
 
 /** what Nest's exceptions look like to the rule (Nest itself does not load in jest) */
 const nest = (status: number, message: string) => ({ getStatus: () => status, message });
@@ -49,18 +49,24 @@ describe("errors raised before a route answer in the API's own shape", () => {
     });
   });
 
-  it("passes an answer already in the API's shape through unchanged (the guard's 401)", () => {
+  it("passes a body built by a guard or a library through unchanged, Nest's default ones not", () => {
     const body = {
       status: 'unauthorized',
       errors: [{ code: 'UNKNOWN_TOKEN', field: 'authorization', rule: 'r', message: 'm' }],
     };
     const guard = { getStatus: () => 401, getResponse: () => body, message: 'Http Exception' };
-    expect(apiShapedBody(guard)).toEqual({ status: 401, body });
-    // Nest's own shape is not the API's: it goes through apiErrorOf
+    expect(ownBody(guard)).toEqual({ status: 401, body });
+    // terminus's readiness report: a 503 that says which component is down
+    const health = { status: 'error', details: { database: { status: 'down' } } };
+    expect(ownBody({ getStatus: () => 503, getResponse: () => health })).toEqual({
+      status: 503,
+      body: health,
+    });
+    // Nest's own default body is rewritten by apiErrorOf
     const nestShaped = {
       getStatus: () => 404,
-      getResponse: () => ({ statusCode: 404, message: 'x' }),
+      getResponse: () => ({ statusCode: 404, message: 'Cannot GET /x' }),
     };
-    expect(apiShapedBody(nestShaped)).toBeNull();
+    expect(ownBody(nestShaped)).toBeNull();
   });
 });

@@ -18,16 +18,17 @@ interface BodyParserError {
 }
 
 /**
- * The body of an HttpException that already is in the API's shape (the auth guard's 401/403, a
- * route's own refusal): it is answered as it is, with its status.
+ * The body of an HttpException that a route, a guard or a library built itself (the auth guard's
+ * 401/403 in the API's shape, terminus's 503 health report): answered as it is, with its status.
+ * Only Nest's own default bodies (`{ statusCode, message }`, e.g. an unknown route or the body
+ * parser's 413) are rewritten into the API's shape by apiErrorOf.
  */
-export function apiShapedBody(error: unknown): { status: number; body: object } | null {
+export function ownBody(error: unknown): { status: number; body: object } | null {
   const e = error as { getStatus?: () => number; getResponse?: () => unknown } | null;
   if (typeof e?.getStatus !== 'function' || typeof e.getResponse !== 'function') return null;
   const body = e.getResponse();
   if (typeof body !== 'object' || body === null) return null;
-  const b = body as { status?: unknown; errors?: unknown };
-  if (typeof b.status !== 'string' || !Array.isArray(b.errors)) return null;
+  if (typeof (body as { statusCode?: unknown }).statusCode === 'number') return null;
   return { status: e.getStatus(), body };
 }
 

@@ -7,50 +7,36 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type PgliteDb, acknowledgeAlert, findAlert, listAlerts } from '@onebill/ledger';
-import { openTestPglite } from '@onebill/ledger/testing/pglite';
-import { RuleBook, projectRoot } from '@onebill/rules';
-import { IdentityService } from './identity.service';
-import { IntakeService } from './intake.service';
-import { Logger } from './log';
-
-const OUTPATIENT = readFileSync(
-  join(projectRoot(), 'contracts/discharge/examples/discharge-panzhihua-11-none.xml'),
-  'utf8',
-);
-const tag = (xml: string, name: string, value: string): string =>
-  xml.replace(new RegExp(`<${name}>[^<]*</${name}>`), `<${name}>${value}</${name}>`);
+import { projectRoot } from '@onebill/rules';
+import type { IdentityService } from './identity.service';
+import type { IntakeService } from './intake.service';
+import {
+  type Visit,
+  setTag as tag,
+  intakeOnPglite,
+  outpatientVisit,
+  reversalXml,
+} from './testing/intake-fixtures';
 
 /** Ordinary outpatient at H51040000006 (东区, 510402): 150.00 in scope, `own` out of scope. */
-function visit(psn: string, day: string, own: string) {
-  const mdtrtId = `MDT-AL-${randomUUID().slice(0, 10)}`;
-  let x = tag(OUTPATIENT, 'mdtrt_id', mdtrtId);
-  x = tag(x, 'psn_no', psn);
-  x = tag(x, 'cmi_flag', '0');
-  x = tag(x, 'begntime', `${day} 08:30:00`);
-  x = tag(x, 'endtime', `${day} 11:45:00`);
-  x = tag(x, 'medfee_sumamt', (150 + Number(own)).toFixed(2));
-  x = tag(x, 'fulamt_ownpay_amt', own);
-  x = tag(x, 'overlmt_selfpay', '0.00');
-  x = tag(x, 'preselfpay_amt', '0.00');
-  x = tag(x, 'inscp_scp_amt', '150.00');
-  return { xml: x, mdtrtId };
-}
-const reversal = (mdtrtId: string): string =>
-  `<?xml version="1.0" encoding="UTF-8"?><reversal version="1"><fixmedins_code>H51040000006` +
-  `</fixmedins_code><mdtrt_id>${mdtrtId}</mdtrt_id><reason>费用录入错误</reason></reversal>`;
+const visit = (psn: string, day: string, own: string): Visit =>
+  outpatientVisit({
+    psn,
+    day,
+    inscp: '150.00',
+    own,
+    mdtrtId: `MDT-AL-${randomUUID().slice(0, 10)}`,
+  });
+const reversal = (mdtrtId: string): string => reversalXml('H51040000006', mdtrtId);
 
 describe('high-burden alerts (issue 15)', () => {
   let db: PgliteDb;
   let intake: IntakeService;
   let identities: IdentityService;
-  const rules = RuleBook.load();
-  const log = new Logger('error', {}, () => undefined);
   const http = { kind: 'http' as const };
 
   beforeAll(async () => {
-    db = await openTestPglite({ migrate: true });
-    intake = new IntakeService(db, rules, log, { maxMessageBytes: 65536 });
-    identities = new IdentityService(db, rules, log);
+    ({ db, intake, identities } = await intakeOnPglite());
   });
   afterAll(async () => {
     await db.close();

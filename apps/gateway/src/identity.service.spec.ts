@@ -3,67 +3,33 @@
  * embedded default store (PGlite) with the shipped rule sets and figures (issue 6).
  */
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { type PgliteDb } from '@onebill/ledger';
-import { openTestPglite } from '@onebill/ledger/testing/pglite';
-import { RuleBook, projectRoot } from '@onebill/rules';
-import { IdentityService } from './identity.service';
-import { IntakeService, type Outcome } from './intake.service';
-import { Logger } from './log';
-
-const EXAMPLES = join(projectRoot(), 'contracts/discharge/examples');
-/** Panzhihua ordinary outpatient at H51040000006 (东区, level 1), no identity. */
-const OUTPATIENT = readFileSync(join(EXAMPLES, 'discharge-panzhihua-11-none.xml'), 'utf8');
-
-function tag(xml: string, name: string, value: string): string {
-  return xml.replace(new RegExp(`<${name}>[^<]*</${name}>`), `<${name}>${value}</${name}>`);
-}
+import type { IdentityService } from './identity.service';
+import type { IntakeService, Outcome } from './intake.service';
+import { identityChange, intakeOnPglite, outpatientVisit } from './testing/intake-fixtures';
 
 /** An ordinary outpatient visit: in-scope `inscp`, out-of-scope `own` (all the patient's). */
-function visit(psn: string, day: string, inscp: string, own = '0.00', identities = ''): string {
-  const total = (Number(inscp.replace('.', '')) + Number(own.replace('.', ''))).toString();
-  const medfee = `${total.slice(0, -2) || '0'}.${total.slice(-2).padStart(2, '0')}`;
-  let x = OUTPATIENT;
-  x = tag(x, 'mdtrt_id', `MDT-ID-${randomUUID().slice(0, 12)}`);
-  x = tag(x, 'psn_no', psn);
-  x = tag(x, 'cmi_flag', '0');
-  x = tag(x, 'begntime', `${day} 08:30:00`);
-  x = tag(x, 'endtime', `${day} 11:45:00`);
-  x = tag(x, 'medfee_sumamt', medfee);
-  x = tag(x, 'fulamt_ownpay_amt', own);
-  x = tag(x, 'overlmt_selfpay', '0.00');
-  x = tag(x, 'preselfpay_amt', '0.00');
-  x = tag(x, 'inscp_scp_amt', inscp);
-  if (identities !== '') {
-    x = x.replace('<identities/>', `<identities>${identities}</identities>`);
-  }
-  return x;
-}
+const visit = (psn: string, day: string, inscp: string, own = '0.00', identities = ''): string =>
+  outpatientVisit({
+    psn,
+    day,
+    inscp,
+    own,
+    identities,
+    mdtrtId: `MDT-ID-${randomUUID().slice(0, 12)}`,
+  }).xml;
 
 const change = (psn: string, category: string, from: string, ref: string = randomUUID()): string =>
-  JSON.stringify({
-    issuer: 'civil-affairs',
-    reference: ref,
-    psn_no: psn,
-    admdvs: '510402',
-    category,
-    valid_from: from,
-    valid_to: null,
-  });
+  identityChange(psn, category, from, null, ref);
 
 describe('identity feed and retroactive assistance (PGlite)', () => {
   let db: PgliteDb;
   let intake: IntakeService;
   let identities: IdentityService;
-  const rules = RuleBook.load();
-  const log = new Logger('error', {}, () => undefined);
   const http = { kind: 'http' as const };
 
   beforeAll(async () => {
-    db = await openTestPglite({ migrate: true });
-    intake = new IntakeService(db, rules, log, { maxMessageBytes: 65536 });
-    identities = new IdentityService(db, rules, log);
+    ({ db, intake, identities } = await intakeOnPglite());
   });
 
   afterAll(async () => {

@@ -9,15 +9,20 @@ import Ajv2020 from 'ajv/dist/2020';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type PgliteDb } from '@onebill/ledger';
-import { openTestPglite } from '@onebill/ledger/testing/pglite';
-import { RuleBook, projectRoot } from '@onebill/rules';
-import { IdentityService } from './identity.service';
-import { IntakeService, type Outcome } from './intake.service';
-import { Logger } from './log';
+import { projectRoot } from '@onebill/rules';
+import type { IdentityService } from './identity.service';
+import type { IntakeService, Outcome } from './intake.service';
+import {
+  EXAMPLES,
+  type Visit,
+  identityChange,
+  intakeOnPglite,
+  outpatientVisit,
+  reversalXml,
+  setTag,
+} from './testing/intake-fixtures';
 import { settlementView } from './topups';
 
-const EXAMPLES = join(projectRoot(), 'contracts/discharge/examples');
-const OUTPATIENT = readFileSync(join(EXAMPLES, 'discharge-panzhihua-11-none.xml'), 'utf8');
 const ADMISSION = readFileSync(join(EXAMPLES, 'admission-panzhihua.xml'), 'utf8');
 const INPATIENT = readFileSync(join(EXAMPLES, 'discharge-panzhihua-21-dibao.xml'), 'utf8');
 const topupResultValid = new Ajv2020({ strict: false, allErrors: true }).compile(
@@ -28,63 +33,20 @@ const topupResultValid = new Ajv2020({ strict: false, allErrors: true }).compile
 const contractErrors = (v: unknown): unknown[] =>
   topupResultValid(v) ? [] : (topupResultValid.errors ?? ['invalid']);
 
-function tag(xml: string, name: string, value: string): string {
-  return xml.replace(new RegExp(`<${name}>[^<]*</${name}>`), `<${name}>${value}</${name}>`);
-}
-
-function visit(
-  psn: string,
-  day: string,
-  inscp: string,
-  mdtrtId = `MDT-${randomUUID().slice(0, 12)}`,
-) {
-  let x = OUTPATIENT;
-  x = tag(x, 'mdtrt_id', mdtrtId);
-  x = tag(x, 'psn_no', psn);
-  x = tag(x, 'cmi_flag', '0');
-  x = tag(x, 'begntime', `${day} 08:30:00`);
-  x = tag(x, 'endtime', `${day} 11:45:00`);
-  x = tag(x, 'medfee_sumamt', inscp);
-  x = tag(x, 'fulamt_ownpay_amt', '0.00');
-  x = tag(x, 'overlmt_selfpay', '0.00');
-  x = tag(x, 'preselfpay_amt', '0.00');
-  x = tag(x, 'inscp_scp_amt', inscp);
-  return { xml: x, mdtrtId, fixmedinsCode: /<fixmedins_code>([^<]+)</.exec(x)![1]! };
-}
-
-const reversal = (fixmedinsCode: string, mdtrtId: string): string =>
-  `<?xml version="1.0" encoding="UTF-8"?><reversal version="1"><fixmedins_code>${fixmedinsCode}</fixmedins_code>` +
-  `<mdtrt_id>${mdtrtId}</mdtrt_id><reason>费用录入错误</reason></reversal>`;
-
-const change = (
-  psn: string,
-  category: string,
-  from: string,
-  to: string | null = null,
-  ref: string = randomUUID(),
-): string =>
-  JSON.stringify({
-    issuer: 'civil-affairs',
-    reference: ref,
-    psn_no: psn,
-    admdvs: '510402',
-    category,
-    valid_from: from,
-    valid_to: to,
-  });
+const tag = setTag;
+const visit = (psn: string, day: string, inscp: string, mdtrtId?: string): Visit =>
+  outpatientVisit({ psn, day, inscp, ...(mdtrtId === undefined ? {} : { mdtrtId }) });
+const reversal = reversalXml;
+const change = identityChange;
 
 describe('top-ups are part of their settlement (issue 15)', () => {
   let db: PgliteDb;
   let intake: IntakeService;
   let identities: IdentityService;
-  const rules = RuleBook.load();
-  const log = new Logger('error', {}, () => undefined);
   const http = { kind: 'http' as const };
 
   beforeAll(async () => {
-    db = await openTestPglite({ migrate: true });
-    intake = new IntakeService(db, rules, log, { maxMessageBytes: 65536 });
-    identities = new IdentityService(db, rules, log);
+    ({ db, intake, identities } = await intakeOnPglite());
   });
   afterAll(async () => {
     await db.close();

@@ -303,20 +303,20 @@ describe('outbox relay against a broker of its own', () => {
     };
 
     try {
+      // Whether a restart costs the producer instance depends on timing: a broker back within
+      // the send timeout is reconnected to by kafkajs itself. What must hold is that publishing
+      // goes on after each restart (progress) and that nothing is lost (below); the recovery of a
+      // producer stuck in a fatal state is the test before this one.
       await progress('flowing');
-      const resetsBefore = producer.resets;
       log('graceful restart (SIGTERM)');
       await script('stop.sh');
       await script('start.sh');
       await progress('after the graceful restart');
-      const resetsAfterGraceful = producer.resets;
-      expect(resetsAfterGraceful).toBeGreaterThan(resetsBefore);
 
       log('SIGKILL');
       await killBroker();
       await script('start.sh');
       await progress('after the SIGKILL');
-      expect(producer.resets).toBeGreaterThan(resetsAfterGraceful);
     } finally {
       writing = false;
       await writer;

@@ -17,12 +17,11 @@ import { type TestCredentials, writeCredentials } from './support/credentials';
 import { GatewayProcess, ROOT, freePort } from './support/gateway-process';
 
 /**
- * Kill–restart cycles in a row. Issue 11 ("what it must show" 6) asks for 20: run with
- * EMBEDDED_KILL_CYCLES=20 (docs/adr/0013 has such a run: 391 bills acknowledged, none lost, 13 min
- * on a shared, overloaded 2-core machine). CI runs 8 to keep its time: each start of the gateway
- * on PGlite took 17–48 s there.
+ * Kill–restart cycles in a row: the 20 issue 11 asks for ("what it must show" 6). On a quiet
+ * 2-core machine 8 cycles took 29 s (each restart ~2.3 s), so 20 fit in CI; on an overloaded one a
+ * start took 17–48 s (docs/adr/0013). EMBEDDED_KILL_CYCLES changes the count.
  */
-const CYCLES = Number(process.env.EMBEDDED_KILL_CYCLES ?? 8);
+const CYCLES = Number(process.env.EMBEDDED_KILL_CYCLES ?? 20);
 const TEMPLATES = [
   'discharge-panzhihua-11-none.xml',
   'discharge-panzhihua-21-dibao.xml',

@@ -423,9 +423,10 @@ describe('PostgreSQL faults and truthful health (own cluster, the compiled gatew
       const blocker = new Client({ connectionString: SHARED_DB });
       await blocker.connect();
       try {
-        // a lock the settlement insert waits on: the partition has lag and its offset stands still
+        // a lock every message's first write (its inbox row, settled or rejected) waits on: the
+        // partition has lag and its offset stands still
         await blocker.query('BEGIN');
-        await blocker.query('LOCK TABLE settlements IN SHARE MODE');
+        await blocker.query('LOCK TABLE inbox IN SHARE MODE');
         const xml = billXml(RUN, TEMPLATES[1] as string, 'STALL1');
         await his.send({
           topic: Topics.hisDischarge,
@@ -463,9 +464,17 @@ describe('PostgreSQL faults and truthful health (own cluster, the compiled gatew
       });
       const check = new Client({ connectionString: SHARED_DB });
       await check.connect();
-      const { rows } = await check.query<{ n: number }>(
-        'SELECT count(*)::int AS n FROM settlements WHERE mdtrt_id = $1',
-        [`${RUN}-STALL1`],
+      // once the lock is gone the message is recorded, once
+      const { rows } = await eventually(
+        async () => {
+          const r = await check.query<{ n: number }>(
+            "SELECT count(*)::int AS n FROM inbox WHERE convert_from(payload_bytes, 'UTF8') LIKE $1",
+            [`%<mdtrt_id>${RUN}-STALL1</mdtrt_id>%`],
+          );
+          expect(r.rows[0]?.n).toBe(1);
+          return r;
+        },
+        { timeoutMs: 30_000 },
       );
       await check.end();
       expect(rows[0]?.n).toBe(1);

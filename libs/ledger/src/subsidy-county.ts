@@ -128,7 +128,7 @@ export async function registryOver(
        WHERE ${NOT_WITHDRAWN}
          ${admdvs === undefined ? '' : 'AND c.psn_no IN (SELECT psn_no FROM identity_changes WHERE admdvs = $3)'}
        ORDER BY psn_no, category, valid_from, id DESC) p
-     WHERE p.valid_from <= $2::date AND (p.valid_to IS NULL OR p.valid_to >= $1::date)
+     WHERE p.valid_from <= $2::text AND (p.valid_to IS NULL OR p.valid_to >= $1::text)
      ORDER BY psn_no, valid_from, id`,
     params,
   );

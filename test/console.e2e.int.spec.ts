@@ -453,7 +453,10 @@ describe('operator console in Chromium (real Kafka, real PostgreSQL, the compile
     await auditor.close();
 
     await p.click(`${rowSel} button.alert-ack`);
-    await p.waitForSelector('#alerts-result[data-http-status="200"]', LIVE);
+    await p.waitForSelector('#alerts-result[data-http-status]', LIVE);
+    // the contract's 200 (contracts/openapi/gateway.v1.yaml)
+    expect(await p.getAttribute('#alerts-result', 'data-http-status')).toBe('200');
+    expect(await p.textContent('#alerts-result')).toBe(`acknowledged: ${masked} ${alert.year}`);
     // acknowledged, it leaves the open list; filtered on acknowledged, it is there with who did it
     await p.waitForSelector(rowSel, { ...LIVE, state: 'detached' });
     await p.selectOption('#alerts-status', 'acknowledged');

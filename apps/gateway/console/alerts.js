@@ -25,7 +25,17 @@
   const whoami = $('whoami');
   if (!tab || !nav || !whoami) return;
 
-  const state = { role: null, names: null, timer: null, busy: false };
+  const state = {
+    role: null,
+    names: null,
+    timer: null,
+    busy: false,
+    again: false,
+    // the pointer is on the list: polls wait, so no row moves under it (an Acknowledge click)
+    pointing: false,
+    // per alert (psn_no/year): its row and what it showed, reused while unchanged
+    rows: new Map(),
+  };
 
   // ------------------------------------------------------------------ helpers (no markup parsed)
 
@@ -202,8 +212,40 @@
     );
   }
 
-  async function refresh() {
-    if (state.role === null || tab.hidden || state.busy) return;
+  /** Puts the rows in the body in order, reusing those whose alert did not change. */
+  function render(alerts) {
+    const next = new Map();
+    const trs = alerts.map((a) => {
+      const key = `${a.psn_no}/${a.year}`;
+      const sig = JSON.stringify([a, state.role, state.names !== null]);
+      const known = state.rows.get(key);
+      const tr = known && known.sig === sig ? known.tr : row(a);
+      next.set(key, { sig, tr });
+      return tr;
+    });
+    state.rows = next;
+    const same =
+      trs.length === body.children.length && trs.every((tr, i) => body.children[i] === tr);
+    if (same) return;
+    clear(body);
+    for (const tr of trs) body.appendChild(tr);
+    if (alerts.length === 0) {
+      body.appendChild(
+        el('tr', { className: 'empty' }, [
+          el('td', { colspan: '9', className: 'muted' }, ['no alert']),
+        ]),
+      );
+    }
+  }
+
+  async function refresh(force) {
+    if (state.role === null || tab.hidden) return;
+    if (state.pointing && !force) return;
+    if (state.busy) {
+      // a poll is under way: this one (a filter changed, an acknowledgement) runs right after
+      state.again = state.again || Boolean(force);
+      return;
+    }
     state.busy = true;
     try {
       const q = new URLSearchParams();
@@ -216,20 +258,16 @@
       }
       error.textContent = '';
       const alerts = r.json.alerts || [];
-      clear(body);
-      for (const a of alerts) body.appendChild(row(a));
-      if (alerts.length === 0) {
-        body.appendChild(
-          el('tr', { className: 'empty' }, [
-            el('td', { colspan: '9', className: 'muted' }, ['no alert']),
-          ]),
-        );
-      }
+      render(alerts);
       table.setAttribute('data-count', String(alerts.length));
     } catch (e) {
       error.textContent = `alerts: ${e.message}`;
     } finally {
       state.busy = false;
+    }
+    if (state.again) {
+      state.again = false;
+      await refresh(true);
     }
   }
 
@@ -240,10 +278,10 @@
     );
     result.setAttribute('data-http-status', String(r.status));
     result.textContent =
-      r.status === 200
+      r.status >= 200 && r.status < 300
         ? `acknowledged: ${maskPsnNo(psnNo)} ${year}`
         : `not acknowledged: ${r.status} ${problemsText(r.json)}`;
-    await refresh();
+    await refresh(true);
   }
 
   // ------------------------------------------------------------------ hooks into the page
@@ -255,6 +293,7 @@
     if (state.timer !== null) clearInterval(state.timer);
     state.timer = null;
     clear(body);
+    state.rows = new Map();
     table.setAttribute('data-count', '0');
     error.textContent = '';
     result.textContent = '';
@@ -276,8 +315,14 @@
     attributes: true,
     attributeFilter: ['hidden'],
   });
-  status.addEventListener('change', () => void refresh());
-  county.addEventListener('change', () => void refresh());
+  status.addEventListener('change', () => void refresh(true));
+  county.addEventListener('change', () => void refresh(true));
+  table.addEventListener('mouseenter', () => {
+    state.pointing = true;
+  });
+  table.addEventListener('mouseleave', () => {
+    state.pointing = false;
+  });
   nav.hidden = true;
   if (whoami.getAttribute('data-role')) void onRole();
 })();

@@ -101,18 +101,10 @@ function digits(s: string): number {
   return n;
 }
 
-/** Fen → the wire form: 123450 → "1234.50", -5 → "-0.05". */
+/** Fen (a safe integer: callers' arithmetic keeps it one) → the wire form: 123450 → "1234.50", -5 → "-0.05". */
 export function formatFen(fen: Fen): string {
   // most amounts of a bill are zero (no commercial insurance, no tilted assistance, …)
   if (fen === 0) return '0.00';
-  if (!Number.isSafeInteger(fen)) {
-    throw new MoneyError(
-      'NOT_WHOLE_FEN',
-      'fen',
-      fen,
-      `${String(fen)} is not a whole number of fen`,
-    );
-  }
   const neg = fen < 0;
   const abs = neg ? -fen : fen;
   const yuan = Math.trunc(abs / 100);

@@ -91,6 +91,31 @@ export function parseWireFen(value: unknown, field: string): Fen {
   return m[1] === '-' ? -fen : fen;
 }
 
+/** A decimal amount as hospitals and declarations send it: a sign, 1–12 digits, 0–2 decimals. */
+const LOOSE = /^(-?)(\d{1,12})(?:\.(\d{1,2}))?$/;
+/** Already canonical: what most messages carry, returned as is. */
+const CANONICAL = /^(0|[1-9]\d{0,11})\.\d\d$/;
+
+/**
+ * An amount as sent ("0012.5", "-3", "7.05") in the wire form ("12.50", "-3.00", "7.05"): exact,
+ * through fen; a MoneyError naming the field and the value if it has more than 2 decimals or 12
+ * integer digits. "-0" and "-0.00" become "0.00".
+ */
+export function normaliseAmount(value: unknown, field: string): string {
+  if (typeof value === 'string' && CANONICAL.test(value)) return value;
+  const m = typeof value === 'string' ? LOOSE.exec(value) : null;
+  if (m === null) {
+    throw new MoneyError(
+      'INVALID_AMOUNT',
+      field,
+      value,
+      `${shown(value)} is not an amount with at most two decimals and at most 12 integer digits`,
+    );
+  }
+  const fen = digits(m[2]!) * 100 + (m[3] === undefined ? 0 : digits(m[3].padEnd(2, '0')));
+  return formatFen(m[1] === '-' ? negateFen(fen) : fen);
+}
+
 /** True when `value` is in the wire form (`-?[0-9]{1,12}\.[0-9]{2}`). */
 export const isWireAmount = (value: unknown): value is string =>
   typeof value === 'string' && WIRE.test(value);

@@ -8,6 +8,7 @@ export {
   parseFen,
   parseWireFen,
   isWireAmount,
+  normaliseAmount,
   formatFen,
   negateFen,
   negateAmount,

@@ -15,6 +15,7 @@ import {
   largestRemainder,
   negateAmount,
   negateFen,
+  normaliseAmount,
   parseAmount,
   parseBp,
   parseFen,
@@ -94,6 +95,41 @@ describe('wire amounts ↔ fen', () => {
       expect(() => parseWireFen(bad, 'fund_payamt')).toThrow(/fund_payamt/);
     },
   );
+});
+
+describe('amounts as sent → the wire form', () => {
+  it.each([
+    ['0012.5', '12.50'],
+    ['12.50', '12.50'],
+    ['7', '7.00'],
+    ['-3.1', '-3.10'],
+    ['0', '0.00'],
+    ['-0.00', '0.00'],
+    ['000000000000.01', '0.01'],
+    ['999999999999.99', '999999999999.99'],
+  ])('%p → %p', (given, wire) => expect(normaliseAmount(given, 'x')).toBe(wire));
+
+  it('agrees with decimal.js toFixed(2) on every amount as sent (property)', () => {
+    const sent = fc
+      .tuple(
+        fc.boolean(),
+        fc.integer({ min: 0, max: 999_999_999_999 }),
+        fc.integer({ min: 0, max: 3 }),
+        fc.integer({ min: 0, max: 99 }),
+        fc.integer({ min: 0, max: 2 }),
+      )
+      .map(([neg, y, zeros, c, places]) => {
+        const int = '0'.repeat(zeros) + String(y);
+        const whole = int.length > 12 ? String(y) : int;
+        const frac = places === 0 ? '' : `.${String(c).padStart(2, '0').slice(0, places)}`;
+        return `${neg && (y > 0 || c > 0) ? '-' : ''}${whole}${frac}`;
+      });
+    fc.assert(fc.property(sent, (s) => expect(normaliseAmount(s, 'x')).toBe(new D(s).toFixed(2))));
+  });
+
+  it.each(['1.234', '1e3', '', '+1', '1234567890123', 12])('refuses %p naming the field', (bad) => {
+    expect(() => normaliseAmount(bad, 'medfee_sumamt')).toThrow(/medfee_sumamt/);
+  });
 });
 
 describe('negate, sum, compare', () => {

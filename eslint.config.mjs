@@ -61,7 +61,6 @@ const moneyLibs = [
   'libs/funds/**/*.ts',
   'libs/rules/**/*.ts',
   'libs/audit/**/*.ts',
-  'libs/ledger/**/*.ts',
 ];
 
 export default tseslint.config(

@@ -449,7 +449,6 @@ export async function verifyArchive(
   return {
     ok: brokenCount === 0,
     checked,
-    // eslint-disable-next-line no-restricted-syntax -- a row count, not money
     unsealed: Number(un[0]?.n ?? 0),
     head: prev,
     headSeq: after,

@@ -38,7 +38,5 @@ export async function oldestPendingOutboxSeconds(q: Queryable): Promise<number |
        FROM outbox WHERE published_at IS NULL AND parked_at IS NULL ORDER BY id LIMIT 1`,
   );
   const age = r.rows[0]?.age;
-  if (age === null || age === undefined) return null;
-  // eslint-disable-next-line no-restricted-syntax -- an age in seconds, not money
-  return Math.max(0, Math.floor(Number(age)));
+  return age === null || age === undefined ? null : Math.max(0, Math.floor(Number(age)));
 }

@@ -366,6 +366,8 @@ class Tracker {
   readonly events = new Map<string, { key: string; fundPayFen: bigint }>();
   /** event copies consumed beyond the first (the relay publishes at least once) */
   eventCopies = 0;
+  /** events for this run's bills that no gateway of this run wrote (a shared broker) */
+  foreignEvents = 0;
 
   add(key: string, phase: Phase): BillRecord {
     const rec: BillRecord = {
@@ -380,11 +382,15 @@ class Tracker {
   }
 
   /** a settlement.events.v1 value */
-  onSettlementEvent(text: string, at: number): void {
+  onSettlementEvent(text: string, at: number, ours: ReadonlySet<string> | null = null): void {
     const v = parseObject(text);
     if (v === null || v.event_type !== 'settled') return;
     const { fixmedins_code: f, mdtrt_id: m } = v;
     if (typeof f !== 'string' || typeof m !== 'string') return;
+    if (ours !== null && (typeof v.event_id !== 'string' || !ours.has(v.event_id))) {
+      this.foreignEvents += 1;
+      return;
+    }
     const rec = this.bills.get(billKey(f, m));
     if (rec === undefined) return;
     if (typeof v.event_id === 'string' && typeof v.fund_pay_sumamt === 'string') {
@@ -838,7 +844,8 @@ class Monitor {
     for (const g of this.gateways()) {
       if (g.exited) continue;
       const m = memoryOf(g.pid);
-      if (m === null) continue;
+      // a process just killed and not yet reaped has a status without memory lines
+      if (m === null || !Number.isFinite(m.rssKb) || !Number.isFinite(m.hwmKb)) continue;
       this.peakHwmKb = Math.max(this.peakHwmKb, m.hwmKb, m.rssKb);
       largest = Math.max(largest ?? 0, m.rssKb);
     }
@@ -1409,15 +1416,18 @@ class Bench {
     });
     await county.run({
       partitionsConsumedConcurrently: 8,
-      eachBatch: ({ batch }) => {
+      eachBatch: async ({ batch }) => {
         const at = now();
-        for (const m of batch.messages) {
-          const text = m.value?.toString('utf8');
-          if (text === undefined || !text.includes(RUN)) continue;
-          if (batch.topic === Topics.settlementEvents) this.tracker.onSettlementEvent(text, at);
-          else this.tracker.onRejected(text, at);
+        const texts = batch.messages
+          .map((m) => m.value?.toString('utf8'))
+          .filter((t): t is string => t !== undefined && t.includes(RUN));
+        if (texts.length === 0) return;
+        if (batch.topic !== Topics.settlementEvents) {
+          for (const text of texts) this.tracker.onRejected(text, at);
+          return;
         }
-        return Promise.resolve();
+        const ours = await this.ownEventIds(texts);
+        for (const text of texts) this.tracker.onSettlementEvent(text, at, ours);
       },
     });
     await joined;
@@ -1607,6 +1617,28 @@ class Bench {
       stop();
     }
     note(`warm-up: ${this.tracker.done.W} of ${bills.length} bills settled`);
+  }
+
+  /**
+   * Which of these settlement events our gateways wrote (their event ids are in the run's outbox).
+   * On a shared broker a gateway of another consumer group (a test run) may settle this run's
+   * bills into its own database and publish events for them: those are not this run's figures.
+   * Null when there is no database to ask (then every event counts).
+   */
+  private async ownEventIds(texts: readonly string[]): Promise<Set<string> | null> {
+    if (this.db === undefined) return null;
+    const ids = texts
+      .map((t) => parseObject(t)?.event_id)
+      .filter((id): id is string => typeof id === 'string');
+    try {
+      const { rows } = await this.db.query<{ id: string }>(
+        `SELECT event_id::text AS id FROM outbox WHERE event_id = ANY($1::uuid[])`,
+        [ids],
+      );
+      return new Set(rows.map((r) => r.id));
+    } catch {
+      return null;
+    }
   }
 
   /** The bare pipeline on the same broker and database, before any gateway runs. */
@@ -2349,6 +2381,11 @@ class Bench {
         this.notes.push(
           `the gateway also took ${int(all - ours - this.tracker.done.H)} messages that were not this run's (a shared broker)`,
         );
+    }
+    if (this.tracker.foreignEvents > 0) {
+      this.notes.push(
+        `${int(this.tracker.foreignEvents)} settlement events for this run's bills came from gateways that are not this run's (another consumer group on the shared broker settled them into its own database); they were left out. For figures of this run alone, give it a broker of its own: KAFKA_PORT=<a free port>`,
+      );
     }
     for (const gw of this.gateways) {
       if (gw.warnings > 0)

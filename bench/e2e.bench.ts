@@ -84,6 +84,8 @@ const KNOBS = [
   'OUTBOX_POLL_MS',
 ] as const;
 const CLK_TCK = 100; // USER_HZ of /proc/<pid>/stat on Linux
+/** application_name of the bench's own connections (left out of the gateway's connection states) */
+const BENCH_APP = 'onebill-bench';
 
 // ---------------------------------------------------------------- options
 
@@ -676,7 +678,7 @@ class PgActivity {
       }>(
         `SELECT pid, state, wait_event_type, wait_event FROM pg_stat_activity
          WHERE datname = current_database() AND pid <> pg_backend_pid()
-           AND backend_type = 'client backend'`,
+           AND backend_type = 'client backend' AND application_name <> '${BENCH_APP}'`,
       );
       const phase = this.phase();
       const tally = this.tally.get(phase) ?? new Map<string, number>();
@@ -1320,6 +1322,8 @@ class Bench {
   private pgActivity: PgActivity | undefined;
   private client: KafkaClient | undefined;
   private db: Client | undefined;
+  /** the county consumer's look-ups of event ids (a connection of its own) */
+  private lookups: Client | undefined;
   private feed!: Feed;
   private credentials: TestCredentials | undefined;
   private profileDir: string | null = null;
@@ -1470,8 +1474,13 @@ class Bench {
         ),
       );
     }
-    this.db = new Client({ connectionString: infra.database.url });
+    this.db = new Client({ connectionString: infra.database.url, application_name: BENCH_APP });
     await this.db.connect();
+    this.lookups = new Client({
+      connectionString: infra.database.url,
+      application_name: BENCH_APP,
+    });
+    await this.lookups.connect();
     this.pgActivity = new PgActivity(this.db, () => this.monitor?.phase ?? 'setup');
     this.monitor = new Monitor(() => this.gateways, admin, group, this.pgActivity);
     this.monitor.start();
@@ -1626,12 +1635,12 @@ class Bench {
    * Null when there is no database to ask (then every event counts).
    */
   private async ownEventIds(texts: readonly string[]): Promise<Set<string> | null> {
-    if (this.db === undefined) return null;
+    if (this.lookups === undefined) return null;
     const ids = texts
       .map((t) => parseObject(t)?.event_id)
       .filter((id): id is string => typeof id === 'string');
     try {
-      const { rows } = await this.db.query<{ id: string }>(
+      const { rows } = await this.lookups.query<{ id: string }>(
         `SELECT event_id::text AS id FROM outbox WHERE event_id = ANY($1::uuid[])`,
         [ids],
       );
@@ -2008,6 +2017,7 @@ class Bench {
     await step('closing the producer', () => this.producer?.disconnect() ?? Promise.resolve());
     await step('closing the Kafka admin', () => this.client?.close() ?? Promise.resolve());
     await step('closing the database client', () => this.db?.end() ?? Promise.resolve());
+    await step('closing the look-up client', () => this.lookups?.end() ?? Promise.resolve());
     if (infra?.database.created === true) {
       if (this.o.keepDb) this.notes.push(`database ${infra.database.name} kept (--keep-db)`);
       else

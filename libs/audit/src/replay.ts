@@ -208,20 +208,18 @@ export function personShare(psnNo: string, n: number): number {
 }
 
 /**
- * The worker's file beside this one: compiled (dist, with the parent's `-r register-paths`) or,
- * when this runs from TypeScript sources (tsx, jest), the .ts file through tsx's CommonJS hook.
+ * A worker running the file beside this one: compiled (dist; the parent's `-r register-paths`
+ * is inherited) or, when this runs from TypeScript sources (tsx, jest), the .ts file required
+ * through tsx's CommonJS hook from a small CommonJS bootstrap (a .ts entry file would go through
+ * Node's ESM loader, which the parent's loader hooks do not reach in time).
  */
-function workerEntry(): { file: string; execArgv: string[] } {
-  const fromSource = __filename.endsWith('.ts');
-  const file = join(__dirname, `replay.worker.${fromSource ? 'ts' : 'js'}`);
-  const hooked = process.execArgv.some((a) => a.includes('tsx'));
-  return {
-    file,
-    execArgv:
-      fromSource && !hooked
-        ? [...process.execArgv, '--require', require.resolve('tsx/cjs')]
-        : process.execArgv,
-  };
+function startWorker(workerData: unknown): Worker {
+  if (!__filename.endsWith('.ts')) {
+    return new Worker(join(__dirname, 'replay.worker.js'), { workerData });
+  }
+  const file = join(__dirname, 'replay.worker.ts');
+  const bootstrap = `require(${JSON.stringify(require.resolve('tsx/cjs'))});require(${JSON.stringify(file)});`;
+  return new Worker(bootstrap, { eval: true, workerData, execArgv: [] });
 }
 
 class WorkerComputer implements Computer {
@@ -234,9 +232,8 @@ class WorkerComputer implements Computer {
   private failed: Error | null = null;
 
   constructor(n: number, rules: RuleBookOptions) {
-    const { file, execArgv } = workerEntry();
     this.workers = Array.from({ length: n }, () => {
-      const w = new Worker(file, { workerData: { rules }, execArgv });
+      const w = startWorker({ rules });
       w.on('message', (a: { id: number; outcomes: Outcome[] }) => {
         const p = this.waiting.get(a.id);
         this.waiting.delete(a.id);

@@ -1,6 +1,8 @@
 /**
  * npm run bench:e2e [-- --bills N] [--rate R] [--seconds S] [--warmup N]
- *                      [--skip-throughput] [--skip-latency] [--cpu-prof] [--keep-db]
+ *                      [--skip-baseline] [--skip-throughput] [--skip-latency] [--skip-http]
+ *                      [--baseline-messages N] [--http-rate R] [--http-seconds S]
+ *                      [--instances N] [--kill-one-at F] [--cpu-prof] [--keep-db]
  *
  * The gateway end to end, through a real Kafka broker and a real PostgreSQL, found or started the
  * way the integration tests do (test/support: KAFKA_BROKERS / DATABASE_URL, else Testcontainers,
@@ -9,13 +11,24 @@
  * prefix, from a per-run simulator seed, so nothing mixes with earlier runs. The compiled gateway
  * runs as its own process, as in production (`node -r ./scripts/register-paths.js …/main.js`).
  *
+ * 0. Baseline (bench/baseline.ts): the bare pipeline on the same broker and database — Kafka in →
+ *    one transaction per fetched batch with a multi-row insert and an outbox row per message →
+ *    Kafka out, no parsing, no computing — before any gateway runs; the gateway's throughput is
+ *    printed as a share of it.
  * 1. Throughput: N simulator bills published to his.discharge.v1 as fast as the producer goes;
  *    sustained bills/s = N / (last county event consumed − first bill published).
  * 2. Latency: R bills/s offered for S seconds (open loop: a bill's clock starts when it is due,
  *    not when the producer got to it); per bill, the time from then to its settlement event
  *    consumed on settlement.events.v1 by a consumer of our own, in a group positioned at the end
  *    before anything is published. Events are matched to bills by fixmedins_code + mdtrt_id.
- * 3. The gateway's peak RSS (VmHWM of the child process, /proc).
+ * 3. HTTP (bench/http-phase.ts): POST /api/v1/settlements at a fixed rate with autocannon, a
+ *    distinct bill per request, an operator credential; p50/p99/max and the non-2xx answers.
+ * 4. The gateway's peak RSS (VmHWM of the child process, /proc).
+ *
+ * `--instances N` runs N gateway processes in one consumer group on the same PostgreSQL;
+ * `--kill-one-at F` SIGKILLs one of them once a fraction F of the throughput phase's bills has its
+ * county event. After the throughput phase the ledger is checked either way: one settlement per
+ * bill, no bill without a settlement or a reject, county events (by event id) sum to the ledger.
  *
  * Where the time goes: every second, the gateway's consumer lag, its `flow` log line (counters,
  * outbox backlog), the CPU of the gateway, of its PostgreSQL backends, of this process and of the
@@ -40,6 +53,8 @@ import { Client } from 'pg';
 import { KafkaClient, TOPIC_SPECS, type TopicAdmin, Topics } from '@onebill/messaging';
 import { RuleBook } from '@onebill/rules';
 import { Feed } from '../apps/his-simulator/src/feed';
+import { type BaselineResult, runBaseline } from './baseline';
+import { type HttpPhaseResult, runHttpPhase } from './http-phase';
 import { type TestCredentials, writeCredentials } from '../test/support/credentials';
 import { eventually } from '../test/support/eventually';
 import { freePort, ROOT } from '../test/support/gateway-process';
@@ -47,7 +62,14 @@ import { provideKafka, type ProvidedKafka } from '../test/support/kafka';
 import { positionGroupAtEnd } from '../test/support/kafka-tap';
 import { type ProvidedPostgres, providePostgres, redact } from '../test/support/postgres';
 
-const TARGET = { billsPerSecond: 2000, p99Ms: 250, rssMb: 300 } as const;
+const TARGET = {
+  billsPerSecond: 3000,
+  /** the gateway's sustained rate as a share of the bare pipeline's in the same run */
+  baselineShare: 0.5,
+  p99Ms: 250,
+  httpP99Ms: 20,
+  rssMb: 300,
+} as const;
 const RUN = `B${randomBytes(3).toString('hex').toUpperCase()}`;
 /** a phase ends when every bill has its event, or when no event came for this long */
 const STALL_MS = 60_000;
@@ -62,6 +84,8 @@ const KNOBS = [
   'OUTBOX_POLL_MS',
 ] as const;
 const CLK_TCK = 100; // USER_HZ of /proc/<pid>/stat on Linux
+/** application_name of the bench's own connections (left out of the gateway's connection states) */
+const BENCH_APP = 'onebill-bench';
 
 // ---------------------------------------------------------------- options
 
@@ -72,17 +96,34 @@ interface Options {
   warmup: number;
   throughput: boolean;
   latency: boolean;
+  baseline: boolean;
+  baselineMessages: number;
+  http: boolean;
+  httpRate: number;
+  httpSeconds: number;
+  instances: number;
+  /** SIGKILL one instance when this fraction of the throughput bills is settled; null = never */
+  killOneAt: number | null;
   cpuProf: boolean;
   keepDb: boolean;
 }
 
 const USAGE = `usage: npm run bench:e2e -- [--bills N] [--rate R] [--seconds S] [--warmup N]
-                          [--skip-throughput] [--skip-latency] [--cpu-prof] [--keep-db]
+                          [--skip-baseline] [--skip-throughput] [--skip-latency] [--skip-http]
+                          [--baseline-messages N] [--http-rate R] [--http-seconds S]
+                          [--instances N] [--kill-one-at F] [--cpu-prof] [--keep-db]
   --bills N           throughput phase: bills published as fast as possible (default 20000)
+  --baseline-messages N  the bare pipeline's messages (default 20000: it needs a few seconds
+                      of load for a steady figure, whatever --bills is)
   --rate R            latency phase: bills offered per second (default 500)
   --seconds S         latency phase: how long the rate is offered (default 30)
   --warmup N          bills settled before measuring (default 500; 0 = none)
-  --skip-throughput   --skip-latency   leave a phase out
+  --http-rate R       HTTP phase: POST /api/v1/settlements per second (default 200)
+  --http-seconds S    HTTP phase: how long (default 15)
+  --instances N       gateway processes in one consumer group (default 1)
+  --kill-one-at F     SIGKILL one instance when a fraction F (0 < F < 1) of the throughput
+                      phase's bills is settled (needs --instances 2 or more)
+  --skip-baseline     --skip-throughput   --skip-latency   --skip-http   leave a phase out
   --cpu-prof          profile the gateway (node --cpu-prof) and print where its CPU went
   --keep-db           keep the run's database for inspection (its name is printed)
 The gateway reads the rest of its settings from the environment (${KNOBS.join(', ')}, …).
@@ -98,6 +139,13 @@ function parseOptions(argv: readonly string[]): Options {
     warmup: 500,
     throughput: true,
     latency: true,
+    baseline: true,
+    baselineMessages: 20_000,
+    http: true,
+    httpRate: 200,
+    httpSeconds: 15,
+    instances: 1,
+    killOneAt: null,
     cpuProf: false,
     keepDb: false,
   };
@@ -106,6 +154,10 @@ function parseOptions(argv: readonly string[]): Options {
     rate: { min: 1, max: 50_000, set: (v) => (o.rate = v) },
     seconds: { min: 1, max: 3_600, set: (v) => (o.seconds = v) },
     warmup: { min: 0, max: 100_000, set: (v) => (o.warmup = v) },
+    'baseline-messages': { min: 100, max: 2_000_000, set: (v) => (o.baselineMessages = v) },
+    'http-rate': { min: 1, max: 20_000, set: (v) => (o.httpRate = v) },
+    'http-seconds': { min: 1, max: 3_600, set: (v) => (o.httpSeconds = v) },
+    instances: { min: 1, max: 16, set: (v) => (o.instances = v) },
   };
   for (let i = 0; i < argv.length; i++) {
     const token = argv[i] ?? '';
@@ -119,6 +171,23 @@ function parseOptions(argv: readonly string[]): Options {
       case 'skip-latency':
         o.latency = false;
         continue;
+      case 'skip-baseline':
+        o.baseline = false;
+        continue;
+      case 'skip-http':
+        o.http = false;
+        continue;
+      case 'kill-one-at': {
+        const raw = eq < 0 ? argv[++i] : token.slice(eq + 1);
+        const f = Number(raw);
+        if (raw === undefined || raw === '' || !(f > 0 && f < 1)) {
+          throw new UsageError(
+            `--kill-one-at must be a fraction between 0 and 1, got "${raw ?? ''}"`,
+          );
+        }
+        o.killOneAt = f;
+        continue;
+      }
       case 'cpu-prof':
         o.cpuProf = true;
         continue;
@@ -141,7 +210,12 @@ function parseOptions(argv: readonly string[]): Options {
     }
     spec.set(v);
   }
-  if (!o.throughput && !o.latency) throw new UsageError('both phases skipped: nothing to measure');
+  if (!o.throughput && !o.latency && !o.baseline && !o.http) {
+    throw new UsageError('every phase skipped: nothing to measure');
+  }
+  if (o.killOneAt !== null && (o.instances < 2 || !o.throughput)) {
+    throw new UsageError('--kill-one-at needs --instances 2 or more and the throughput phase');
+  }
   return o;
 }
 
@@ -242,8 +316,13 @@ const note = (text: string): void => status.note(`[bench] ${text}`);
 
 // ---------------------------------------------------------------- bills and their events
 
-type Phase = 'W' | 'T' | 'L';
-const PHASE_NAME: Record<Phase, string> = { W: 'warm-up', T: 'throughput', L: 'latency' };
+type Phase = 'W' | 'T' | 'L' | 'H';
+const PHASE_NAME: Record<Phase, string> = {
+  W: 'warm-up',
+  T: 'throughput',
+  L: 'latency',
+  H: 'http',
+};
 
 interface BillRecord {
   phase: Phase;
@@ -267,11 +346,30 @@ interface OutBill {
 
 const billKey = (fixmedinsCode: string, mdtrtId: string): string => `${fixmedinsCode}|${mdtrtId}`;
 
+/** "123.45" → 12345n (amounts on the wire: strings with two decimals, possibly negative) */
+function fen(amount: string): bigint {
+  const negative = amount.startsWith('-');
+  const [i, f = ''] = amount.replace('-', '').split('.');
+  const v = BigInt(i === undefined || i === '' ? '0' : i) * 100n + BigInt(`${f}00`.slice(0, 2));
+  return negative ? -v : v;
+}
+
+const yuan = (f: bigint): string => {
+  const a = f < 0n ? -f : f;
+  return `${f < 0n ? '-' : ''}${a / 100n}.${String(a % 100n).padStart(2, '0')}`;
+};
+
 class Tracker {
   readonly bills = new Map<string, BillRecord>();
-  readonly done: Record<Phase, number> = { W: 0, T: 0, L: 0 };
-  readonly rejected: Record<Phase, number> = { W: 0, T: 0, L: 0 };
+  readonly done: Record<Phase, number> = { W: 0, T: 0, L: 0, H: 0 };
+  readonly rejected: Record<Phase, number> = { W: 0, T: 0, L: 0, H: 0 };
   readonly reasons = new Map<string, number>();
+  /** every `settled` event of this run's bills, by event id (at least once: copies collapse) */
+  readonly events = new Map<string, { key: string; fundPayFen: bigint }>();
+  /** event copies consumed beyond the first (the relay publishes at least once) */
+  eventCopies = 0;
+  /** events for this run's bills that no gateway of this run wrote (a shared broker) */
+  foreignEvents = 0;
 
   add(key: string, phase: Phase): BillRecord {
     const rec: BillRecord = {
@@ -286,13 +384,22 @@ class Tracker {
   }
 
   /** a settlement.events.v1 value */
-  onSettlementEvent(text: string, at: number): void {
+  onSettlementEvent(text: string, at: number, ours: ReadonlySet<string> | null = null): void {
     const v = parseObject(text);
     if (v === null || v.event_type !== 'settled') return;
     const { fixmedins_code: f, mdtrt_id: m } = v;
     if (typeof f !== 'string' || typeof m !== 'string') return;
+    if (ours !== null && (typeof v.event_id !== 'string' || !ours.has(v.event_id))) {
+      this.foreignEvents += 1;
+      return;
+    }
     const rec = this.bills.get(billKey(f, m));
-    if (rec === undefined || !Number.isNaN(rec.settledAt)) return;
+    if (rec === undefined) return;
+    if (typeof v.event_id === 'string' && typeof v.fund_pay_sumamt === 'string') {
+      if (this.events.has(v.event_id)) this.eventCopies += 1;
+      else this.events.set(v.event_id, { key: billKey(f, m), fundPayFen: fen(v.fund_pay_sumamt) });
+    }
+    if (!Number.isNaN(rec.settledAt)) return;
     rec.settledAt = at;
     if (Number.isNaN(rec.rejectedAt)) this.done[rec.phase] += 1;
   }
@@ -366,20 +473,25 @@ class Gateway {
   private constructor(
     readonly child: ChildProcess,
     readonly base: string,
+    readonly name: string,
   ) {
     for (const stream of [child.stdout, child.stderr]) {
       if (stream !== null) createInterface({ input: stream }).on('line', (l) => this.onLine(l));
     }
   }
 
-  static async start(env: Record<string, string>, nodeArgs: string[]): Promise<Gateway> {
+  static async start(
+    env: Record<string, string>,
+    nodeArgs: string[],
+    name = 'gateway',
+  ): Promise<Gateway> {
     const port = await freePort();
     const child = spawn(
       process.execPath,
       [...nodeArgs, '-r', './scripts/register-paths.js', 'dist/apps/gateway/src/main.js'],
       { cwd: ROOT, env: { ...process.env, ...env, PORT: String(port) }, stdio: 'pipe' },
     );
-    const gw = new Gateway(child, `http://127.0.0.1:${port}`);
+    const gw = new Gateway(child, `http://127.0.0.1:${port}`, name);
     await eventually(
       async () => {
         if (gw.exited)
@@ -390,7 +502,7 @@ class Gateway {
       { timeoutMs: 120_000, intervalMs: 250 },
     ).catch((e: unknown) => {
       child.kill('SIGKILL');
-      throw new Error(`the gateway did not become ready: ${errorText(e)}\n${gw.tail.join('\n')}`);
+      throw new Error(`${name} did not become ready: ${errorText(e)}\n${gw.tail.join('\n')}`);
     });
     return gw;
   }
@@ -428,9 +540,9 @@ class Gateway {
     }
     if (entry !== null && entry.level !== 'warn' && entry.level !== 'error') return;
     this.warnings += 1;
-    if (this.forwarded < 20) status.note(`[gateway] ${line.slice(0, 400)}`);
+    if (this.forwarded < 20) status.note(`[${this.name}] ${line.slice(0, 400)}`);
     else if (this.forwarded === 20)
-      status.note('[gateway] … (further warnings counted, not shown)');
+      status.note(`[${this.name}] … (further warnings counted, not shown)`);
     this.forwarded += 1;
   }
 
@@ -566,7 +678,7 @@ class PgActivity {
       }>(
         `SELECT pid, state, wait_event_type, wait_event FROM pg_stat_activity
          WHERE datname = current_database() AND pid <> pg_backend_pid()
-           AND backend_type = 'client backend'`,
+           AND backend_type = 'client backend' AND application_name <> '${BENCH_APP}'`,
       );
       const phase = this.phase();
       const tally = this.tally.get(phase) ?? new Map<string, number>();
@@ -607,19 +719,35 @@ class PgActivity {
     };
   }
 
-  /** CPU seconds used by the backends seen so far, when they are processes of this machine */
-  cpuSeconds(): number | null {
-    let total = 0;
-    let seen = false;
+  /**
+   * CPU seconds used so far by each backend seen, when they are processes of this machine (by
+   * pid: a backend that ended is left out of the next reading, so deltas are taken per pid)
+   */
+  cpuSeconds(): Map<number, number> | null {
+    const out = new Map<number, number>();
     for (const pid of this.pids) {
       if (readProc(`/proc/${pid}/comm`)?.startsWith('postgres') !== true) continue;
       const s = cpuSecondsOf(pid);
-      if (s === null) continue;
-      total += s;
-      seen = true;
+      if (s !== null) out.set(pid, s);
     }
-    return seen ? total : null;
+    return out.size === 0 ? null : out;
   }
+}
+
+/** % of one core used by the backends present at both readings */
+function pgDelta(
+  now: Map<number, number> | null,
+  before: Map<number, number> | null,
+  seconds: number,
+): number | null {
+  if (now === null || before === null) return null;
+  let used = 0;
+  for (const [pid, s] of now) {
+    const b = before.get(pid);
+    // a backend that started since the last reading: all its CPU is new
+    used += b === undefined ? s : s - b;
+  }
+  return round((100 * used) / seconds);
 }
 
 /** Every second: lag, outbox backlog, CPU and memory; the samples are kept per phase. */
@@ -633,29 +761,43 @@ class Monitor {
   done = (): number => 0;
   private timer: NodeJS.Timeout | undefined;
   private busy = false;
+  /** each instance's latest CPU and run-queue readings (kept after it ends: its totals) */
+  private readonly byPid = new Map<number, { cpu: number; waitNs: number | null }>();
   private last: {
     at: number;
-    gw: number | null;
-    gwWaitNs: number | null;
-    pg: number | null;
+    gw: Map<number, { cpu: number; waitNs: number | null }>;
+    pg: Map<number, number> | null;
     bench: NodeJS.CpuUsage;
     machine: { busy: number; total: number } | null;
   };
 
   constructor(
-    private readonly gateway: Gateway,
+    /** the gateway instances (all of them, including one that was killed) */
+    private readonly gateways: () => readonly Gateway[],
     private readonly admin: TopicAdmin,
     private readonly group: string,
     private readonly pg: PgActivity,
   ) {
     this.last = {
       at: now(),
-      gw: cpuSecondsOf(gateway.pid),
-      gwWaitNs: schedOf(gateway.pid)?.waitNs ?? null,
+      gw: this.readGateways(),
       pg: pg.cpuSeconds(),
       bench: process.cpuUsage(),
       machine: machineTicks(),
     };
+  }
+
+  private readGateways(): Map<number, { cpu: number; waitNs: number | null }> {
+    const out = new Map<number, { cpu: number; waitNs: number | null }>();
+    for (const g of this.gateways()) {
+      if (g.exited) continue;
+      const cpu = cpuSecondsOf(g.pid);
+      if (cpu === null) continue;
+      const reading = { cpu, waitNs: schedOf(g.pid)?.waitNs ?? null };
+      out.set(g.pid, reading);
+      this.byPid.set(g.pid, reading);
+    }
+    return out;
   }
 
   start(): void {
@@ -663,18 +805,28 @@ class Monitor {
     this.pg.start();
   }
 
-  /** the gateway's CPU seconds and run-queue seconds since it started, read at stop */
+  /** the instances' CPU seconds and run-queue seconds since they started (summed), read at stop */
   gatewayTotals: { cpuSeconds: number | null; cpuWaitSeconds: number | null } | undefined;
 
   stop(): void {
     clearInterval(this.timer);
     this.pg.stop();
     this.memory();
-    const wait = schedOf(this.gateway.pid)?.waitNs;
-    this.gatewayTotals ??= {
-      cpuSeconds: cpuSecondsOf(this.gateway.pid),
-      cpuWaitSeconds: wait === undefined ? null : round(wait / 1e9, 1),
-    };
+    this.readGateways();
+    if (this.gatewayTotals === undefined && this.byPid.size > 0) {
+      const all = [...this.byPid.values()];
+      const waits = all.filter((r) => r.waitNs !== null);
+      this.gatewayTotals = {
+        cpuSeconds: round(
+          all.reduce((a, r) => a + r.cpu, 0),
+          2,
+        ),
+        cpuWaitSeconds:
+          waits.length === 0
+            ? null
+            : round(waits.reduce((a, r) => a + (r.waitNs ?? 0), 0) / 1e9, 1),
+      };
+    }
   }
 
   enter(phase: string, published: () => number, done: () => number): void {
@@ -688,11 +840,18 @@ class Monitor {
     return this.samples.filter((s) => s.phase === phase);
   }
 
+  /** the largest instance's resident memory now (MB: the target is per process) */
   private memory(): number | null {
-    const m = memoryOf(this.gateway.pid);
-    if (m === null) return null;
-    this.peakHwmKb = Math.max(this.peakHwmKb, m.hwmKb, m.rssKb);
-    return m.rssKb;
+    let largest: number | null = null;
+    for (const g of this.gateways()) {
+      if (g.exited) continue;
+      const m = memoryOf(g.pid);
+      // a process just killed and not yet reaped has a status without memory lines
+      if (m === null || !Number.isFinite(m.rssKb) || !Number.isFinite(m.hwmKb)) continue;
+      this.peakHwmKb = Math.max(this.peakHwmKb, m.hwmKb, m.rssKb);
+      largest = Math.max(largest ?? 0, m.rssKb);
+    }
+    return largest;
   }
 
   private async lag(): Promise<number | null> {
@@ -719,28 +878,35 @@ class Monitor {
     try {
       const at = now();
       const rss = this.memory();
-      const gw = cpuSecondsOf(this.gateway.pid);
-      const gwWaitNs = schedOf(this.gateway.pid)?.waitNs ?? null;
+      const gw = this.readGateways();
       const pg = this.pg.cpuSeconds();
       const bench = process.cpuUsage();
       const machine = machineTicks();
       const seconds = (at - this.last.at) / 1000;
-      const perCore = (a: number | null, b: number | null): number | null =>
-        a === null || b === null ? null : round((100 * (a - b)) / seconds);
-      const flow = this.gateway.latestFlow();
+      // summed over the instances alive at both readings
+      let gwCpu: number | null = null;
+      let gwWait: number | null = null;
+      for (const [pid, r] of gw) {
+        const before = this.last.gw.get(pid);
+        if (before === undefined) continue;
+        gwCpu = (gwCpu ?? 0) + (r.cpu - before.cpu);
+        if (r.waitNs !== null && before.waitNs !== null)
+          gwWait = (gwWait ?? 0) + (r.waitNs - before.waitNs) / 1e9;
+      }
+      const flows = this.gateways()
+        .filter((g) => !g.exited)
+        .map((g) => g.latestFlow())
+        .filter((f): f is FlowLine => f !== undefined && at - f.at < 3_000);
       const sample: Sample = {
         t: round((at - this.phaseStart) / 1000, 1),
         phase: this.phase,
         published: this.published(),
         done: this.done(),
         lag: null,
-        outboxBacklog: flow !== undefined && at - flow.at < 3_000 ? flow.outboxBacklog : null,
-        gatewayCpu: perCore(gw, this.last.gw),
-        pgCpu: perCore(pg, this.last.pg),
-        gatewayCpuWait: perCore(
-          gwWaitNs === null ? null : gwWaitNs / 1e9,
-          this.last.gwWaitNs === null ? null : this.last.gwWaitNs / 1e9,
-        ),
+        outboxBacklog: flows.length === 0 ? null : Math.max(...flows.map((f) => f.outboxBacklog)),
+        gatewayCpu: gwCpu === null ? null : round((100 * gwCpu) / seconds),
+        pgCpu: pgDelta(pg, this.last.pg, seconds),
+        gatewayCpuWait: gwWait === null ? null : round((100 * gwWait) / seconds),
         benchCpu: round(
           (bench.user + bench.system - this.last.bench.user - this.last.bench.system) /
             1e4 /
@@ -755,7 +921,7 @@ class Monitor {
               ),
         rssMb: rss === null ? null : round(rss / 1024),
       };
-      this.last = { at, gw, gwWaitNs, pg, bench, machine };
+      this.last = { at, gw, pg, bench, machine };
       sample.lag = await this.lag();
       this.latest = sample;
       this.samples.push(sample);
@@ -817,6 +983,30 @@ function diffIntake(before: Intake, after: Intake): Intake {
     sum: after.sum - before.sum,
     published,
   };
+}
+
+/**
+ * The instances' histograms over a phase, summed: each instance's after − before, for the
+ * instances present at both (one killed during the phase leaves its part out).
+ */
+function diffAll(before: Map<number, Intake>, after: Map<number, Intake>): Intake {
+  const sum: Intake = { buckets: [], count: 0, sum: 0, published: {} };
+  for (const [pid, a] of after) {
+    const b = before.get(pid);
+    if (b === undefined) continue;
+    const d = diffIntake(b, a);
+    sum.count += d.count;
+    sum.sum += d.sum;
+    for (const [topic, n] of Object.entries(d.published))
+      sum.published[topic] = (sum.published[topic] ?? 0) + n;
+    for (const [le, n] of d.buckets) {
+      const at = sum.buckets.find((x) => x[0] === le);
+      if (at === undefined) sum.buckets.push([le, n]);
+      else at[1] += n;
+    }
+  }
+  sum.buckets.sort((x, y) => x[0] - y[0]);
+  return sum;
 }
 
 /** the histogram bucket a quantile falls in, as "≤ 25 ms" */
@@ -1054,6 +1244,38 @@ interface ThroughputResult {
   path: PathSummary;
 }
 
+interface KillRecord {
+  name: string;
+  /** seconds into the throughput phase */
+  atSeconds: number;
+  /** county events consumed for the phase's bills when it was killed */
+  eventsAtKill: number;
+  /** the phase's settlements in the ledger just after it was killed */
+  ledgerAtKill: number | null;
+}
+
+/** The throughput phase's bills in the ledger and at the county, after the phase. */
+interface LedgerCheck {
+  bills: number;
+  /** settlement rows of the phase's bills */
+  rows: number;
+  billsSettled: number;
+  /** bills with more than one settlement row */
+  billsSettledTwice: number;
+  rejected: number;
+  /** bills with neither a settlement nor a reject */
+  lost: number;
+  ledgerSum: string;
+  /** distinct settlement events (by event id) for the phase's bills */
+  countyEvents: number;
+  countySum: string;
+  /** event copies consumed beyond the first (at-least-once publishing; collapse by event id) */
+  eventCopies: number;
+  /** the event ids at the county are exactly the ledger's */
+  sameEventIds: boolean;
+  ok: boolean;
+}
+
 interface LatencyResult {
   offeredPerSecond: number;
   seconds: number;
@@ -1092,11 +1314,16 @@ class Bench {
   private readonly abort = new AbortController();
   private producer: Producer | undefined;
   private county: Consumer | undefined;
-  private gateway: Gateway | undefined;
+  /** the gateway instances, in start order (a killed one stays in the list) */
+  private readonly gateways: Gateway[] = [];
+  private readonly killed = new Set<Gateway>();
+  private kill: KillRecord | null = null;
   private monitor: Monitor | undefined;
   private pgActivity: PgActivity | undefined;
   private client: KafkaClient | undefined;
   private db: Client | undefined;
+  /** the county consumer's look-ups of event ids (a connection of its own) */
+  private lookups: Client | undefined;
   private feed!: Feed;
   private credentials: TestCredentials | undefined;
   private profileDir: string | null = null;
@@ -1104,6 +1331,10 @@ class Bench {
   readonly notes: string[] = [];
   private throughput: ThroughputResult | null = null;
   private latency: LatencyResult | null = null;
+  private baseline:
+    (BaselineResult & { benchCpuMean: number; machineCpuMean: number | null }) | null = null;
+  private http: HttpPhaseResult | null = null;
+  private ledgerCheck: LedgerCheck | null = null;
   private profile: ProfileSummary | null = null;
   private peakRssMb: number | null = null;
   private partitions: Record<string, number> = {};
@@ -1189,15 +1420,18 @@ class Bench {
     });
     await county.run({
       partitionsConsumedConcurrently: 8,
-      eachBatch: ({ batch }) => {
+      eachBatch: async ({ batch }) => {
         const at = now();
-        for (const m of batch.messages) {
-          const text = m.value?.toString('utf8');
-          if (text === undefined || !text.includes(RUN)) continue;
-          if (batch.topic === Topics.settlementEvents) this.tracker.onSettlementEvent(text, at);
-          else this.tracker.onRejected(text, at);
+        const texts = batch.messages
+          .map((m) => m.value?.toString('utf8'))
+          .filter((t): t is string => t !== undefined && t.includes(RUN));
+        if (texts.length === 0) return;
+        if (batch.topic !== Topics.settlementEvents) {
+          for (const text of texts) this.tracker.onRejected(text, at);
+          return;
         }
-        return Promise.resolve();
+        const ours = await this.ownEventIds(texts);
+        for (const text of texts) this.tracker.onSettlementEvent(text, at, ours);
       },
     });
     await joined;
@@ -1211,38 +1445,45 @@ class Bench {
     await positionGroupAtEnd(group, [Topics.hisDischarge, Topics.hisAdmission]);
     this.credentials = writeCredentials();
     if (this.o.cpuProf) this.profileDir = mkdtempSync(join(tmpdir(), 'onebill-bench-prof-'));
-    note('starting the gateway (compiled, its own process)…');
-    this.gateway = await Gateway.start(
-      {
-        KAFKA_BROKERS: infra.kafka.brokers,
-        DATABASE_URL: infra.database.url,
-        KAFKA_GROUP_ID: group,
-        KAFKA_CLIENT_ID: `bench-gateway-${RUN}`,
-        LOG_LEVEL: 'info', // info = the flow line every STATS_INTERVAL_MS, nothing per bill
-        STATS_INTERVAL_MS: '1000',
-        SIMULATOR_RATE: '0',
-        GATEWAY_DEV_CREDENTIAL: 'off',
-        GATEWAY_CREDENTIALS_FILE: this.credentials.file,
-      },
-      this.profileDir === null ? [] : ['--cpu-prof', `--cpu-prof-dir=${this.profileDir}`],
-    );
-    this.db = new Client({ connectionString: infra.database.url });
-    await this.db.connect();
-    this.pgActivity = new PgActivity(this.db, () => this.monitor?.phase ?? 'setup');
-    this.monitor = new Monitor(this.gateway, admin, group, this.pgActivity);
-    this.monitor.start();
+    this.feed = this.makeFeed(Number.parseInt(RUN.slice(1), 16));
 
-    const book = RuleBook.load();
-    this.feed = new Feed({
-      seed: Number.parseInt(RUN.slice(1), 16),
-      year: 2024,
-      hospitals: book
-        .allHospitals()
-        .map((h) => ({ code: h.fixmedins_code, level: h.level, region: h.region })),
-      persons: 50_000,
-      duplicates: 0,
-      malformed: 0,
+    // the stack's own limit first, with no gateway running (the same broker and database)
+    if (this.o.baseline) await this.baselinePhase(kafka, infra);
+
+    const instances = this.o.instances;
+    note(
+      `starting ${instances === 1 ? 'the gateway' : `${instances} gateway instances in one consumer group`} (compiled, own process${instances === 1 ? '' : 'es'})…`,
+    );
+    // one after the other: each migrates the same database on its start
+    for (let i = 0; i < instances; i++) {
+      this.gateways.push(
+        await Gateway.start(
+          {
+            KAFKA_BROKERS: infra.kafka.brokers,
+            DATABASE_URL: infra.database.url,
+            KAFKA_GROUP_ID: group,
+            KAFKA_CLIENT_ID: `bench-gateway-${RUN}-${i + 1}`,
+            LOG_LEVEL: 'info', // info = the flow line every STATS_INTERVAL_MS, nothing per bill
+            STATS_INTERVAL_MS: '1000',
+            SIMULATOR_RATE: '0',
+            GATEWAY_DEV_CREDENTIAL: 'off',
+            GATEWAY_CREDENTIALS_FILE: this.credentials.file,
+          },
+          this.profileDir === null ? [] : ['--cpu-prof', `--cpu-prof-dir=${this.profileDir}`],
+          instances === 1 ? 'gateway' : `gateway ${i + 1}`,
+        ),
+      );
+    }
+    this.db = new Client({ connectionString: infra.database.url, application_name: BENCH_APP });
+    await this.db.connect();
+    this.lookups = new Client({
+      connectionString: infra.database.url,
+      application_name: BENCH_APP,
     });
+    await this.lookups.connect();
+    this.pgActivity = new PgActivity(this.db, () => this.monitor?.phase ?? 'setup');
+    this.monitor = new Monitor(() => this.gateways, admin, group, this.pgActivity);
+    this.monitor.start();
 
     if (this.o.warmup > 0) await this.warmUp();
     if (this.o.throughput) {
@@ -1250,6 +1491,10 @@ class Bench {
       await sleep(2_000);
     }
     if (this.o.latency) this.latency = await this.latencyPhase();
+    if (this.o.http) {
+      if (this.o.latency) await sleep(2_000);
+      this.http = await this.httpPhase();
+    }
 
     this.monitor.stop();
     this.peakRssMb = round(this.monitor.peakHwmKb / 1024);
@@ -1294,7 +1539,8 @@ class Bench {
     let movedAt = now();
     while (this.tracker.done[phase] < total) {
       this.check();
-      if (this.gateway?.exited === true) throw new Error('the gateway exited during the run');
+      const gone = this.gateways.find((g) => g.exited && !this.killed.has(g));
+      if (gone !== undefined) throw new Error(`${gone.name} exited during the run`);
       if (this.tracker.done[phase] !== seen) {
         seen = this.tracker.done[phase];
         movedAt = now();
@@ -1339,16 +1585,22 @@ class Bench {
     };
   }
 
-  private async metrics(): Promise<Intake> {
-    const gw = this.gateway;
+  /** each live instance's /metrics, by pid (a phase's figures: diffAll of two of these) */
+  private async metrics(): Promise<Map<number, Intake>> {
     const cred = this.credentials;
-    if (gw === undefined || cred === undefined) return parseMetrics('');
-    const text = await fetch(`${gw.base}/metrics`, {
-      headers: cred.header(cred.auditor),
-    })
-      .then((r) => (r.ok ? r.text() : ''))
-      .catch(() => '');
-    return parseMetrics(text);
+    const out = new Map<number, Intake>();
+    if (cred === undefined) return out;
+    await Promise.all(
+      this.gateways
+        .filter((g) => !g.exited)
+        .map(async (gw) => {
+          const text = await fetch(`${gw.base}/metrics`, { headers: cred.header(cred.auditor) })
+            .then((r) => (r.ok ? r.text() : ''))
+            .catch(() => '');
+          out.set(gw.pid, parseMetrics(text));
+        }),
+    );
+    return out;
   }
 
   private async warmUp(): Promise<void> {
@@ -1376,6 +1628,211 @@ class Bench {
     note(`warm-up: ${this.tracker.done.W} of ${bills.length} bills settled`);
   }
 
+  /**
+   * Which of these settlement events our gateways wrote (their event ids are in the run's outbox).
+   * On a shared broker a gateway of another consumer group (a test run) may settle this run's
+   * bills into its own database and publish events for them: those are not this run's figures.
+   * Null when there is no database to ask (then every event counts).
+   */
+  private async ownEventIds(texts: readonly string[]): Promise<Set<string> | null> {
+    if (this.lookups === undefined) return null;
+    const ids = texts
+      .map((t) => parseObject(t)?.event_id)
+      .filter((id): id is string => typeof id === 'string');
+    try {
+      const { rows } = await this.lookups.query<{ id: string }>(
+        `SELECT event_id::text AS id FROM outbox WHERE event_id = ANY($1::uuid[])`,
+        [ids],
+      );
+      return new Set(rows.map((r) => r.id));
+    } catch {
+      return null;
+    }
+  }
+
+  /** The bare pipeline on the same broker and database, before any gateway runs. */
+  private async baselinePhase(kafka: Kafka, infra: Infra): Promise<void> {
+    const n = this.o.baselineMessages;
+    note(
+      `baseline: the bare pipeline (Kafka → one transaction per batch → outbox → Kafka), ${int(n)} messages…`,
+    );
+    // simulator bills of the same sizes, from a feed of their own (the gateway's bills stay the same)
+    const feed = this.makeFeed(Number.parseInt(RUN.slice(1), 16) + 1);
+    const messages = Array.from({ length: n }, () => {
+      const m = feed.message();
+      return { key: m.key, value: m.xml };
+    });
+    const cpu0 = process.cpuUsage();
+    const machine0 = machineTicks();
+    const t0 = now();
+    const result = await runBaseline({
+      kafka,
+      databaseUrl: infra.database.url,
+      run: RUN,
+      messages,
+      partitions: this.partitions[Topics.hisDischarge] ?? 6,
+      signal: this.abort.signal,
+      onProgress: (published, delivered) =>
+        status.set(
+          `[baseline] ${((now() - t0) / 1000).toFixed(0)} s · published ${int(published)}/${int(n)} · through ${int(delivered)}`,
+        ),
+    });
+    status.end();
+    const cpu = process.cpuUsage(cpu0);
+    const machine1 = machineTicks();
+    const seconds = (now() - t0) / 1000;
+    this.baseline = {
+      ...result,
+      benchCpuMean: round((cpu.user + cpu.system) / 1e4 / seconds),
+      machineCpuMean:
+        machine0 === null || machine1 === null
+          ? null
+          : round(
+              (100 * (machine1.busy - machine0.busy)) /
+                Math.max(1, machine1.total - machine0.total),
+            ),
+    };
+    if (result.delivered < result.messages) {
+      this.notes.push(
+        `baseline: ${result.messages - result.delivered} of ${result.messages} messages did not come out`,
+      );
+    }
+    note(
+      `baseline: ${int(result.messagesPerSecond)} messages/s (${result.transactions} transactions, ${result.meanMessagesPerTransaction} messages each)`,
+    );
+    await sleep(2_000);
+  }
+
+  private makeFeed(seed: number): Feed {
+    return new Feed({
+      seed,
+      year: 2024,
+      hospitals: RuleBook.load()
+        .allHospitals()
+        .map((h) => ({ code: h.fixmedins_code, level: h.level, region: h.region })),
+      persons: 50_000,
+      duplicates: 0,
+      malformed: 0,
+    });
+  }
+
+  /** SIGKILLs the last instance (the others take over its partitions after the session timeout). */
+  private killOne(t0: number): void {
+    const victim = [...this.gateways].reverse().find((g) => !g.exited);
+    if (victim === undefined || this.kill !== null) return;
+    this.killed.add(victim);
+    victim.child.kill('SIGKILL');
+    const record: KillRecord = {
+      name: victim.name,
+      atSeconds: round((now() - t0) / 1000, 1),
+      eventsAtKill: this.tracker.done.T,
+      ledgerAtKill: null,
+    };
+    this.kill = record;
+    note(
+      `killed ${victim.name} (SIGKILL, pid ${victim.pid}) ${record.atSeconds} s into the throughput phase, ${int(record.eventsAtKill)} county events in`,
+    );
+    void this.db
+      ?.query<{ n: number }>(`SELECT count(*)::int AS n FROM settlements WHERE mdtrt_id LIKE $1`, [
+        `${RUN}-T%`,
+      ])
+      .then((r) => (record.ledgerAtKill = r.rows[0]?.n ?? null))
+      .catch(() => undefined);
+  }
+
+  /**
+   * The throughput phase's bills, exactly once: one settlement row per bill, none lost (every bill
+   * settled or rejected), and the county's events (collapsed by event id) sum to the ledger's.
+   */
+  private async checkLedger(bills: readonly OutBill[]): Promise<LedgerCheck | null> {
+    if (this.db === undefined) return null;
+    const { rows } = await this.db.query<{
+      fixmedins_code: string;
+      mdtrt_id: string;
+      event_id: string;
+      fund_pay_sumamt: string;
+    }>(
+      `SELECT fixmedins_code, mdtrt_id, event_id::text AS event_id,
+              fund_pay_sumamt::text AS fund_pay_sumamt
+       FROM settlements WHERE mdtrt_id LIKE $1`,
+      [`${RUN}-T%`],
+    );
+    const perBill = new Map<string, number>();
+    let ledgerFen = 0n;
+    const ledgerIds = new Set<string>();
+    for (const r of rows) {
+      const k = billKey(r.fixmedins_code, r.mdtrt_id);
+      perBill.set(k, (perBill.get(k) ?? 0) + 1);
+      ledgerFen += fen(r.fund_pay_sumamt);
+      ledgerIds.add(r.event_id);
+    }
+    const keys = new Set(bills.map((b) => b.key));
+    let countyFen = 0n;
+    const countyIds = new Set<string>();
+    for (const [id, e] of this.tracker.events) {
+      if (!keys.has(e.key)) continue;
+      countyFen += e.fundPayFen;
+      countyIds.add(id);
+    }
+    const lost = bills.filter((b) => !perBill.has(b.key) && Number.isNaN(b.rec.rejectedAt)).length;
+    const twice = [...perBill.values()].filter((n) => n > 1).length;
+    const sameEventIds =
+      countyIds.size === ledgerIds.size && [...ledgerIds].every((id) => countyIds.has(id));
+    return {
+      bills: bills.length,
+      rows: rows.length,
+      billsSettled: perBill.size,
+      billsSettledTwice: twice,
+      rejected: bills.filter((b) => !Number.isNaN(b.rec.rejectedAt)).length,
+      lost,
+      ledgerSum: yuan(ledgerFen),
+      countyEvents: countyIds.size,
+      countySum: yuan(countyFen),
+      eventCopies: this.tracker.eventCopies,
+      sameEventIds,
+      ok: twice === 0 && lost === 0 && countyFen === ledgerFen && sameEventIds,
+    };
+  }
+
+  /** POST /api/v1/settlements at a fixed rate (autocannon), a distinct bill each time. */
+  private async httpPhase(): Promise<HttpPhaseResult | null> {
+    const gw = this.gateways.find((g) => !g.exited);
+    const cred = this.credentials;
+    if (gw === undefined || cred === undefined) return null;
+    const { httpRate: rate, httpSeconds: seconds } = this.o;
+    const n = Math.ceil(rate * seconds * 1.2) + 100;
+    note(
+      `http: POST /api/v1/settlements at ${rate}/s for ${seconds} s to ${gw.name} (autocannon)…`,
+    );
+    const bills = makeBills(this.feed, this.tracker, 'H', n);
+    this.monitor?.enter(
+      'http',
+      () => 0,
+      () => this.tracker.done.H,
+    );
+    const t0 = now();
+    const ticker = setInterval(
+      () =>
+        status.set(
+          `[http] ${((now() - t0) / 1000).toFixed(0)} s · ${rate}/s offered · settled events ${int(this.tracker.done.H)} · gw cpu ${this.monitor?.latest?.gatewayCpu ?? '?'}%`,
+        ),
+      250,
+    );
+    try {
+      return await runHttpPhase({
+        base: gw.base,
+        authorization: cred.header(cred.operator).authorization,
+        rate,
+        seconds,
+        bills: bills.map((b) => b.xml),
+        signal: this.abort.signal,
+      });
+    } finally {
+      clearInterval(ticker);
+      status.end();
+    }
+  }
+
   private async throughputPhase(): Promise<ThroughputResult> {
     note(`throughput: generating ${int(this.o.bills)} bills…`);
     const bills = makeBills(this.feed, this.tracker, 'T', this.o.bills);
@@ -1389,6 +1846,13 @@ class Bench {
     const stop = this.ticker('T', bills.length, () => published);
     const t0 = now();
     let tPublished = t0;
+    const killAt = this.o.killOneAt;
+    const killer =
+      killAt === null
+        ? undefined
+        : setInterval(() => {
+            if (this.tracker.done.T >= killAt * bills.length) this.killOne(t0);
+          }, 5);
     try {
       await inParallel(chunks(bills, CHUNK), IN_FLIGHT, async (c) => {
         this.check();
@@ -1400,9 +1864,11 @@ class Bench {
       tPublished = now();
       await this.drain('T', bills.length);
     } finally {
+      clearInterval(killer);
       stop();
     }
     const after = await this.metrics();
+    this.ledgerCheck = await this.checkLedger(bills);
     const settledAt = bills
       .map((b) => b.rec.settledAt)
       .filter((x) => !Number.isNaN(x))
@@ -1435,7 +1901,7 @@ class Bench {
       pgConnections: this.pgActivity?.of(PHASE_NAME.T) ?? null,
       machineCpuMean: mean(samples.map((s) => s.machineCpu)),
       benchCpuMean: mean(samples.map((s) => s.benchCpu)),
-      intake: summarizeIntake(diffIntake(before, after)),
+      intake: summarizeIntake(diffAll(before, after)),
       path: await this.paths(bills, 'T'),
     };
   }
@@ -1498,7 +1964,7 @@ class Bench {
       pgConnections: this.pgActivity?.of(PHASE_NAME.L) ?? null,
       machineCpuMean: mean(samples.map((s) => s.machineCpu)),
       benchCpuMean: mean(samples.map((s) => s.benchCpu)),
-      intake: summarizeIntake(diffIntake(before, after)),
+      intake: summarizeIntake(diffAll(before, after)),
       path: await this.paths(bills, 'L'),
     };
   }
@@ -1530,12 +1996,15 @@ class Bench {
     if (this.monitor !== undefined && this.peakRssMb === null) {
       this.peakRssMb = round(this.monitor.peakHwmKb / 1024);
     }
-    const gw = this.gateway;
-    if (gw !== undefined) {
-      await step('stopping the gateway', async () => {
-        const how = await gw.stop();
-        if (how !== '0') note(`the gateway ended with ${how}`);
-      });
+    if (this.gateways.length > 0) {
+      await Promise.all(
+        this.gateways.map((gw) =>
+          step(`stopping ${gw.name}`, async () => {
+            const how = await gw.stop();
+            if (how !== '0' && !this.killed.has(gw)) note(`${gw.name} ended with ${how}`);
+          }),
+        ),
+      );
       if (this.profileDir !== null) {
         const dir = this.profileDir;
         await step('reading the CPU profile', () => {
@@ -1548,6 +2017,7 @@ class Bench {
     await step('closing the producer', () => this.producer?.disconnect() ?? Promise.resolve());
     await step('closing the Kafka admin', () => this.client?.close() ?? Promise.resolve());
     await step('closing the database client', () => this.db?.end() ?? Promise.resolve());
+    await step('closing the look-up client', () => this.lookups?.end() ?? Promise.resolve());
     if (infra?.database.created === true) {
       if (this.o.keepDb) this.notes.push(`database ${infra.database.name} kept (--keep-db)`);
       else
@@ -1667,15 +2137,39 @@ class Bench {
     const t = this.throughput;
     const l = this.latency;
     const mark = (ok: boolean | null): string => (ok === null ? '' : ok ? 'met' : 'MISSED');
+    const b = this.baseline;
+    const h = this.http;
+    const share =
+      t === null || b === null || b.messagesPerSecond <= 0
+        ? null
+        : round(t.billsPerSecond / b.messagesPerSecond, 3);
     const met = {
       throughput: t === null ? null : t.billsPerSecond >= TARGET.billsPerSecond,
+      baselineShare: share === null ? null : share >= TARGET.baselineShare,
       p99: l === null || l.latencyMs.n === 0 ? null : l.latencyMs.p99 <= TARGET.p99Ms,
+      httpP99: h === null || h.requests === 0 ? null : h.latencyMs.p99 <= TARGET.httpP99Ms,
       rss: this.peakRssMb === null ? null : this.peakRssMb <= TARGET.rssMb,
+      exactlyOnce: this.ledgerCheck === null ? null : this.ledgerCheck.ok,
     };
     const rows: Array<[string, string, string, string]> = [['measure', 'value', 'target', '']];
-    if (t !== null) {
+    if (b !== null) {
       rows.push([
-        `sustained (${int(t.bills)} bills, first publish → last county event)`,
+        `bare pipeline (${int(b.messages)} messages: Kafka → 1 transaction/batch → outbox → Kafka)`,
+        `${int(b.messagesPerSecond)} msgs/s`,
+        '',
+        '',
+      ]);
+      rows.push([
+        '  steady part (10 % → 90 %)',
+        b.steadyMessagesPerSecond === null ? 'n/a' : `${int(b.steadyMessagesPerSecond)} msgs/s`,
+        '',
+        '',
+      ]);
+    }
+    if (t !== null) {
+      const n = this.o.instances;
+      rows.push([
+        `sustained (${int(t.bills)} bills, ${n} instance${n === 1 ? '' : 's'}, first publish → last county event)`,
         `${int(t.billsPerSecond)} bills/s`,
         `≥ ${int(TARGET.billsPerSecond)} bills/s`,
         mark(met.throughput),
@@ -1692,6 +2186,14 @@ class Bench {
         '',
         '',
       ]);
+      if (share !== null) {
+        rows.push([
+          'gateway ÷ bare pipeline (same broker, same database, this run)',
+          share.toFixed(3),
+          `≥ ${TARGET.baselineShare}`,
+          mark(met.baselineShare),
+        ]);
+      }
     }
     if (l !== null) {
       const at = `@ ${int(l.offeredPerSecond)}/s for ${l.seconds} s`;
@@ -1704,6 +2206,38 @@ class Bench {
         mark(met.p99),
       ]);
       rows.push([`latency max ${at}`, `${round(l.latencyMs.max)} ms`, '', '']);
+    }
+    if (h !== null) {
+      const at = `@ ${int(h.offeredPerSecond)}/s for ${h.seconds} s`;
+      rows.push([`HTTP POST /api/v1/settlements p50 ${at}`, `${h.latencyMs.p50} ms`, '', '']);
+      rows.push([
+        `HTTP POST /api/v1/settlements p99 ${at}`,
+        `${h.latencyMs.p99} ms`,
+        `≤ ${TARGET.httpP99Ms} ms`,
+        mark(met.httpP99),
+      ]);
+      rows.push([`HTTP POST /api/v1/settlements max ${at}`, `${h.latencyMs.max} ms`, '', '']);
+      rows.push([
+        `  answered (${int(h.answeredPerSecond)}/s), non-2xx, errors, timeouts`,
+        `${int(h.requests)}, ${h.non2xx}, ${h.errors}, ${h.timeouts}`,
+        '0 non-2xx',
+        mark(h.non2xx === 0 && h.errors === 0),
+      ]);
+    }
+    const c = this.ledgerCheck;
+    if (c !== null) {
+      rows.push([
+        `exactly once (throughput bills${this.kill === null ? '' : `, ${this.kill.name} SIGKILLed`})`,
+        `${c.billsSettledTwice} twice, ${c.lost} lost`,
+        '0 twice, 0 lost',
+        mark(c.billsSettledTwice === 0 && c.lost === 0),
+      ]);
+      rows.push([
+        '  county events (by event id) = ledger settlements',
+        `${c.countySum} = ${c.ledgerSum}`,
+        'equal, same ids',
+        mark(c.countySum === c.ledgerSum && c.sameEventIds),
+      ]);
     }
     rows.push([
       'gateway peak RSS (VmHWM)',
@@ -1726,10 +2260,33 @@ class Bench {
       );
     }
     lines.push(
-      `  gateway: ${KNOBS.map((k) => `${k}=${process.env[k] ?? 'default'}`).join(' ')}; ${cpus().length} cores`,
+      `  gateway: ${this.o.instances} instance${this.o.instances === 1 ? '' : 's'} in one consumer group; ${KNOBS.map((k) => `${k}=${process.env[k] ?? 'default'}`).join(' ')}; ${cpus().length} cores`,
       '',
       ...table,
     );
+    if (b !== null) {
+      lines.push(
+        `  bare pipeline: ${int(b.transactions)} transactions (${b.meanMessagesPerTransaction} messages each), ${int(b.relayBatches)} relay batches (${b.meanRelayBatch} each); published in ${b.publishSeconds} s; this process (producer + pipeline) ${b.benchCpuMean} % of one core, machine ${b.machineCpuMean ?? '?'} % of ${cpus().length} cores`,
+      );
+    }
+    if (this.kill !== null) {
+      const k = this.kill;
+      lines.push(
+        `  ${k.name} SIGKILLed ${k.atSeconds} s into the throughput phase: ${int(k.eventsAtKill)} county events in, ${k.ledgerAtKill === null ? '?' : int(k.ledgerAtKill)} settlements in the ledger, of ${int(t?.bills ?? 0)}`,
+      );
+    }
+    if (c !== null) {
+      lines.push(
+        `  ledger check: ${int(c.bills)} bills → ${int(c.rows)} settlement rows for ${int(c.billsSettled)} bills (${c.billsSettledTwice} twice), ${c.rejected} rejected, ${c.lost} lost; county ${int(c.countyEvents)} events (${c.eventCopies} copies collapsed), same event ids: ${c.sameEventIds ? 'yes' : 'NO'} — ${c.ok ? 'PASS' : 'FAIL'}`,
+      );
+    }
+    if (h !== null && Object.keys(h.statusCodes).length > 0) {
+      lines.push(
+        `  HTTP answers: ${Object.entries(h.statusCodes)
+          .map(([code, n]) => `${code} ×${int(n)}`)
+          .join(', ')}; ${h.connections} connections, ${int(h.distinctBills)} distinct bills`,
+      );
+    }
     const counts = (
       label: string,
       r: { bills: number; settled: number; rejected: number; missing: number },
@@ -1810,6 +2367,7 @@ class Bench {
     };
     timeline('throughput');
     timeline('latency');
+    timeline('http');
 
     const diagnosis = this.diagnosis();
     if (diagnosis.length > 0) lines.push('', '  diagnosis:', ...diagnosis.map((d) => `    - ${d}`));
@@ -1818,26 +2376,33 @@ class Bench {
       for (const [fn, pct] of this.profile.topFunctions)
         lines.push(`    ${String(pct).padStart(5)} %  ${fn}`);
     }
-    const gw = this.gateway;
-    const finalFlow = gw?.latestFlow();
-    if (finalFlow !== undefined) {
+    const flows = this.gateways.map((g) => g.latestFlow());
+    if (this.killed.size === 0 && flows.length > 0 && flows.every((f) => f !== undefined)) {
       const ours = this.tracker.done.W + this.tracker.done.T + this.tracker.done.L;
-      const all =
-        finalFlow.settled +
-        finalFlow.rejected +
-        finalFlow.conflict +
-        finalFlow.duplicate +
-        finalFlow.reversed +
-        finalFlow.admitted;
-      if (all > ours)
+      const all = flows.reduce(
+        (a, f) =>
+          a +
+          (f === undefined
+            ? 0
+            : f.settled + f.rejected + f.conflict + f.duplicate + f.reversed + f.admitted),
+        0,
+      );
+      if (all > ours + this.tracker.done.H)
         this.notes.push(
-          `the gateway also took ${int(all - ours)} messages that were not this run's (a shared broker)`,
+          `the gateway also took ${int(all - ours - this.tracker.done.H)} messages that were not this run's (a shared broker)`,
         );
     }
-    if (gw !== undefined && gw.warnings > 0)
+    if (this.tracker.foreignEvents > 0) {
       this.notes.push(
-        `the gateway logged ${gw.warnings} warning or error line(s), shown on stderr as [gateway]`,
+        `${int(this.tracker.foreignEvents)} settlement events for this run's bills came from gateways that are not this run's (another consumer group on the shared broker settled them into its own database); they were left out. For figures of this run alone, give it a broker of its own: KAFKA_PORT=<a free port>`,
       );
+    }
+    for (const gw of this.gateways) {
+      if (gw.warnings > 0)
+        this.notes.push(
+          `${gw.name} logged ${gw.warnings} warning or error line(s), shown on stderr as [${gw.name}]`,
+        );
+    }
     if (this.notes.length > 0) lines.push('', '  notes:', ...this.notes.map((n) => `    - ${n}`));
     lines.push('');
 
@@ -1867,9 +2432,15 @@ class Bench {
       met,
       throughput: t,
       latency: l,
+      baseline: this.baseline,
+      gatewayShareOfBaseline: share,
+      http: this.http,
+      instances: this.o.instances,
+      kill: this.kill,
+      ledgerCheck: this.ledgerCheck,
       gateway: {
         peakRssMb: this.peakRssMb,
-        warnings: gw?.warnings ?? null,
+        warnings: this.gateways.reduce((a, g) => a + g.warnings, 0),
         ...this.monitor?.gatewayTotals,
       },
       diagnosis,
@@ -1877,6 +2448,8 @@ class Bench {
       notes: this.notes,
     });
     process.stdout.write(`${lines.join('\n')}\n${JSON.stringify(this.results)}\n`);
+    // a measurement, not a test; but a run that lost or doubled a bill must not look like success
+    if (this.ledgerCheck !== null && !this.ledgerCheck.ok) process.exitCode = 1;
   }
 }
 

@@ -1,5 +1,5 @@
 /**
- * npm run bench:replay -- [--bills 1000000] [--page 2000] [--keep-db] [--seed 7]
+ * npm run bench:replay -- [--bills 1000000] [--page 2000] [--workers N] [--keep-db] [--seed 7]
  *
  * Audit replay speed: bills re-computed from the archive per second, on PostgreSQL.
  *
@@ -10,7 +10,8 @@
  *    archived by the same triggers as in production). Seeding is timed apart and not counted.
  *    To measure again without seeding: --keep-db, then DATABASE_URL=<printed url>.
  * 3. Seals the archive, then runs the audit replay over everything, printing progress; reports
- *    bills/s, matched/differing, the process's peak RSS and heap.
+ *    bills/s, matched/differing, the process's peak RSS and heap. `--workers N` (N ≥ 2) recomputes
+ *    the bills in N worker threads, the persons split between them (auditReplay's `workers`).
  *
  * It measures and prints; it asserts nothing (a difference is printed, not thrown).
  */
@@ -22,11 +23,11 @@ import { encodeDischargeXml } from '@onebill/messaging';
 import { BillGenerator, type HospitalRef } from '../apps/his-simulator/src/generate';
 import { providePostgres, redact } from '../test/support/postgres';
 
-function arg(name: string, fallback: number): number {
+function arg(name: string, fallback: number, min = 1): number {
   const i = process.argv.indexOf(`--${name}`);
   if (i < 0) return fallback;
   const v = Number(process.argv[i + 1]);
-  if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} needs a positive number`);
+  if (!Number.isInteger(v) || v < min) throw new Error(`--${name} needs a whole number ≥ ${min}`);
   return v;
 }
 
@@ -36,6 +37,7 @@ async function main(): Promise<void> {
   const bills = arg('bills', 1_000_000);
   const page = arg('page', 2000);
   const seed = arg('seed', 7);
+  const workers = arg('workers', 0, 0);
   const keep = process.argv.includes('--keep-db');
   const pg = await providePostgres();
   console.log(`[bench:replay] PostgreSQL: ${pg.source} (${pg.redactedUrl})`);
@@ -100,7 +102,9 @@ async function main(): Promise<void> {
     }
     peakRss = process.memoryUsage().rss;
     const heapBefore = process.memoryUsage().heapUsed;
-    console.log(`[bench:replay] replaying (page ${page})…`);
+    console.log(
+      `[bench:replay] replaying (page ${page}, ${workers > 1 ? `${workers} worker threads` : 'one thread'})…`,
+    );
     let lastPrint = 0;
     const report = await auditReplay(
       db,
@@ -108,6 +112,7 @@ async function main(): Promise<void> {
       {},
       {
         pageSize: page,
+        workers,
         onProgress: (p) => {
           if (Date.now() - lastPrint < 5000 && p.done !== p.total) return;
           lastPrint = Date.now();
@@ -124,6 +129,7 @@ async function main(): Promise<void> {
     console.log(`matched             ${report.matched.toLocaleString('en')}`);
     console.log(`differing / failed  ${report.differing} / ${report.failed}`);
     console.log(`seconds             ${report.seconds.toFixed(1)}`);
+    console.log(`worker threads      ${workers > 1 ? workers : 'none (this thread)'}`);
     console.log(
       `bills/s             ${report.billsPerSecond.toLocaleString('en')}  (target ≥ 20,000)`,
     );

@@ -7,6 +7,8 @@
  * version, other yearly figures), each person's accumulators carried from bill to bill under the
  * what-if rules, reporting the change per county, fund and category. Both only read.
  */
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { type Dec, ZERO, decimalOf, formatDecimal } from '@onebill/money';
 import {
   type Accumulators,
@@ -19,7 +21,7 @@ import {
 } from '@onebill/engine';
 import { type Queryable, billBodyHash } from '@onebill/ledger';
 import { decodeAcceptedDischarge } from '@onebill/messaging';
-import type { RuleBook } from '@onebill/rules';
+import type { RuleBook, RuleBookOptions } from '@onebill/rules';
 import { type FieldDiff, FUNDS, compareSettlement, continuityDiffs, fundTotals } from './compare';
 import {
   type ReplayFilter,
@@ -42,6 +44,17 @@ export interface ReplayOptions {
   onProgress?: (p: Progress) => void;
   /** called every this many bills; default one page */
   progressEvery?: number;
+  /**
+   * Audit replay only: worker threads that recompute the bills, the persons split between them
+   * (a person's bills always go to the same worker). 0 or 1 (the default): this thread. The main
+   * thread still scans the ledger and builds the report, which is the sequential one.
+   */
+  workers?: number;
+  /**
+   * How the workers load their rule book (they cannot be handed `rules`): it must give the same
+   * book. Default: `RuleBook.load()`'s defaults.
+   */
+  workerRules?: RuleBookOptions;
 }
 
 export interface BillDifference {
@@ -160,6 +173,112 @@ export function auditOne(s: StoredSettlement, cache: RuleCache): FieldDiff[] {
   return [...continuityDiffs(s), ...compareSettlement(s, result, billBodyHash(bill))];
 }
 
+type Outcome = { diffs: FieldDiff[] } | { error: string };
+
+/** Recomputes a page of stored settlements: one outcome per bill, in page order. */
+interface Computer {
+  compute(page: StoredSettlement[]): Promise<Outcome[]>;
+  close(): Promise<void>;
+}
+
+function inThisThread(cache: RuleCache): Computer {
+  return {
+    compute: (page) =>
+      Promise.resolve(
+        page.map((s): Outcome => {
+          try {
+            return { diffs: auditOne(s, cache) };
+          } catch (e) {
+            return { error: message(e) };
+          }
+        }),
+      ),
+    close: () => Promise.resolve(),
+  };
+}
+
+/** Which of n shares a person's bills go to (FNV-1a of psn_no: stable across runs). */
+export function personShare(psnNo: string, n: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < psnNo.length; i++) {
+    h ^= psnNo.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0) % n;
+}
+
+/**
+ * A worker running the file beside this one: compiled (dist; the parent's `-r register-paths`
+ * is inherited) or, when this runs from TypeScript sources (tsx, jest), the .ts file required
+ * through tsx's CommonJS hook from a small CommonJS bootstrap (a .ts entry file would go through
+ * Node's ESM loader, which the parent's loader hooks do not reach in time).
+ */
+function startWorker(workerData: unknown): Worker {
+  if (!__filename.endsWith('.ts')) {
+    return new Worker(join(__dirname, 'replay.worker.js'), { workerData });
+  }
+  const file = join(__dirname, 'replay.worker.ts');
+  const bootstrap = `require(${JSON.stringify(require.resolve('tsx/cjs'))});require(${JSON.stringify(file)});`;
+  return new Worker(bootstrap, { eval: true, workerData, execArgv: [] });
+}
+
+class WorkerComputer implements Computer {
+  private readonly workers: Worker[];
+  private readonly waiting = new Map<
+    number,
+    { resolve: (o: Outcome[]) => void; reject: (e: Error) => void }
+  >();
+  private nextId = 0;
+  private failed: Error | null = null;
+
+  constructor(n: number, rules: RuleBookOptions) {
+    this.workers = Array.from({ length: n }, () => {
+      const w = startWorker({ rules });
+      w.on('message', (a: { id: number; outcomes: Outcome[] }) => {
+        const p = this.waiting.get(a.id);
+        this.waiting.delete(a.id);
+        p?.resolve(a.outcomes);
+      });
+      w.on('error', (e) => this.fail(e));
+      w.on('exit', (code) => {
+        if (code !== 0) this.fail(new Error(`an audit replay worker exited with ${code}`));
+      });
+      return w;
+    });
+  }
+
+  private fail(e: Error): void {
+    this.failed ??= e;
+    for (const p of this.waiting.values()) p.reject(e);
+    this.waiting.clear();
+  }
+
+  async compute(page: StoredSettlement[]): Promise<Outcome[]> {
+    if (this.failed !== null) throw this.failed;
+    const n = this.workers.length;
+    const shares: number[][] = Array.from({ length: n }, () => []);
+    page.forEach((s, i) => shares[personShare(s.psnNo, n)]!.push(i));
+    const out = new Array<Outcome>(page.length);
+    await Promise.all(
+      shares.map(async (indices, w) => {
+        if (indices.length === 0) return;
+        const id = this.nextId++;
+        const answer = new Promise<Outcome[]>((resolve, reject) =>
+          this.waiting.set(id, { resolve, reject }),
+        );
+        this.workers[w]!.postMessage({ id, rows: indices.map((i) => page[i]!) });
+        const outcomes = await answer;
+        indices.forEach((i, k) => (out[i] = outcomes[k]!));
+      }),
+    );
+    return out;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}
+
 /** Audit replay: recompute and compare. Never writes. */
 export async function auditReplay(
   q: Queryable,
@@ -172,7 +291,11 @@ export async function auditReplay(
   const maxListed = opts.maxListed ?? 1000;
   const total = await countSettlements(q, filter);
   const meter = new Meter(total, opts.progressEvery ?? pageSize, opts.onProgress);
-  const cache = new RuleCache(rules);
+  const workers = opts.workers ?? 0;
+  const computer =
+    workers > 1
+      ? new WorkerComputer(workers, opts.workerRules ?? {})
+      : inThisThread(new RuleCache(rules));
   const differences: BillDifference[] = [];
   let matched = 0;
   let differing = 0;
@@ -180,38 +303,39 @@ export async function auditReplay(
   const list = (d: BillDifference): void => {
     if (differences.length < maxListed) differences.push(d);
   };
-  await scanSettlements(
-    q,
-    filter,
-    (page) => {
-      for (const s of page) {
-        const head = {
-          setlId: s.setlId,
-          fixmedinsCode: s.fixmedinsCode,
-          mdtrtId: s.mdtrtId,
-          psnNo: s.psnNo,
-          clrOptins: s.clrOptins,
-          ruleSetVersion: s.ruleSetVersion,
-          status: s.status,
-        };
-        let diffs: FieldDiff[];
-        try {
-          diffs = auditOne(s, cache);
-        } catch (e) {
-          failed += 1;
-          list({ ...head, diffs: [], error: message(e) });
-          continue;
-        }
-        if (diffs.length === 0) matched += 1;
-        else {
-          differing += 1;
-          list({ ...head, diffs });
-        }
-      }
-      meter.tick(page.length);
-    },
-    pageSize,
-  );
+  try {
+    await scanSettlements(
+      q,
+      filter,
+      async (page) => {
+        const outcomes = await computer.compute(page);
+        page.forEach((s, i) => {
+          const head = {
+            setlId: s.setlId,
+            fixmedinsCode: s.fixmedinsCode,
+            mdtrtId: s.mdtrtId,
+            psnNo: s.psnNo,
+            clrOptins: s.clrOptins,
+            ruleSetVersion: s.ruleSetVersion,
+            status: s.status,
+          };
+          const o = outcomes[i]!;
+          if ('error' in o) {
+            failed += 1;
+            list({ ...head, diffs: [], error: o.error });
+          } else if (o.diffs.length === 0) matched += 1;
+          else {
+            differing += 1;
+            list({ ...head, diffs: o.diffs });
+          }
+        });
+        meter.tick(page.length);
+      },
+      pageSize,
+    );
+  } finally {
+    await computer.close();
+  }
   return {
     kind: 'audit',
     filter,

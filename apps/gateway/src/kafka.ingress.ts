@@ -20,6 +20,7 @@ import type {
   ReadinessGate,
 } from '@onebill/messaging';
 import { Topics } from '@onebill/messaging';
+import { extractContext, inSpan, SpanKind } from '@onebill/observability/tracing';
 import type { IntakeService, Outcome } from './intake.service';
 import type { Logger } from './log';
 
@@ -177,12 +178,19 @@ export class KafkaIngress {
     // the bytes as they came: the intake decodes them (docs/adr/0012-hostile-input.md)
     const raw = m.value ?? Buffer.alloc(0);
     const source = kafkaSource(m);
-    const outcome = await processWithRetries(
-      this.log,
-      m,
-      () => this.intake.submit(raw, source),
-      (error) => this.intake.internalReject(raw, source, error),
-      () => batch.whenReady(),
+    // the HIS message's traceparent (if any) is the parent; the outbox rows the intake writes
+    // carry this span's (libs/ledger insertOutbox; tracing off: runs as it is)
+    const outcome = await inSpan(
+      `${m.topic} process`,
+      { tracer: 'gateway', parent: extractContext(m.headers), kind: SpanKind.CONSUMER },
+      () =>
+        processWithRetries(
+          this.log,
+          m,
+          () => this.intake.submit(raw, source),
+          (error) => this.intake.internalReject(raw, source, error),
+          () => batch.whenReady(),
+        ),
     );
     this.stats.consumed += 1;
     this.stats.byStatus[outcome.status] = (this.stats.byStatus[outcome.status] ?? 0) + 1;

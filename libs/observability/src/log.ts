@@ -121,3 +121,21 @@ export class Logger {
     this.pino[level]({ level, msg, ...this.base, ...fields });
   }
 }
+
+/**
+ * The logger as a sink of plain lines (kafkajs's via libs/messaging's KafkaLogSink, the county
+ * ingest's warnings): `log` is info.
+ */
+export function lineSink(log: Logger): {
+  error(message: string): void;
+  warn(message: string): void;
+  log(message: string): void;
+  debug(message: string): void;
+} {
+  return {
+    error: (m) => log.error(m),
+    warn: (m) => log.warn(m),
+    log: (m) => log.info(m),
+    debug: (m) => log.debug(m),
+  };
+}

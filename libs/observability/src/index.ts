@@ -1,0 +1,4 @@
+export * from './log';
+export * from './nest-logger';
+export * from './tracing';
+export * from './http';

@@ -11,7 +11,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace';
 import { KafkaClient, type KafkaLogSink, type KafkaProducer, Topics } from '@onebill/messaging';
-import { setupTracing, SpanKind, type Tracing } from '@onebill/observability/tracing';
+import { setupTracing, SpanKind, type Tracing } from '@onebill/observability';
 import { loadConfig } from '../apps/county-payments/src/config';
 import { CountyPaymentsRuntime } from '../apps/county-payments/src/runtime';
 import { billXml, hospitalOf, newRun } from './support/bills';
@@ -62,7 +62,7 @@ describe('traces from the HIS message to the county event (real Kafka, real Post
   beforeAll(async () => {
     receiver = await OtlpReceiver.start();
     // this process is the county service: its spans go to memory
-    tracing = setupTracing({ serviceName: 'county-payments', exporter });
+    tracing = await setupTracing({ serviceName: 'county-payments', exporter });
     const group = `trace-e2e-${RUN}`;
     await positionGroupAtEnd(group, [Topics.hisDischarge, Topics.hisAdmission]);
     await positionGroupAtEnd(`${group}-identity`, [Topics.identityChanges]);

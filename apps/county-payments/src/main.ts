@@ -15,7 +15,7 @@ import { CountyPaymentsRuntime } from './runtime';
 async function main(): Promise<void> {
   const config = loadConfig();
   const log = new Logger(config.logLevel, { service: 'county-payments' });
-  const tracing = setupTracing({ serviceName: 'county-payments' }); // off unless configured
+  const tracing = await setupTracing({ serviceName: 'county-payments' }); // off unless configured
   const runtime = await CountyPaymentsRuntime.open(config, lineSink(log));
   const app = await NestFactory.create(CountyPaymentsModule.forRuntime(runtime), {
     logger: new NestLogger(log),

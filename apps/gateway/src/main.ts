@@ -19,7 +19,7 @@ import { SelfFeed } from './self-feed';
 async function main(): Promise<void> {
   const config = loadConfig();
   const log = new Logger(config.logLevel, { service: 'gateway' });
-  const tracing = setupTracing({ serviceName: 'gateway' }); // off unless OTEL_EXPORTER_OTLP_ENDPOINT
+  const tracing = await setupTracing({ serviceName: 'gateway' }); // off unless OTEL_EXPORTER_OTLP_ENDPOINT
   const runtime = await GatewayRuntime.open(config, log);
   const app = await NestFactory.create<NestExpressApplication>(GatewayModule.forRuntime(runtime), {
     logger: new NestLogger(log),

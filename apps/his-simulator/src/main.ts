@@ -53,7 +53,7 @@ async function main(): Promise<void> {
     (['debug', 'info', 'warn', 'error'].includes(level) ? level : 'info') as Level,
     { service: 'his-simulator' },
   );
-  const tracing = setupTracing({ serviceName: 'his-simulator' }); // off unless configured
+  const tracing = await setupTracing({ serviceName: 'his-simulator' }); // off unless configured
   const book = RuleBook.load();
   const feed = new Feed({
     seed: number('seed', 1, 0, 2 ** 31),

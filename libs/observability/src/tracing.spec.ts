@@ -1,11 +1,11 @@
 import { context, propagation, trace } from '@opentelemetry/api';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace';
 import { traceRequests } from './http';
+import { setupTracing } from './tracing-setup';
 import {
   extractContext,
   inSpan,
   sendSpan,
-  setupTracing,
   SpanKind,
   traceHeaders,
   tracesEndpoint,
@@ -18,7 +18,7 @@ const TRACEPARENT = `00-${PARENT_TRACE}-${PARENT_SPAN}-01`;
 
 describe('tracing off (no endpoint configured)', () => {
   it('registers no provider, no propagator, no context manager', async () => {
-    const tracing = setupTracing({ serviceName: 'gateway', env: {} });
+    const tracing = await setupTracing({ serviceName: 'gateway', env: {} });
     expect(tracing.enabled).toBe(false);
     expect(tracing.target).toBeNull();
     expect(tracingEnabled()).toBe(false);
@@ -52,7 +52,7 @@ describe('tracing off (no endpoint configured)', () => {
   });
 
   it('registers a provider when an endpoint is configured, and unregisters it on shutdown', async () => {
-    const tracing = setupTracing({
+    const tracing = await setupTracing({
       serviceName: 'gateway',
       env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9' },
     });
@@ -60,9 +60,9 @@ describe('tracing off (no endpoint configured)', () => {
       expect(tracing.enabled).toBe(true);
       expect(tracing.target).toBe('http://127.0.0.1:9/v1/traces');
       expect(trace.getTracer('gateway').startSpan('x').isRecording()).toBe(true);
-      expect(() =>
+      await expect(
         setupTracing({ serviceName: 'again', env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://x' } }),
-      ).toThrow(/already set up/);
+      ).rejects.toThrow(/already set up for gateway/);
     } finally {
       await tracing.shutdown();
     }
@@ -73,9 +73,9 @@ describe('tracing off (no endpoint configured)', () => {
 
 describe('tracing on (an in-memory exporter)', () => {
   const exporter = new InMemorySpanExporter();
-  let tracing: ReturnType<typeof setupTracing>;
-  beforeAll(() => {
-    tracing = setupTracing({ serviceName: 'unit', exporter });
+  let tracing: Awaited<ReturnType<typeof setupTracing>>;
+  beforeAll(async () => {
+    tracing = await setupTracing({ serviceName: 'unit', exporter });
   });
   afterAll(() => tracing.shutdown());
   beforeEach(() => exporter.reset());

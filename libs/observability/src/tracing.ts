@@ -1,10 +1,12 @@
 /**
- * OpenTelemetry traces, off unless an OTLP endpoint is configured.
+ * OpenTelemetry traces, off unless an OTLP endpoint is configured. This file needs only
+ * @opentelemetry/api (the libs and the message path import it); the SDK is loaded by
+ * tracing-setup.ts, which an app's main.ts calls.
  *
- * `setupTracing({ serviceName })` registers a tracer provider, the W3C trace-context propagator
- * and an AsyncLocalStorage context manager only when `OTEL_EXPORTER_OTLP_ENDPOINT` (or
- * `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) is set and `OTEL_SDK_DISABLED` is not `true`; spans then go
- * out over OTLP/HTTP (JSON) in batches. Otherwise nothing is registered: the API stays the no-op
+ * `setupTracing({ serviceName })` (tracing-setup.ts) registers a tracer provider, the W3C
+ * trace-context propagator and an AsyncLocalStorage context manager only when
+ * `OTEL_EXPORTER_OTLP_ENDPOINT` (or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) is set and
+ * `OTEL_SDK_DISABLED` is not `true`; spans then go out over OTLP/HTTP (JSON) in batches. Otherwise nothing is registered: the API stays the no-op
  * one, `inSpan` calls its function directly and `traceHeaders` returns no header — no span, no
  * context, no cost on the message path.
  *
@@ -23,49 +25,21 @@ import {
   type TextMapGetter,
   trace,
 } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import {
-  BatchSpanProcessor,
-  SimpleSpanProcessor,
-  type SpanExporter,
-  TracerProvider,
-} from '@opentelemetry/sdk-trace';
 
 export { SpanKind };
 
-export interface TracingOptions {
-  /** `service.name` of the spans (OTEL_SERVICE_NAME overrides it) */
-  serviceName: string;
-  env?: NodeJS.ProcessEnv;
-  /**
-   * Tests: export to this exporter (e.g. an InMemorySpanExporter), one span at a time, whatever
-   * the environment says.
-   */
-  exporter?: SpanExporter;
-}
-
-export interface Tracing {
-  /** whether a provider was registered (false: the no-op API) */
-  readonly enabled: boolean;
-  /** where spans go: the OTLP traces URL, 'exporter' (a test's), or null when off */
-  readonly target: string | null;
-  /** sends what is buffered */
-  flush(): Promise<void>;
-  /** flushes, then unregisters everything setupTracing registered */
-  shutdown(): Promise<void>;
-}
-
-const OFF: Tracing = {
-  enabled: false,
-  target: null,
-  flush: () => Promise.resolve(),
-  shutdown: () => Promise.resolve(),
-};
-
+/** The service tracing is set up for (tracing-setup.ts), or null: tracing off. */
 let active: { serviceName: string } | null = null;
+
+/** For tracing-setup.ts only: tracing is on for `serviceName` (null: off again). */
+export function markTracing(serviceName: string | null): void {
+  active = serviceName === null ? null : { serviceName };
+}
+
+/** The service tracing is set up for, or null. */
+export function tracingService(): string | null {
+  return active?.serviceName ?? null;
+}
 
 /** The OTLP URL traces go to, or null when tracing is off. */
 export function tracesEndpoint(env: NodeJS.ProcessEnv = process.env): string | null {
@@ -81,53 +55,6 @@ export function tracesEndpoint(env: NodeJS.ProcessEnv = process.env): string | n
 /** Whether spans are being recorded in this process. */
 export function tracingEnabled(): boolean {
   return active !== null;
-}
-
-/**
- * Registers tracing for this process when an endpoint is configured (see the file's comment);
- * returns a handle whose `shutdown()` flushes. One registration per process: a second call while
- * one is active throws.
- */
-export function setupTracing(options: TracingOptions): Tracing {
-  const env = options.env ?? process.env;
-  const endpoint = options.exporter === undefined ? tracesEndpoint(env) : 'exporter';
-  if (endpoint === null) return OFF;
-  if (active !== null) throw new Error(`tracing is already set up for ${active.serviceName}`);
-  const serviceName = env.OTEL_SERVICE_NAME?.trim() || options.serviceName;
-  const delay = Number(env.OTEL_BSP_SCHEDULE_DELAY);
-  const processor =
-    options.exporter === undefined
-      ? new BatchSpanProcessor({
-          exporter: new OTLPTraceExporter({ url: endpoint }),
-          ...(Number.isFinite(delay) && delay > 0 ? { scheduledDelayMillis: delay } : {}),
-        })
-      : new SimpleSpanProcessor({ exporter: options.exporter });
-  const provider = new TracerProvider({
-    resource: resourceFromAttributes({ 'service.name': serviceName }),
-    spanProcessors: [processor],
-  });
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-  trace.setGlobalTracerProvider(provider);
-  active = { serviceName };
-  let stopped = false;
-  return {
-    enabled: true,
-    target: endpoint,
-    flush: () => provider.forceFlush(),
-    shutdown: async () => {
-      if (stopped) return;
-      stopped = true;
-      try {
-        await provider.shutdown();
-      } finally {
-        trace.disable();
-        propagation.disable();
-        context.disable();
-        active = null;
-      }
-    },
-  };
 }
 
 /** Header values as Kafka (Buffer, Buffer[]) and Node's HTTP (string, string[]) give them. */

@@ -20,7 +20,7 @@ import type {
   ReadinessGate,
 } from '@onebill/messaging';
 import { Topics } from '@onebill/messaging';
-import { extractContext, inSpan, SpanKind } from '@onebill/observability/tracing';
+import { extractContext, inSpan, SpanKind, type SpanOptions } from '@onebill/observability/tracing';
 import type { IntakeService, Outcome } from './intake.service';
 import type { Logger } from './log';
 
@@ -57,6 +57,11 @@ export function kafkaSource(m: InboundMessage): {
     key: m.key?.toString('utf8') ?? null,
     ...(correlation === undefined ? {} : { correlationId: correlation }),
   };
+}
+
+/** The gateway's span for a message: a CONSUMER child of the message's `traceparent`, if any. */
+function consumerSpan(m: InboundMessage): SpanOptions {
+  return { tracer: 'gateway', parent: extractContext(m.headers), kind: SpanKind.CONSUMER };
 }
 
 /** After the store is back, a short pause before the message is tried again. */
@@ -166,7 +171,9 @@ export class KafkaIngress {
       lanes.map(async (lane) => {
         for (const m of lane) {
           if (batch.signal.aborted) return;
-          await this.one(m, batch);
+          // a span per message, child of its traceparent; what the intake writes to the outbox
+          // carries it (libs/ledger insertOutbox). Tracing off: runs as it is.
+          await inSpan(`${m.topic} process`, consumerSpan(m), () => this.one(m, batch));
         }
       }),
     );
@@ -178,19 +185,12 @@ export class KafkaIngress {
     // the bytes as they came: the intake decodes them (docs/adr/0012-hostile-input.md)
     const raw = m.value ?? Buffer.alloc(0);
     const source = kafkaSource(m);
-    // the HIS message's traceparent (if any) is the parent; the outbox rows the intake writes
-    // carry this span's (libs/ledger insertOutbox; tracing off: runs as it is)
-    const outcome = await inSpan(
-      `${m.topic} process`,
-      { tracer: 'gateway', parent: extractContext(m.headers), kind: SpanKind.CONSUMER },
-      () =>
-        processWithRetries(
-          this.log,
-          m,
-          () => this.intake.submit(raw, source),
-          (error) => this.intake.internalReject(raw, source, error),
-          () => batch.whenReady(),
-        ),
+    const outcome = await processWithRetries(
+      this.log,
+      m,
+      () => this.intake.submit(raw, source),
+      (error) => this.intake.internalReject(raw, source, error),
+      () => batch.whenReady(),
     );
     this.stats.consumed += 1;
     this.stats.byStatus[outcome.status] = (this.stats.byStatus[outcome.status] ?? 0) + 1;

@@ -117,8 +117,13 @@ describe('traces from the HIS message to the county event (real Kafka, real Post
         if (m === undefined) throw new Error(`nothing on ${topic} for ${visit} yet`);
         return m;
       },
-      { timeoutMs: 60_000, intervalMs: 100 },
-    );
+      // a busy shared machine: the first message after the gateway's start can take a while
+      { timeoutMs: 120_000, intervalMs: 100 },
+    ).catch((e: unknown) => {
+      throw new Error(`${String(e)}
+gateway output:
+${gateway.output.join('').slice(-4000)}`);
+    });
 
   /** The parent span the message's traceparent names, checked to be of `trace`. */
   function parentIn(m: Tapped, trace: string): string {

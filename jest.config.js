@@ -6,7 +6,8 @@
  */
 const moduleNameMapper = {
   '^@onebill/(engine|messaging|ledger|rules|funds|audit|observability)$': '<rootDir>/libs/$1/src',
-  '^@onebill/(engine|messaging|ledger|rules|funds|audit|observability)/(.*)$': '<rootDir>/libs/$1/src/$2',
+  '^@onebill/(engine|messaging|ledger|rules|funds|audit|observability)/(.*)$':
+    '<rootDir>/libs/$1/src/$2',
 };
 const transform = {
   '^.+\\.ts$': ['ts-jest', { isolatedModules: true, tsconfig: '<rootDir>/tsconfig.json' }],

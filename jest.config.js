@@ -5,8 +5,10 @@
  *   PostgreSQL, found or started once by test/support/global-setup.ts.
  */
 const moduleNameMapper = {
-  '^@onebill/(engine|messaging|ledger|rules|funds|audit|money)$': '<rootDir>/libs/$1/src',
-  '^@onebill/(engine|messaging|ledger|rules|funds|audit|money)/(.*)$': '<rootDir>/libs/$1/src/$2',
+  '^@onebill/(engine|messaging|ledger|rules|funds|audit|money|observability)$':
+    '<rootDir>/libs/$1/src',
+  '^@onebill/(engine|messaging|ledger|rules|funds|audit|money|observability)/(.*)$':
+    '<rootDir>/libs/$1/src/$2',
 };
 const transform = {
   '^.+\\.ts$': ['ts-jest', { isolatedModules: true, tsconfig: '<rootDir>/tsconfig.json' }],

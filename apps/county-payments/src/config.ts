@@ -3,6 +3,7 @@
  * a bad value stops the start with the list of what is wrong.
  */
 import { kafkaSettingsFromEnv, type KafkaSettings } from '@onebill/messaging';
+import type { Level } from '@onebill/observability/log';
 
 export interface CountyPaymentsConfig {
   kafka: KafkaSettings;
@@ -13,6 +14,8 @@ export interface CountyPaymentsConfig {
   counties: readonly string[] | '*';
   port: number;
   groupId: string;
+  /** LOG_LEVEL: debug | info | warn | error (default info) */
+  logLevel: Level;
 }
 
 export class ConfigError extends Error {
@@ -55,6 +58,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CountyPayments
     problems.push('DATABASE_URL: not a postgres:// URL');
   }
 
+  const logLevel = env.LOG_LEVEL?.trim() || 'info';
+  if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) {
+    problems.push(`LOG_LEVEL="${logLevel}" must be one of debug, info, warn, error`);
+  }
+
   if (problems.length > 0 || !kafka) throw new ConfigError(problems);
   const label = counties === '*' ? 'all' : counties.join('-');
   return {
@@ -64,5 +72,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CountyPayments
     counties,
     port,
     groupId: env.KAFKA_GROUP_ID?.trim() || `county-payments-${label}`,
+    logLevel: logLevel as Level,
   };
 }

@@ -1,39 +1,50 @@
 /**
  * Boots the reference county payment service: config → database (migrated) → HTTP → consumer.
  * Stops cleanly on SIGINT/SIGTERM: in-flight batches commit before the group is left.
+ * Logs are JSON lines (pino, libs/observability); traces go over OTLP when
+ * OTEL_EXPORTER_OTLP_ENDPOINT is set.
  */
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { isStoreOpenError } from '@onebill/ledger';
+import { lineSink, Logger, NestLogger, setupTracing } from '@onebill/observability';
 import { CountyPaymentsModule } from './app.module';
 import { ConfigError, loadConfig } from './config';
 import { CountyPaymentsRuntime } from './runtime';
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  const runtime = await CountyPaymentsRuntime.open(config);
+  const log = new Logger(config.logLevel, { service: 'county-payments' });
+  const tracing = await setupTracing({ serviceName: 'county-payments' }); // off unless configured
+  const runtime = await CountyPaymentsRuntime.open(config, lineSink(log));
   const app = await NestFactory.create(CountyPaymentsModule.forRuntime(runtime), {
-    logger: ['error', 'warn', 'log'],
+    logger: new NestLogger(log),
   });
   await app.listen(config.port);
   await runtime.start();
-  const counties = config.counties === '*' ? 'all counties' : config.counties.join(', ');
-  console.log(
-    `[county-payments] http://localhost:${config.port} · ${counties} · group ${config.groupId} · ${runtime.db.driver}`,
-  );
+  log.info('county-payments ready', {
+    http: `http://localhost:${config.port}`,
+    counties: config.counties === '*' ? 'all counties' : config.counties.join(', '),
+    group: config.groupId,
+    database: runtime.db.driver,
+    traces: tracing.target ?? 'off (set OTEL_EXPORTER_OTLP_ENDPOINT)',
+  });
 
   let stopping = false;
   const shutdown = (signal: string): void => {
     if (stopping) return;
     stopping = true;
-    console.log(`[county-payments] ${signal}: stopping`);
+    log.info('stopping', { signal });
     void (async () => {
       await app.close();
       await runtime.stop();
+      await tracing.shutdown();
     })().then(
       () => process.exit(0),
       (error: unknown) => {
-        console.error(error);
+        log.error('stop failed', {
+          error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+        });
         process.exit(1);
       },
     );
@@ -43,6 +54,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
+  // before the logger exists or a store that cannot open: one plain line for whoever started it
   console.error(error instanceof ConfigError || isStoreOpenError(error) ? error.message : error);
   process.exit(1);
 });

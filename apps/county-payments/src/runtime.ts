@@ -15,6 +15,7 @@ import {
   type KafkaBatchConsumer,
   type KafkaLogSink,
 } from '@onebill/messaging';
+import { lineSink, Logger } from '@onebill/observability/log';
 import type { CountyPaymentsConfig } from './config';
 import { SettlementEventIngest } from './ingest';
 import { migrate } from './payables.repository';
@@ -32,11 +33,7 @@ export class CountyPaymentsRuntime {
 
   static async open(
     config: CountyPaymentsConfig,
-    log: KafkaLogSink = {
-      error: (m) => console.error(m),
-      warn: (m) => console.warn(m),
-      log: (m) => console.log(m),
-    },
+    log: KafkaLogSink = lineSink(new Logger(config.logLevel, { service: 'county-payments' })),
   ): Promise<CountyPaymentsRuntime> {
     const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
     db.health.onChange((state) =>

@@ -20,6 +20,7 @@ import type {
   ReadinessGate,
 } from '@onebill/messaging';
 import { Topics } from '@onebill/messaging';
+import { extractContext, inSpan, SpanKind, type SpanOptions } from '@onebill/observability/tracing';
 import type { IntakeService, Outcome } from './intake.service';
 import type { Logger } from './log';
 
@@ -56,6 +57,11 @@ export function kafkaSource(m: InboundMessage): {
     key: m.key?.toString('utf8') ?? null,
     ...(correlation === undefined ? {} : { correlationId: correlation }),
   };
+}
+
+/** The gateway's span for a message: a CONSUMER child of the message's `traceparent`, if any. */
+function consumerSpan(m: InboundMessage): SpanOptions {
+  return { tracer: 'gateway', parent: extractContext(m.headers), kind: SpanKind.CONSUMER };
 }
 
 /** After the store is back, a short pause before the message is tried again. */
@@ -165,7 +171,9 @@ export class KafkaIngress {
       lanes.map(async (lane) => {
         for (const m of lane) {
           if (batch.signal.aborted) return;
-          await this.one(m, batch);
+          // a span per message, child of its traceparent; what the intake writes to the outbox
+          // carries it (libs/ledger insertOutbox). Tracing off: runs as it is.
+          await inSpan(`${m.topic} process`, consumerSpan(m), () => this.one(m, batch));
         }
       }),
     );

@@ -7,6 +7,7 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { isStoreOpenError } from '@onebill/ledger';
+import { NestLogger, setupTracing, traceRequests } from '@onebill/observability';
 import { GatewayModule } from './app.module';
 import { ConfigError, loadConfig } from './config';
 import { bodyParserErrors } from './http.controller';
@@ -18,9 +19,10 @@ import { SelfFeed } from './self-feed';
 async function main(): Promise<void> {
   const config = loadConfig();
   const log = new Logger(config.logLevel, { service: 'gateway' });
+  const tracing = await setupTracing({ serviceName: 'gateway' }); // off unless OTEL_EXPORTER_OTLP_ENDPOINT
   const runtime = await GatewayRuntime.open(config, log);
   const app = await NestFactory.create<NestExpressApplication>(GatewayModule.forRuntime(runtime), {
-    logger: ['error', 'warn'],
+    logger: new NestLogger(log),
     bodyParser: false,
     // the message's bytes as they came (req.rawBody): the intake decodes them as it decodes a
     // Kafka message, by the XML declaration (docs/adr/0012-hostile-input.md)
@@ -37,6 +39,7 @@ async function main(): Promise<void> {
   // a month's reconciliation detail (one line per bill) is larger than a message
   app.useBodyParser('text', { type: ['text/csv'], limit: config.maxDeclarationBytes });
   app.use(bodyParserErrors);
+  app.use(traceRequests('gateway')); // continues the caller's traceparent (tracing on only)
   app.enableShutdownHooks([]);
   await runtime.start();
   await app.listen(config.port, config.host);
@@ -48,6 +51,7 @@ async function main(): Promise<void> {
     kafka: config.kafkaBrokers?.join(',') ?? 'off (embedded mode: HTTP only)',
     console: `http://${config.host}:${config.port}/console`,
     credentials: config.credentialsFile ?? (runtime.devToken === null ? 'none' : 'development'),
+    traces: tracing.target ?? 'off (set OTEL_EXPORTER_OTLP_ENDPOINT)',
   });
   if (runtime.devToken !== null) {
     // printed once, on the terminal of whoever started it; not a log field, never in the store
@@ -81,6 +85,7 @@ async function main(): Promise<void> {
       await feeding;
       await app.close();
       await runtime.stop();
+      await tracing.shutdown();
     })().then(
       () => process.exit(0),
       (error: unknown) => {

@@ -7,8 +7,20 @@
  * his.discharge.v1 on KAFKA_BROKERS, or posts it to the gateway's HTTP API with a credential
  * (--token, else ONEBILL_TOKEN: the development token `npm start` prints, or one from
  * `npm run credential`) and counts what the gateway answered. Bad options: one line, exit 2.
+ *
+ * Progress and the summary are for the terminal (stderr); kafkajs's log lines are JSON on stdout
+ * (pino, LOG_LEVEL). With OTEL_EXPORTER_OTLP_ENDPOINT set, each message is sent in a span of its
+ * own and carries its `traceparent` (Kafka header or HTTP header): the start of the trace.
  */
 import { KafkaClient, Topics, kafkaSettingsFromEnv } from '@onebill/messaging';
+import {
+  lineSink,
+  Logger,
+  sendSpan,
+  setupTracing,
+  SpanKind,
+  type Level,
+} from '@onebill/observability';
 import { RuleBook } from '@onebill/rules';
 import { Feed, type FeedMessage } from './feed';
 import { pace } from './pace';
@@ -36,6 +48,12 @@ async function main(): Promise<void> {
   }
   const rate = number('rate', 100, 1, 100_000);
   const count = number('count', 1000, 0, 100_000_000);
+  const level = process.env.LOG_LEVEL?.trim() || 'info';
+  const log = new Logger(
+    (['debug', 'info', 'warn', 'error'].includes(level) ? level : 'info') as Level,
+    { service: 'his-simulator' },
+  );
+  const tracing = await setupTracing({ serviceName: 'his-simulator' }); // off unless configured
   const book = RuleBook.load();
   const feed = new Feed({
     seed: number('seed', 1, 0, 2 ** 31),
@@ -61,19 +79,27 @@ async function main(): Promise<void> {
   const answers = new Map<string, number>();
   let close = async (): Promise<void> => {};
   if (target === 'kafka') {
-    const client = new KafkaClient(
-      kafkaSettingsFromEnv(process.env, { clientId: 'his-simulator' }),
-    );
+    const client = new KafkaClient({
+      ...kafkaSettingsFromEnv(process.env, { clientId: 'his-simulator' }),
+      logSink: lineSink(log),
+    });
     const producer = client.producer();
     sink = async (batch) => {
-      await producer.send(
-        Topics.hisDischarge,
-        batch.map((m) => ({
-          key: m.key,
-          value: m.xml,
-          headers: { 'content-type': 'application/xml' },
-        })),
-      );
+      const spans = batch.map(() => sendSpan('his-simulator', `${Topics.hisDischarge} send`));
+      try {
+        await producer.send(
+          Topics.hisDischarge,
+          batch.map((m, i) => ({
+            key: m.key,
+            value: m.xml,
+            headers: { 'content-type': 'application/xml', ...spans[i]?.headers },
+          })),
+        );
+        for (const span of spans) span?.end();
+      } catch (e) {
+        for (const span of spans) span?.end(e);
+        throw e;
+      }
     };
     close = async () => {
       await producer.disconnect();
@@ -92,17 +118,24 @@ async function main(): Promise<void> {
     sink = async (batch) => {
       await Promise.all(
         batch.map(async (m) => {
+          const span = sendSpan('his-simulator', 'POST /api/v1/settlements', SpanKind.CLIENT);
           try {
             const r = await fetch(url, {
               method: 'POST',
-              headers: { 'content-type': 'application/xml', authorization: `Bearer ${token}` },
+              headers: {
+                'content-type': 'application/xml',
+                authorization: `Bearer ${token}`,
+                ...span?.headers,
+              },
               body: m.xml,
               signal: AbortSignal.timeout(30_000),
             });
             const body = (await r.json().catch(() => ({}))) as { status?: unknown };
             const what = `${r.status} ${typeof body.status === 'string' ? body.status : ''}`.trim();
             answers.set(what, (answers.get(what) ?? 0) + 1);
+            span?.end();
           } catch (e) {
+            span?.end(e);
             const why =
               e instanceof Error && e.cause instanceof Error ? e.cause.message : String(e);
             answers.set(`no answer (${why})`, (answers.get(`no answer (${why})`) ?? 0) + 1);
@@ -113,6 +146,7 @@ async function main(): Promise<void> {
   }
   const sent = await pace(feed, sink, { rate, count, signal: abort.signal, onProgress: progress });
   await close();
+  await tracing.shutdown();
   process.stderr.write(`\ndone: ${sent} messages to ${target}\n`);
   if (target === 'http') {
     const lines = [...answers.entries()].sort((a, b) => b[1] - a[1]);

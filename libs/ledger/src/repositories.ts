@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Accumulators, Bill, SettlementResult } from '@onebill/engine';
+import { traceHeaders } from '@onebill/observability/tracing';
 import type { Queryable } from './db';
 
 export function sha256(text: string | Uint8Array): string {
@@ -496,13 +497,23 @@ export interface OutboxRow extends OutboxEvent {
   createdAt: Date;
 }
 
-/** Writes an event in the caller's transaction. The same event id is written once. */
+/**
+ * The headers a row is stored with: the event's, and — when tracing is on and a span is active
+ * (the intake's, continuing the HIS message's or the request's `traceparent`) — that span's
+ * `traceparent`, so the relay publishes the event as a child of it (libs/observability). An
+ * event that names its own `traceparent` keeps it.
+ */
+function storedHeaders(headers: Record<string, string>): string {
+  if (headers.traceparent !== undefined) return JSON.stringify(headers);
+  return JSON.stringify({ ...headers, ...traceHeaders() });
+}
+
 /** Several events in one statement; how many were new (an event id already there is skipped). */
 export async function insertOutboxMany(q: Queryable, events: OutboxEvent[]): Promise<number> {
   if (events.length === 0) return 0;
   const params: unknown[] = [];
   const rows = events.map((e) => {
-    params.push(e.eventId, e.topic, e.key, e.payload, JSON.stringify(e.headers));
+    params.push(e.eventId, e.topic, e.key, e.payload, storedHeaders(e.headers));
     const n = params.length;
     return `($${n - 4}, $${n - 3}, $${n - 2}, $${n - 1}, $${n}::jsonb)`;
   });
@@ -514,12 +525,13 @@ export async function insertOutboxMany(q: Queryable, events: OutboxEvent[]): Pro
   return rowCount;
 }
 
+/** Writes an event in the caller's transaction. The same event id is written once. */
 export async function insertOutbox(q: Queryable, event: OutboxEvent): Promise<boolean> {
   const { rowCount } = await q.query(
     `INSERT INTO outbox (event_id, topic, key, payload, headers)
      VALUES ($1, $2, $3, $4, $5::jsonb)
      ON CONFLICT (event_id) DO NOTHING`,
-    [event.eventId, event.topic, event.key, event.payload, JSON.stringify(event.headers)],
+    [event.eventId, event.topic, event.key, event.payload, storedHeaders(event.headers)],
   );
   return rowCount === 1;
 }

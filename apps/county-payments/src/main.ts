@@ -5,12 +5,24 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { isStoreOpenError } from '@onebill/ledger';
+import { preflight, startupHint, type StartupTarget } from '@onebill/messaging';
 import { CountyPaymentsModule } from './app.module';
 import { ConfigError, loadConfig } from './config';
 import { CountyPaymentsRuntime } from './runtime';
 
+/** What this start needs (port, broker, database): checked first, named when it fails. */
+let target: StartupTarget | undefined;
+
 async function main(): Promise<void> {
   const config = loadConfig();
+  target = {
+    command: 'npm run start:county',
+    portVariable: 'PORT',
+    port: config.port,
+    kafkaBrokers: config.kafka.brokers,
+    databaseUrl: config.databaseUrl,
+  };
+  await preflight(target);
   const runtime = await CountyPaymentsRuntime.open(config);
   const app = await NestFactory.create(CountyPaymentsModule.forRuntime(runtime), {
     logger: ['error', 'warn', 'log'],
@@ -43,6 +55,13 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(error instanceof ConfigError || isStoreOpenError(error) ? error.message : error);
+  const hint = target === undefined ? null : startupHint(error, target);
+  console.error(
+    hint !== null
+      ? `error: ${hint}`
+      : error instanceof ConfigError || isStoreOpenError(error)
+        ? error.message
+        : error,
+  );
   process.exit(1);
 });

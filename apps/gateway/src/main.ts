@@ -7,6 +7,7 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { isStoreOpenError } from '@onebill/ledger';
+import { preflight, startupHint, type StartupTarget } from '@onebill/messaging';
 import { GatewayModule } from './app.module';
 import { ConfigError, loadConfig } from './config';
 import { bodyParserErrors } from './http.controller';
@@ -15,8 +16,13 @@ import { GatewayRuntime } from './runtime';
 import { securityHeaders } from './security-headers';
 import { SelfFeed } from './self-feed';
 
+/** What this start needs (port, broker, database): checked first, named when it fails. */
+let target: StartupTarget | undefined;
+
 async function main(): Promise<void> {
   const config = loadConfig();
+  target = { command: 'npm start', portVariable: 'PORT', ...config };
+  await preflight(target);
   const log = new Logger(config.logLevel, { service: 'gateway' });
   const runtime = await GatewayRuntime.open(config, log);
   const app = await NestFactory.create<NestExpressApplication>(GatewayModule.forRuntime(runtime), {
@@ -94,8 +100,9 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
+  const hint = target === undefined ? null : startupHint(error, target);
   process.stderr.write(
-    `${error instanceof ConfigError || isStoreOpenError(error) ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    `${hint !== null ? `error: ${hint}` : error instanceof ConfigError || isStoreOpenError(error) ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
   );
   process.exit(1);
 });

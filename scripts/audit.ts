@@ -250,7 +250,8 @@ async function run(db: () => Promise<Db>, words: string[], o: Opts): Promise<num
     }
     case 'replay': {
       const rules = RuleBook.load();
-      const report = await auditReplay(await db(), rules, filterOf(o), {
+      const filter = filterOf(o); // the options checked before the store is opened
+      const report = await auditReplay(await db(), rules, filter, {
         onProgress: progress('replayed'),
       });
       emit(o, report, () => auditCsv(report));
@@ -264,7 +265,8 @@ async function run(db: () => Promise<Db>, words: string[], o: Opts): Promise<num
         ruleSetDir: dir,
         figuresFiles: o.get('figures') ?? [],
       });
-      const report = await whatIfReplay(await db(), whatIf, filterOf(o), {
+      const filter = filterOf(o);
+      const report = await whatIfReplay(await db(), whatIf, filter, {
         onProgress: progress('what-if'),
       });
       emit(o, report, () => whatIfCsv(report));

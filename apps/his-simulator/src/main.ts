@@ -8,7 +8,7 @@
  * (--token, else ONEBILL_TOKEN: the development token `npm start` prints, or one from
  * `npm run credential`) and counts what the gateway answered. Bad options: one line, exit 2.
  */
-import { KafkaClient, Topics, kafkaSettingsFromEnv } from '@onebill/messaging';
+import { KafkaClient, Topics, checkBrokers, kafkaSettingsFromEnv } from '@onebill/messaging';
 import { RuleBook } from '@onebill/rules';
 import { Feed, type FeedMessage } from './feed';
 import { pace } from './pace';
@@ -61,9 +61,10 @@ async function main(): Promise<void> {
   const answers = new Map<string, number>();
   let close = async (): Promise<void> => {};
   if (target === 'kafka') {
-    const client = new KafkaClient(
-      kafkaSettingsFromEnv(process.env, { clientId: 'his-simulator' }),
-    );
+    const settings = kafkaSettingsFromEnv(process.env, { clientId: 'his-simulator' });
+    // a broker that does not answer: what to run, at once (not kafkajs retrying)
+    await checkBrokers(settings.brokers, 'or send over HTTP: --target http --token …');
+    const client = new KafkaClient(settings);
     const producer = client.producer();
     sink = async (batch) => {
       await producer.send(

@@ -34,10 +34,13 @@ export function portTaken(t: StartupTarget): string {
   );
 }
 
-export function brokerDown(brokers: readonly string[]): string {
+export function brokerDown(
+  brokers: readonly string[],
+  otherwise = 'or unset KAFKA_BROKERS to run on HTTP alone',
+): string {
   return (
     `Kafka does not answer at ${brokers.join(',')} (KAFKA_BROKERS): start a local broker with ` +
-    `${KAFKA_START} (it prints KAFKA_BROKERS), or unset KAFKA_BROKERS to run on HTTP alone`
+    `${KAFKA_START} (it prints KAFKA_BROKERS), ${otherwise}`
   );
 }
 
@@ -114,21 +117,24 @@ function hostPort(broker: string): { host: string; port: number } {
  */
 export async function preflight(t: StartupTarget): Promise<void> {
   if (!(await portFree(t.port, t.host))) throw new StartupProblem(portTaken(t));
-  const brokers = t.kafkaBrokers ?? [];
-  if (brokers.length > 0) {
-    const up = await Promise.all(
-      brokers.map((b) => {
-        const { host, port } = hostPort(b);
-        return answers(host, port);
-      }),
-    );
-    if (!up.some(Boolean)) throw new StartupProblem(brokerDown(brokers));
-  }
+  await checkBrokers(t.kafkaBrokers ?? []);
   if (t.databaseUrl) {
     const at = databaseAddress(t.databaseUrl);
     if (at !== null && !(await answers(at.host, at.port)))
       throw new StartupProblem(databaseDown(`${at.host}:${at.port}`));
   }
+}
+
+/** One of the brokers answers, or a StartupProblem saying how to start one (none given: no check). */
+export async function checkBrokers(brokers: readonly string[], otherwise?: string): Promise<void> {
+  if (brokers.length === 0) return;
+  const up = await Promise.all(
+    brokers.map((b) => {
+      const { host, port } = hostPort(b);
+      return answers(host, port);
+    }),
+  );
+  if (!up.some(Boolean)) throw new StartupProblem(brokerDown(brokers, otherwise));
 }
 
 /** The error and its causes (Error.cause, AggregateError.errors, kafkajs's originalError). */

@@ -985,7 +985,10 @@
           el('td', {}, [x.fixmedins_code || '']),
           el('td', { className: 'reason', title: plainTitle(x.explanation) }, [x.reason_code]),
           el('td', { className: 'field' }, [x.field || '']),
-          el('td', { className: 'message' }, [x.message]),
+          // what to do, in plain words; the machine's message stays in the tooltip
+          el('td', { className: 'message', title: x.message }, [
+            (x.explanation && x.explanation.fix) || x.message,
+          ]),
           el('td', {}, [
             x.resubmitted_as ? `by ${x.resubmitted_by} as message ${x.resubmitted_as}` : '',
           ]),

@@ -1328,7 +1328,14 @@
     fillRows('audit-diffs', []);
     $('audit-summary').textContent = '';
     for (;;) {
-      const p = job.progress || { done: 0, total: 0, rate: 0 };
+      // a job read before its first progress report has none ({}): zeros, never NaN (a NaN
+      // progress max throws, and the poll stopped with the job shown as running)
+      const raw = job.progress || {};
+      const p = {
+        done: Number(raw.done) || 0,
+        total: Number(raw.total) || 0,
+        rate: Number(raw.rate) || 0,
+      };
       $('audit-progress').max = Math.max(1, p.total);
       $('audit-progress').value = p.done;
       $('audit-progress-text').textContent =

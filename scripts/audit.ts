@@ -22,10 +22,11 @@
  * The store is the gateway's: DATABASE_URL, or the embedded PGlite in PGLITE_DIR (default
  * .data/pglite; one process at a time: stop the gateway or use its HTTP API). Progress goes to
  * stderr, the report to stdout or --out. Exit 0: clean; 1: differences or broken links found;
- * 2: bad input (the message names the field); 4: the store cannot be opened (in use by another
- * process, or damaged: the message says what to do); 64: usage.
+ * 2: bad input — a missing or wrong option, a file or folder that cannot be read — in one line
+ * naming the option or the file (scripts/cli-input.ts); 4: the store cannot be opened (in use by
+ * another process, or damaged: the message says what to do). --help prints the usage (exit 0).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import {
   type Progress,
   type ReconciliationReport,
@@ -74,11 +75,17 @@ import {
 } from '@onebill/ledger';
 import { KafkaClient, TOPIC_SPECS, decodeDeclaration } from '@onebill/messaging';
 import { RuleBook, RuleSetError } from '@onebill/rules';
+import { BAD_INPUT, badInputLine } from './cli-input';
 
 const USAGE = `usage: npm run audit:cli -- <archive verify|archive seal|replay|what-if|kafka-replay|reconcile|clearing|funds> [options]
   see scripts/audit.ts and docs/audit.md`;
 
+/** A missing or wrong option: one line naming it, exit 2; empty for --help (usage, exit 0). */
 class UsageError extends Error {}
+
+/** The usage error's one line: what is wrong, and where the usage is. */
+const usageLine = (message: string): string =>
+  `error: ${message} (usage: npm run audit:cli -- --help; docs/audit.md)`;
 class InputError extends Error {}
 
 type Opts = Map<string, string[]>;
@@ -243,18 +250,23 @@ async function run(db: () => Promise<Db>, words: string[], o: Opts): Promise<num
     }
     case 'replay': {
       const rules = RuleBook.load();
-      const report = await auditReplay(await db(), rules, filterOf(o), {
+      const filter = filterOf(o); // the options checked before the store is opened
+      const report = await auditReplay(await db(), rules, filter, {
         onProgress: progress('replayed'),
       });
       emit(o, report, () => auditCsv(report));
       return report.differing + report.failed === 0 ? 0 : 1;
     }
     case 'what-if': {
+      const dir = need(o, 'rules');
+      if (!existsSync(dir) || !statSync(dir).isDirectory())
+        throw new InputError(`--rules ${dir}: no such folder (a folder of rule-set JSON files)`);
       const whatIf = RuleBook.load({
-        ruleSetDir: need(o, 'rules'),
+        ruleSetDir: dir,
         figuresFiles: o.get('figures') ?? [],
       });
-      const report = await whatIfReplay(await db(), whatIf, filterOf(o), {
+      const filter = filterOf(o);
+      const report = await whatIfReplay(await db(), whatIf, filter, {
         onProgress: progress('what-if'),
       });
       emit(o, report, () => whatIfCsv(report));
@@ -299,7 +311,12 @@ async function run(db: () => Promise<Db>, words: string[], o: Opts): Promise<num
     }
     case 'reconcile': {
       const file = need(o, 'file');
-      const text = readFileSync(file, 'utf8');
+      let text: string;
+      try {
+        text = readFileSync(file, 'utf8');
+      } catch (e) {
+        throw new InputError(badInputLine(e, '--file')?.replace(/^error: /, '') ?? String(e));
+      }
       let declarations;
       if (/\.csv$/i.test(file)) declarations = parseCsvDeclarations(text);
       else {
@@ -358,8 +375,12 @@ async function main(): Promise<number> {
   try {
     parsed = parse(process.argv.slice(2));
   } catch (e) {
-    process.stderr.write(`${(e as Error).message}\n${USAGE}\n`);
-    return 64;
+    if ((e as Error).message === '') {
+      process.stdout.write(`${USAGE}\n`);
+      return 0;
+    }
+    process.stderr.write(`${usageLine((e as Error).message)}\n`);
+    return BAD_INPUT;
   }
   // opened on first use: a command that reads no ledger (funds --spending) needs no store
   let opened: Promise<Db> | undefined;
@@ -373,8 +394,11 @@ async function main(): Promise<number> {
     return await run(db, parsed.words, parsed.opts);
   } catch (e) {
     if (e instanceof UsageError) {
-      process.stderr.write(`${e.message}\n${USAGE}\n`);
-      return 64;
+      // no command at all: the usage, as bad input
+      process.stderr.write(
+        `${usageLine(e.message || `a command is required: ${USAGE.split('\n')[0]?.slice(7)}`)}\n`,
+      );
+      return BAD_INPUT;
     }
     if (isStoreOpenError(e)) {
       // the embedded store is locked for one process (the gateway's), or PostgreSQL cannot start
@@ -395,6 +419,12 @@ async function main(): Promise<number> {
     ) {
       process.stderr.write(`error: ${e.message}\n`);
       return 2;
+    }
+    // a file or folder named on the command line that cannot be read (--figures, --public-key, …)
+    const line = badInputLine(e);
+    if (line !== null) {
+      process.stderr.write(`${line}\n`);
+      return BAD_INPUT;
     }
     throw e;
   } finally {

@@ -3,7 +3,8 @@
  *
  * Makes a new random bearer token for the gateway's HTTP API and console. Prints the token (give it
  * to its holder once; it is not stored anywhere) and the entry to add to the gateway's
- * GATEWAY_CREDENTIALS_FILE, which holds only the token's SHA-256.
+ * GATEWAY_CREDENTIALS_FILE, which holds only the token's SHA-256. A missing or wrong option: one
+ * line naming it, exit 2.
  */
 import {
   hashToken,
@@ -12,17 +13,33 @@ import {
   ROLES,
   type Role,
 } from '../apps/gateway/src/credentials';
+import { BAD_INPUT } from './cli-input';
+
+const USAGE = `npm run credential -- --name <name> --role ${ROLES.join('|')} [--hospital <fixmedins_code>]`;
+
+/** Bad input: one line naming the option, with the usage, exit 2 (scripts/cli-input.ts). */
+function fail(message: string): never {
+  process.stderr.write(`error: ${message} (usage: ${USAGE})\n`);
+  process.exit(BAD_INPUT);
+}
+
+const KNOWN = ['--name', '--role', '--hospital'];
+if (process.argv.includes('--help') || process.argv.includes('-h')) {
+  process.stdout.write(`usage: ${USAGE}\n`);
+  process.exit(0);
+}
+for (let i = 2; i < process.argv.length; i += 2) {
+  const a = process.argv[i] as string;
+  const v = process.argv[i + 1];
+  if (!KNOWN.includes(a))
+    fail(a.startsWith('--') ? `unknown option ${a}` : `unexpected argument ${a}`);
+  if (v === undefined || v.startsWith('--')) fail(`${a} needs a value`);
+}
 
 function option(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
-
-function fail(message: string): never {
-  process.stderr.write(
-    `${message}\nusage: npm run credential -- --name <name> --role ${ROLES.join('|')} [--hospital <fixmedins_code>]\n`,
-  );
-  process.exit(2);
+  if (i < 0) return undefined;
+  return process.argv[i + 1];
 }
 
 const name = option('name') ?? fail('--name is required');

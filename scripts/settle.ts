@@ -10,7 +10,8 @@
  * Every operator file (--params, --ytd, the rule sets, the registry) is checked against its JSON
  * Schema in contracts/ and the rule set's own names first: exit 2 with one line per problem.
  * A bill that cannot be settled: exit 2 (one bill) or 1 (a batch, the bill's line says why).
- * Usage error: 64.
+ * A missing or wrong option, or a file or folder that cannot be read: one line naming it, exit 2
+ * (scripts/cli-input.ts). --help prints the usage (exit 0).
  */
 import { readFileSync } from 'node:fs';
 import { EngineError } from '@onebill/engine';
@@ -28,6 +29,7 @@ import {
   settleBatch,
   settleBill,
 } from './settle-lib';
+import { BAD_INPUT, exitOnBadInput } from './cli-input';
 
 const USAGE = `usage: npm run settle -- <discharge.xml> [--params <yearly-figures.json>]… [--ytd <accumulators.json>] [--region <region>] [--xml]
        npm run settle -- --batch <bills.ndjson|dir-of-xml> [--params <yearly-figures.json>]… [--ytd <positions-by-psn_no.json>] [--region <region>]`;
@@ -138,9 +140,12 @@ function main(): void {
     args = parseArgs(process.argv.slice(2));
   } catch (e) {
     if (e instanceof UsageError) {
-      if (e.message !== '') process.stderr.write(`${e.message}\n`);
-      process.stderr.write(`${USAGE}\n`);
-      process.exit(e.message === '' ? 0 : 64);
+      if (e.message === '') {
+        process.stdout.write(`${USAGE}\n`);
+        process.exit(0);
+      }
+      process.stderr.write(`error: ${e.message} (usage: npm run settle -- --help)\n`);
+      process.exit(BAD_INPUT);
     }
     throw e;
   }
@@ -152,6 +157,7 @@ function main(): void {
     if (e instanceof EngineError)
       fail([{ code: e.code, field: e.field, rule: e.rule, message: e.message }]);
     if (e instanceof RuleSetError) fail(problemsOf(e));
+    exitOnBadInput(e, args.batch !== undefined ? '--batch' : undefined);
     throw e;
   }
 }

@@ -6,9 +6,10 @@
  * The page is read through its DOM (ids, data-* attributes), never through canvas pixels.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
+import { parseCsv } from '@onebill/audit';
 import { billXml, hospitalOf, newRun } from './support/bills';
 import { writeCredentials } from './support/credentials';
 import { eventually } from './support/eventually';
@@ -467,6 +468,229 @@ describe('operator console in Chromium (real Kafka, real PostgreSQL, the compile
     );
     expect(after.body.alerts.find((x) => x.psn_no === psn)?.acknowledged_by).toBe('test-operator');
     await keepScreenshot(p, 'alerts-acknowledged-1366x768');
+    await p.close();
+  });
+
+  // ---------------------------------------------------------------- issue 13: ranges, CSV, plain
+  // reasons, statements
+
+  /** An instant as the console's picker takes it: Beijing time, to the second. */
+  const beijing = (ms: number): string =>
+    new Date(ms + 8 * 3600_000).toISOString().slice(0, 19).replace('T', ' ');
+  const picker = (ms: number): string => beijing(ms).replace(' ', 'T');
+
+  /** Clicks a CSV button and reads the file the browser saved: its rows by column name. */
+  async function downloaded(
+    p: Page,
+    button: string,
+    bom = true,
+  ): Promise<Array<Record<string, string>>> {
+    const [download] = await Promise.all([p.waitForEvent('download'), p.click(button)]);
+    const text = readFileSync((await download.path()) ?? '', 'utf8');
+    // the console's exports start with a byte-order mark: spreadsheets then read UTF-8
+    if (bom) expect(text.charCodeAt(0)).toBe(0xfeff);
+    const [head = [], ...rows] = parseCsv(text.replace(/^\uFEFF/, ''));
+    return rows.map((r) => Object.fromEntries(head.map((h, i) => [h, r[i] ?? ''])));
+  }
+
+  interface ApiMessage {
+    id: string;
+    received_at: string;
+    mdtrt_id: string | null;
+  }
+
+  it('the time-range picker filters the messages, and their CSV holds the same rows in Beijing time', async () => {
+    const xml = billXml(RUN, TEMPLATE, 'T1');
+    await publish(xml);
+    const mine = await eventually(async () => {
+      const r = await api<{ messages: ApiMessage[] }>(
+        `/api/v1/messages?fixmedins_code=${hospitalOf(xml)}&limit=200`,
+      );
+      const m = r.body.messages.find((x) => x.mdtrt_id === `${RUN}-T1`);
+      if (m === undefined) throw new Error('not received yet');
+      return m;
+    }, LIVE_MS);
+    const at = Date.parse(mine.received_at);
+    // a closed range around the message, in the past (no row can join it while the test reads)
+    const from = Math.floor(at / 1000) * 1000;
+    const to = from + 2000;
+    await new Promise((r) => setTimeout(r, Math.max(0, to + 500 - Date.now())));
+    await page.click('nav button[data-tab="messages"]');
+    await page.fill('#filter-hospital', '');
+    await page.fill('#messages-from', picker(from));
+    await page.fill('#messages-to', picker(to));
+    await page.click('#message-filter button[type=submit]');
+    await page.waitForSelector(`#messages tbody tr[data-mdtrt-id="${RUN}-T1"]`, LIVE);
+    const inRange = await api<{ messages: ApiMessage[] }>(
+      `/api/v1/messages?limit=500&from=${encodeURIComponent(beijing(from))}&to=${encodeURIComponent(beijing(to))}`,
+    );
+    expect(inRange.status).toBe(200);
+    for (const m of inRange.body.messages) {
+      expect(Date.parse(m.received_at)).toBeGreaterThanOrEqual(from);
+      expect(Date.parse(m.received_at)).toBeLessThan(to);
+    }
+    await eventually(async () =>
+      expect(Number(await page.getAttribute('#messages', 'data-count'))).toBe(
+        Math.min(50, inRange.body.messages.length),
+      ),
+    );
+    await keepScreenshot(page, 'messages-range');
+
+    // the CSV: the same rows, Beijing times inside the range, the person masked
+    const rows = await downloaded(page, '#messages-csv');
+    expect(await page.getAttribute('#messages-csv', 'data-rows')).toBe(String(rows.length));
+    expect(rows.map((r) => r['id']).sort()).toEqual(inRange.body.messages.map((m) => m.id).sort());
+    const row = rows.find((r) => r['mdtrt_id'] === `${RUN}-T1`);
+    expect(row?.['received_at_utc8']).toBe(beijing(at).slice(0, 19));
+    expect(row?.['psn_no_masked']).toMatch(/^.{4}\*+.{4}$/);
+    expect(JSON.stringify(rows)).not.toContain(`${RUN}PT1`);
+    for (const r of rows) {
+      expect((r['received_at_utc8'] ?? '') >= beijing(from)).toBe(true);
+      expect((r['received_at_utc8'] ?? '') < beijing(to)).toBe(true);
+    }
+
+    // a range that ends before the message leaves it out
+    await page.fill('#messages-from', picker(from - 3_600_000));
+    await page.fill('#messages-to', picker(from - 1000));
+    await page.click('#message-filter button[type=submit]');
+    await eventually(async () =>
+      expect(await page.$(`#messages tbody tr[data-mdtrt-id="${RUN}-T1"]`)).toBeNull(),
+    );
+    // a range that is not a time is refused, naming the parameter
+    const bad = await fetch(`${harness.base}/api/v1/console/messages.csv?from=yesterday`, {
+      headers: CRED.header(CRED.operator),
+    });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(await bad.json())).toContain('from must be a Beijing time');
+    await page.fill('#messages-from', '');
+    await page.fill('#messages-to', '');
+  });
+
+  it('the reject queue filters by time; its CSV has the plain reason and no cell a spreadsheet would run', async () => {
+    const start = Date.now() - 1000;
+    const visit = `=HYPERLINK("x")-${RUN}`;
+    const xml = billXml(RUN, TEMPLATE, 'X1')
+      .replace(/<mdtrt_id>[^<]*<\/mdtrt_id>/, `<mdtrt_id>${visit}</mdtrt_id>`)
+      .replace(/<psn_no>[^<]*<\/psn_no>/, '');
+    await publish(xml);
+    await page.click('nav button[data-tab="rejects"]');
+    await page.fill('#rejects-from', picker(start));
+    await page.fill('#rejects-to', picker(Date.now() + 3_600_000));
+    const rows = await eventually(async () => {
+      const all = await downloaded(page, '#rejects-csv');
+      if (!all.some((r) => r['mdtrt_id'] === `'${visit}`)) throw new Error('not recorded yet');
+      return all;
+    }, LIVE_MS);
+    const row = rows.find((r) => r['mdtrt_id'] === `'${visit}`);
+    expect(row?.['reason_code']).toMatch(/^[A-Z_]+$/);
+    expect(row?.['reason_zh']).toMatch(/[\u4e00-\u9fff]/);
+    expect(row?.['fix']?.length).toBeGreaterThan(10);
+    for (const r of rows) {
+      expect((r['created_at_utc8'] ?? '') >= beijing(start)).toBe(true);
+      // no cell starts with what a spreadsheet runs as a formula
+      for (const v of Object.values(r)) expect(v).not.toMatch(/^[=+\-@]/);
+    }
+    // the picker filters the list the same way: the reject is listed, and gone from a range before it
+    await page.click('#rejects-filter button[type=submit]');
+    const id = row?.['reject_id'] ?? '';
+    await page.waitForSelector(`#rejects tbody tr[data-reject-id="${id}"]`, LIVE);
+    await page.fill('#rejects-from', picker(start - 7_200_000));
+    await page.fill('#rejects-to', picker(start - 3_600_000));
+    await page.click('#rejects-filter button[type=submit]');
+    await eventually(async () =>
+      expect(await page.$(`#rejects tbody tr[data-reject-id="${id}"]`)).toBeNull(),
+    );
+    await page.fill('#rejects-from', '');
+    await page.fill('#rejects-to', '');
+    await page.click('#rejects-filter button[type=submit]');
+  });
+
+  it.each([
+    [1366, 768],
+    [1920, 1080],
+  ])(
+    'an opened reject says its reason in plain words, the bad value and the fix (%ix%i)',
+    async (width, height) => {
+      const visit = `P${width}`;
+      const xml = billXml(RUN, TEMPLATE, visit).replace(
+        /<inscp_scp_amt>[^<]*<\/inscp_scp_amt>/,
+        '<inscp_scp_amt>2,000.0x</inscp_scp_amt>',
+      );
+      await publish(xml);
+      const reject = await rejectOfVisit(`${RUN}-${visit}`, 'inscp_scp_amt');
+      const p = await signedIn(CRED.operator, 'operator');
+      await p.setViewportSize({ width, height });
+      await p.click('nav button[data-tab="rejects"]');
+      await p.click(`#rejects tbody tr[data-reject-id="${reject.reject_id}"]`, LIVE);
+      await p.waitForSelector(`#reject-view[data-reject-id="${reject.reject_id}"]`);
+      // the machine code stays beside the words
+      expect(await p.textContent('#reject-reason')).toBe(reject.reason_code);
+      expect(await p.getAttribute('#reject-plain', 'data-code')).toBe(reject.reason_code);
+      expect(await p.textContent('#reject-plain-zh')).toMatch(/[\u4e00-\u9fff]/);
+      expect((await p.textContent('#reject-plain-en'))?.length).toBeGreaterThan(10);
+      expect(await p.getAttribute('#reject-bad-value', 'data-value')).toBe('2,000.0x');
+      expect(await p.textContent('#reject-bad-value')).toContain('"2,000.0x"');
+      expect(await p.textContent('#reject-fix')).toContain('inscp_scp_amt');
+      // the words are on the first screen, beside the list
+      const box = await p.locator('#reject-fix').boundingBox();
+      expect((box?.y ?? Infinity) + (box?.height ?? 0)).toBeLessThanOrEqual(height);
+      await keepScreenshot(p, `reject-plain-${width}x${height}`);
+      await p.close();
+    },
+  );
+
+  it("opens a county's monthly clearing and its region's fund statement from the console", async () => {
+    const xml = billXml(RUN, TEMPLATE, 'S1');
+    await publish(xml);
+    const setl = await eventually(async () => {
+      const r = await api<{ setlinfo: { setl_time: string; clr_optins: string } }>(
+        `/api/v1/settlements?fixmedins_code=${hospitalOf(xml)}&mdtrt_id=${RUN}-S1`,
+      );
+      if (r.status !== 200) throw new Error(`not settled yet: ${r.status}`);
+      return r.body.setlinfo;
+    }, LIVE_MS);
+    const month = setl.setl_time.slice(0, 7);
+    const county = setl.clr_optins;
+
+    const p = await signedIn(CRED.operator, 'operator');
+    await p.setViewportSize({ width: 1366, height: 768 });
+    await p.click('#nav-statements');
+    await p.selectOption('#statements-county', county);
+    // the county is offered by name with its code
+    expect(await p.textContent(`#statements-county option[value="${county}"]`)).toMatch(
+      new RegExp(`^[\u4e00-\u9fff]+ ${county}$`),
+    );
+    await p.fill('#statements-month', month);
+    await p.click('#show-clearing');
+    await p.waitForSelector(
+      `#statement[data-kind="clearing-monthly"][data-county="${county}"][data-period="${month}"]`,
+      LIVE,
+    );
+    const api2 = await api<{ lines: Array<{ fixmedinsCode: string }> }>(
+      `/api/v1/clearing/monthly?county=${county}&month=${month}`,
+    );
+    expect(api2.body.lines.length).toBeGreaterThan(0);
+    expect(await p.getAttribute('#statement-rows', 'data-count')).toBe(
+      String(api2.body.lines.length),
+    );
+    expect(
+      await p
+        .locator(`#statement-rows td[data-field="fixmedinsCode"]`)
+        .filter({ hasText: hospitalOf(xml) })
+        .count(),
+    ).toBeGreaterThan(0);
+    const csv = await downloaded(p, '#statements-csv', false);
+    expect(csv.some((r) => Object.values(r).includes(hospitalOf(xml)))).toBe(true);
+    await keepScreenshot(p, 'statement-clearing');
+
+    await p.click('#show-funds');
+    await p.waitForSelector(
+      `#statement[data-kind="fund-statement"][data-period="${month.slice(0, 4)}"]`,
+      LIVE,
+    );
+    expect(Number(await p.getAttribute('#statement-rows', 'data-count'))).toBeGreaterThan(0);
+    expect(await p.textContent('#statement-title')).toContain(month.slice(0, 4));
+    await keepScreenshot(p, 'statement-funds');
     await p.close();
   });
 });

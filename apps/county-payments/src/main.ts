@@ -8,13 +8,25 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { isStoreOpenError } from '@onebill/ledger';
 import { lineSink, Logger, NestLogger, setupTracing } from '@onebill/observability';
+import { preflight, startupHint, type StartupTarget } from '@onebill/messaging';
 import { CountyPaymentsModule } from './app.module';
 import { ConfigError, loadConfig } from './config';
 import { CountyPaymentsRuntime } from './runtime';
 
+/** What this start needs (port, broker, database): checked first, named when it fails. */
+let target: StartupTarget | undefined;
+
 async function main(): Promise<void> {
   const config = loadConfig();
   const log = new Logger(config.logLevel, { service: 'county-payments' });
+  target = {
+    command: 'npm run start:county',
+    portVariable: 'PORT',
+    port: config.port,
+    kafkaBrokers: config.kafka.brokers,
+    databaseUrl: config.databaseUrl,
+  };
+  await preflight(target);
   const tracing = await setupTracing({ serviceName: 'county-payments' }); // off unless configured
   const runtime = await CountyPaymentsRuntime.open(config, lineSink(log));
   const app = await NestFactory.create(CountyPaymentsModule.forRuntime(runtime), {
@@ -54,7 +66,13 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  // before the logger exists or a store that cannot open: one plain line for whoever started it
-  console.error(error instanceof ConfigError || isStoreOpenError(error) ? error.message : error);
+  const hint = target === undefined ? null : startupHint(error, target);
+  console.error(
+    hint !== null
+      ? `error: ${hint}`
+      : error instanceof ConfigError || isStoreOpenError(error)
+        ? error.message
+        : error,
+  );
   process.exit(1);
 });

@@ -209,6 +209,8 @@
     $('app').hidden = false;
     $('sign-out').hidden = false;
     $('resubmit').hidden = !isOperator();
+    // statements are for operators and auditors (the audit API refuses a hospital)
+    $('nav-statements').disabled = who.role === 'hospital';
     const names = await api('GET', '/api/v1/console/names');
     state.names = names.status === 200 ? names.json : null;
     showTab(state.tab);
@@ -236,6 +238,7 @@
     clear($('bill-view')).hidden = true;
     $('reject-view').hidden = true;
     $('reject-xml').value = '';
+    $('statement').hidden = true;
     setNotice('');
     $('sign-in-error').textContent = message || '';
   }
@@ -718,7 +721,7 @@
   // ------------------------------------------------------------------ latest messages
 
   async function refreshMessages() {
-    const q = new URLSearchParams({ limit: '50' });
+    const q = rangeParams('messages', new URLSearchParams({ limit: '50' }));
     const status = $('filter-status').value;
     const hospital = $('filter-hospital').value.trim();
     if (status) q.set('status', status);
@@ -959,7 +962,7 @@
   // ------------------------------------------------------------------ reject queue and resubmit
 
   async function refreshRejects() {
-    const q = new URLSearchParams({ limit: '50' });
+    const q = rangeParams('rejects', new URLSearchParams({ limit: '50' }));
     if ($('rejects-open').checked) q.set('open', 'true');
     const { rejects } = expectOk(await api('GET', `/api/v1/rejects?${q}`), 'reject queue');
     const open = $('reject-view').hidden ? null : $('reject-view').getAttribute('data-reject-id');
@@ -980,9 +983,12 @@
           el('td', { className: 'num' }, [x.reject_id]),
           el('td', {}, [fmtTime(x.created_at)]),
           el('td', {}, [x.fixmedins_code || '']),
-          el('td', { className: 'reason' }, [x.reason_code]),
+          el('td', { className: 'reason', title: plainTitle(x.explanation) }, [x.reason_code]),
           el('td', { className: 'field' }, [x.field || '']),
-          el('td', { className: 'message' }, [x.message]),
+          // what to do, in plain words; the machine's message stays in the tooltip
+          el('td', { className: 'message', title: x.message }, [
+            (x.explanation && x.explanation.fix) || x.message,
+          ]),
           el('td', {}, [
             x.resubmitted_as ? `by ${x.resubmitted_by} as message ${x.resubmitted_as}` : '',
           ]),
@@ -1021,6 +1027,7 @@
       `hospital ${x.fixmedins_code || 'unknown'}, received ${fmtTime(x.created_at)}, ` +
       `message ${x.inbox_id}`;
     $('reject-message').textContent = x.message;
+    showRejectPlain(x);
     const done = $('reject-resubmitted');
     done.setAttribute('data-resubmitted-by', x.resubmitted_by || '');
     done.setAttribute('data-resubmitted-as', x.resubmitted_as || '');
@@ -1096,6 +1103,205 @@
     await refreshRejects();
   }
 
+  // ------------------------------------------------------------------ plain reasons (issue 13)
+
+  /** A reject's reason in words for a tooltip (the list keeps the code in the cell). */
+  function plainTitle(why) {
+    return why ? `${why.zh} ${why.en}` : undefined;
+  }
+
+  /**
+   * The opened reject's reason in plain words (中文, English), the bad value and the fix, from the
+   * server's explanation (apps/gateway/src/reject-reasons.ts); the code is shown beside it above.
+   */
+  function showRejectPlain(x) {
+    const why = x.explanation || { code: x.reason_code, zh: '', en: '', fix: '', bad_value: null };
+    $('reject-plain').setAttribute('data-code', why.code);
+    $('reject-plain-zh').textContent = why.zh;
+    $('reject-plain-en').textContent = why.en;
+    const bad = $('reject-bad-value');
+    bad.setAttribute('data-value', why.bad_value === null ? '' : why.bad_value);
+    bad.textContent =
+      why.bad_value === null
+        ? x.field
+          ? `Field ${x.field}: not in the message.`
+          : ''
+        : `Bad value${x.field ? ` of ${x.field}` : ''}: "${why.bad_value}"`;
+    $('reject-fix').textContent = why.fix ? `Fix: ${why.fix}` : '';
+  }
+
+  // ------------------------------------------------------------------ time ranges and CSV (issue 13)
+
+  /**
+   * The picker's range as query parameters. A datetime-local value is read as Beijing time (the
+   * header says so) and sent as "YYYY-MM-DD HH:MM", which the gateway reads as Beijing time too,
+   * whatever the browser's own time zone.
+   */
+  function rangeParams(prefix, q) {
+    for (const k of ['from', 'to']) {
+      const v = $(`${prefix}-${k}`).value.trim();
+      if (v) q.set(k, v.replace('T', ' '));
+    }
+    return q;
+  }
+
+  /**
+   * Downloads a CSV export with the bearer token (a plain link could not send it); the button
+   * keeps the number of rows it held in data-rows.
+   */
+  async function downloadCsv(button, path, filename) {
+    button.removeAttribute('data-rows');
+    const res = await fetch(path, {
+      headers: { authorization: `Bearer ${sessionStorage.getItem(TOKEN_KEY) || ''}` },
+      cache: 'no-store',
+    });
+    if (res.status === 401) {
+      signOut('signed out: the token was not accepted');
+      throw new SignedOut('signed out');
+    }
+    if (res.status !== 200) {
+      let json = {};
+      try {
+        json = await res.json();
+      } catch {
+        // not JSON: the status says enough
+      }
+      throw new Error(`CSV: ${res.status} ${problemsText(json)}`);
+    }
+    const blob = await res.blob();
+    const a = document.createElement('a');
+    a.href = URL.createObjectURL(blob);
+    a.download = filename;
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+    button.setAttribute('data-rows', res.headers.get('x-row-count') || '');
+  }
+
+  function exportMessages() {
+    const q = rangeParams('messages', new URLSearchParams());
+    const status = $('filter-status').value;
+    const hospital = $('filter-hospital').value.trim();
+    if (status) q.set('status', status);
+    if (hospital) q.set('fixmedins_code', hospital);
+    return downloadCsv($('messages-csv'), `/api/v1/console/messages.csv?${q}`, 'messages.csv');
+  }
+
+  function exportRejects() {
+    const q = rangeParams('rejects', new URLSearchParams());
+    if ($('rejects-open').checked) q.set('open', 'true');
+    return downloadCsv($('rejects-csv'), `/api/v1/console/rejects.csv?${q}`, 'rejects.csv');
+  }
+
+  // ------------------------------------------------------------------ statements (issue 13)
+
+  /** The county picker, from the names loaded at sign-in (name with the code), once. */
+  function fillStatementCounties() {
+    const select = $('statements-county');
+    if (select.options.length > 0 || !state.names) return;
+    for (const admdvs of Object.keys(state.names.counties).sort())
+      select.appendChild(el('option', { value: admdvs }, [countyLabel(admdvs)]));
+    if (!$('statements-month').value) {
+      // last month, Beijing time: the month a clearing is usually run for
+      const d = new Date(Date.now() + BEIJING_MS);
+      d.setUTCDate(1);
+      d.setUTCMonth(d.getUTCMonth() - 1);
+      $('statements-month').value = `${d.getUTCFullYear()}-${pad2(d.getUTCMonth() + 1)}`;
+    }
+  }
+
+  /** The region a county's hospitals settle under (its fund statement's region). */
+  function regionOfCounty(admdvs) {
+    const hospitals = Object.values((state.names && state.names.hospitals) || {});
+    const h = hospitals.find((x) => x.admdvs === admdvs && x.region);
+    return h ? h.region : null;
+  }
+
+  /** A statement's table from its rows: the columns are the rows' plain (not nested) fields. */
+  function statementTable(table, rows) {
+    const head =
+      rows.length === 0 ? [] : Object.keys(rows[0]).filter((k) => typeof rows[0][k] !== 'object');
+    fillTable(
+      table,
+      head,
+      rows.map((r) => ({
+        attrs: {},
+        cells: head.map((k) =>
+          typeof r[k] === 'string' && /^-?\d+\.\d{2}$/.test(r[k])
+            ? {
+                text: fmtMoney(r[k]),
+                attrs: { className: 'num', 'data-amount': r[k], 'data-field': k },
+              }
+            : {
+                text: r[k] === null || r[k] === undefined ? '' : String(r[k]),
+                attrs: { 'data-field': k },
+              },
+        ),
+      })),
+    );
+    table.setAttribute('data-count', String(rows.length));
+  }
+
+  /** Shows a statement and arms the CSV button with the same query. */
+  function showStatement(kind, county, period, title, totals, rows, csvPath, csvName) {
+    const box = $('statement');
+    box.setAttribute('data-kind', kind);
+    box.setAttribute('data-county', county);
+    box.setAttribute('data-period', period);
+    $('statement-title').textContent = title;
+    statementTable($('statement-totals'), totals);
+    statementTable($('statement-rows'), rows);
+    box.hidden = false;
+    const csv = $('statements-csv');
+    csv.disabled = false;
+    csv.onclick = guarded(() => downloadCsv(csv, csvPath, csvName), 'statements-error');
+  }
+
+  async function showClearing() {
+    $('statements-error').textContent = '';
+    const county = $('statements-county').value;
+    const month = $('statements-month').value.trim();
+    const q = new URLSearchParams({ county, month });
+    const r = await api('GET', `/api/v1/clearing/monthly?${q}`);
+    if (r.status !== 200) throw new Error(`clearing: ${r.status} ${problemsText(r.json)}`);
+    const s = r.json;
+    showStatement(
+      'clearing-monthly',
+      county,
+      month,
+      `Monthly clearing of ${countyLabel(county)}, ${month} (${s.lines.length} lines)` +
+        (s.lines.length === 0 ? ': nothing settled, reversed or topped up in this month' : ''),
+      s.totals,
+      s.lines,
+      `/api/v1/clearing/monthly?${q}&format=csv`,
+      `clearing-${county}-${month}.csv`,
+    );
+  }
+
+  async function showFunds() {
+    $('statements-error').textContent = '';
+    const county = $('statements-county').value;
+    const year = ($('statements-month').value.trim() || '').slice(0, 4);
+    const region = regionOfCounty(county);
+    if (!region) throw new Error(`no region known for county ${county}`);
+    const q = new URLSearchParams({ region, year });
+    const r = await api('GET', `/api/v1/funds/statements?${q}`);
+    if (r.status !== 200) throw new Error(`fund statement: ${r.status} ${problemsText(r.json)}`);
+    const st = r.json.statement;
+    const totals = st.totals ? [st.totals] : [];
+    showStatement(
+      'fund-statement',
+      county,
+      year,
+      `Fund statement of ${region} ${year} (${st.method || ''}${st.example ? ', EXAMPLE figures' : ''})`,
+      totals,
+      st.rows || [],
+      `/api/v1/funds/statements?${q}&format=csv`,
+      `funds-${region}-${year}.csv`,
+    );
+  }
+
   // ------------------------------------------------------------------ audit and reconciliation
 
   /** Replaces the body of a table whose head is in the page; rows are arrays of cell texts. */
@@ -1122,7 +1328,14 @@
     fillRows('audit-diffs', []);
     $('audit-summary').textContent = '';
     for (;;) {
-      const p = job.progress || { done: 0, total: 0, rate: 0 };
+      // a job read before its first progress report has none ({}): zeros, never NaN (a NaN
+      // progress max throws, and the poll stopped with the job shown as running)
+      const raw = job.progress || {};
+      const p = {
+        done: Number(raw.done) || 0,
+        total: Number(raw.total) || 0,
+        rate: Number(raw.rate) || 0,
+      };
       $('audit-progress').max = Math.max(1, p.total);
       $('audit-progress').value = p.done;
       $('audit-progress-text').textContent =
@@ -1267,6 +1480,7 @@
 
   function showTab(name) {
     state.tab = name;
+    if (name === 'statements') fillStatementCounties();
     document.querySelectorAll('.tab').forEach((t) => {
       t.hidden = t.id !== `tab-${name}`;
     });
@@ -1334,8 +1548,13 @@
     ),
   );
   $('sign-out').addEventListener('click', () => signOut(''));
-  $('message-filter').addEventListener('submit', guarded(refreshMessages, 'notice'));
+  $('message-filter').addEventListener('submit', guarded(refreshMessages, 'messages-error'));
   $('rejects-open').addEventListener('change', guarded(refreshRejects, 'notice'));
+  $('rejects-filter').addEventListener('submit', guarded(refreshRejects, 'rejects-error'));
+  $('messages-csv').addEventListener('click', guarded(exportMessages, 'messages-error'));
+  $('rejects-csv').addEventListener('click', guarded(exportRejects, 'rejects-error'));
+  $('statements-form').addEventListener('submit', guarded(showClearing, 'statements-error'));
+  $('show-funds').addEventListener('click', guarded(showFunds, 'statements-error'));
   $('search-by-id').addEventListener(
     'submit',
     guarded(() => showBill($('search-setl-id').value.trim()), 'search-error'),

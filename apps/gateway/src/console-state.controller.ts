@@ -28,7 +28,7 @@ export class ConsoleStateController {
       hospitals: Object.fromEntries(
         hospitals.map((h) => [
           h.fixmedins_code,
-          { name: h.name, admdvs: h.admdvs, county: h.county },
+          { name: h.name, admdvs: h.admdvs, county: h.county, region: h.region },
         ]),
       ),
       counties,

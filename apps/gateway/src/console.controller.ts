@@ -8,7 +8,15 @@ import { Controller, Get, Inject, Param, Post, Query, Req, Res } from '@nestjs/c
 import type { Request, Response } from 'express';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { findReject, listMessages, listRejects, readFlow, type RejectRow } from '@onebill/ledger';
+import {
+  findReject,
+  listMessages,
+  listRejects,
+  type MessageRow,
+  readFlow,
+  type RejectListRow,
+  type RejectRow,
+} from '@onebill/ledger';
 import { decodeDischarge, maskMessage } from '@onebill/messaging/xml';
 import { toWire } from '@onebill/messaging/wire';
 import { projectRoot } from '@onebill/rules';
@@ -22,8 +30,10 @@ import {
   sendProblems,
   visibleSettlement,
 } from './http.controller';
+import { messagesCsv, parseConsoleTime, rejectsCsv } from './console-export';
 import { AlreadyResubmitted } from './intake.service';
 import { maskCertno, maskName } from './log';
+import { explainReject } from './reject-reasons';
 import { GatewayRuntime } from './runtime';
 
 const ASSETS: Record<string, string> = {
@@ -44,13 +54,62 @@ function limitOf(raw: string | undefined, fallback = 50, max = 500): number {
   return Number.isFinite(n) && n > 0 ? Math.min(n, max) : fallback;
 }
 
-function rejectJson(r: RejectRow, withPayload: boolean): Record<string, unknown> {
+/** The picker's range (from, to: Beijing time or ISO), or the 400 already sent. */
+function rangeOf(
+  req: Request,
+  res: Response,
+): { from: Date | undefined; to: Date | undefined } | null {
+  const from = parseConsoleTime(req.query['from'], 'from');
+  const to = parseConsoleTime(req.query['to'], 'to');
+  for (const [name, t] of [
+    ['from', from],
+    ['to', to],
+  ] as const) {
+    if (!t.ok) {
+      sendProblems(res, 400, 'rejected', [
+        {
+          code: 'INVALID_FIELD',
+          field: name,
+          rule: 'YYYY-MM-DD[ HH:MM[:SS]] in Beijing time, or ISO 8601 with Z or an offset',
+          message: t.message,
+        },
+      ]);
+      return null;
+    }
+  }
+  return { from: from.ok ? from.at : undefined, to: to.ok ? to.at : undefined };
+}
+
+const query = (req: Request, name: string): string | undefined => {
+  const v = req.query[name];
+  return typeof v === 'string' && v !== '' ? v : undefined;
+};
+
+/** Rows an export holds at most: a month of a busy county's rejects, not the whole ledger. */
+export const EXPORT_MAX_ROWS = 50_000;
+
+function sendCsvFile(res: Response, name: string, csv: string, rows: number): void {
+  res
+    .status(200)
+    .setHeader('content-type', 'text/csv; charset=utf-8')
+    .setHeader('content-disposition', `attachment; filename="${name}.csv"`)
+    .setHeader('x-row-count', String(rows))
+    .send(csv);
+}
+
+function rejectJson(
+  r: RejectRow,
+  withPayload: boolean,
+  shownPayload: string | null = null,
+): Record<string, unknown> {
   return {
     reject_id: r.id,
     inbox_id: r.inboxId,
     reason_code: r.reasonCode,
     field: r.field,
     message: r.message,
+    // in plain words with the fix, and the bad value as the reader may see it (masked or not)
+    explanation: explainReject({ ...r, payload: withPayload ? r.payload : shownPayload }),
     fixmedins_code: r.fixmedinsCode,
     created_at: r.createdAt.toISOString(),
     resubmitted_as: r.resubmittedAs,
@@ -77,8 +136,8 @@ function rejectJson(r: RejectRow, withPayload: boolean): Record<string, unknown>
  * where it cannot be parsed, only its size and hash (docs/adr/0012-hostile-input.md).
  */
 export function maskedRejectJson(r: RejectRow): Record<string, unknown> {
-  const json = rejectJson(r, false);
   const masked = maskMessage(r.payload, { name: maskName, id: maskCertno, psnNo: maskPsnNo });
+  const json = rejectJson(r, false, masked);
   if (masked !== null) return { ...json, original_payload: masked, original_payload_masked: true };
   return {
     ...json,
@@ -142,21 +201,10 @@ export class ConsoleController {
 
   @Get('api/v1/messages')
   @Allow('operator', 'auditor', 'hospital')
-  async messages(
-    @Query('status') status: string | undefined,
-    @Query('fixmedins_code') fixmedinsCode: string | undefined,
-    @Query('before') before: string | undefined,
-    @Query('limit') limit: string | undefined,
-    @Req() req: Request,
-  ): Promise<Record<string, unknown>> {
-    const scope = scopeOf(principalOf(req));
-    const rows = await listMessages(this.runtime.db, {
-      status: status === '' ? undefined : status,
-      fixmedinsCode: scope ?? (fixmedinsCode === '' ? undefined : fixmedinsCode),
-      beforeId: before !== undefined && /^\d{1,18}$/.test(before) ? before : undefined,
-      limit: limitOf(limit),
-    });
-    return {
+  async messages(@Req() req: Request, @Res() res: Response): Promise<void> {
+    const rows = await this.messageRows(req, res, limitOf(query(req, 'limit')));
+    if (rows === null) return;
+    res.status(200).json({
       messages: rows.map((r) => ({
         id: r.id,
         source: r.source,
@@ -174,24 +222,70 @@ export class ConsoleController {
         submitted_by: r.submittedBy,
         resubmission_of: r.resubmissionOf,
       })),
-    };
+    });
+  }
+
+  /**
+   * The messages of a time range as CSV (from/to in Beijing time, the list's filters), newest
+   * first, person numbers masked, formula-like cells made inert (console-export.ts).
+   */
+  @Get('api/v1/console/messages.csv')
+  @Allow('operator', 'auditor', 'hospital')
+  async messagesCsv(@Req() req: Request, @Res() res: Response): Promise<void> {
+    const rows = await this.messageRows(req, res, EXPORT_MAX_ROWS);
+    if (rows === null) return;
+    sendCsvFile(res, 'messages', messagesCsv(rows), rows.length);
+  }
+
+  private async messageRows(
+    req: Request,
+    res: Response,
+    limit: number,
+  ): Promise<MessageRow[] | null> {
+    const range = rangeOf(req, res);
+    if (range === null) return null;
+    const before = query(req, 'before');
+    return listMessages(this.runtime.db, {
+      status: query(req, 'status'),
+      fixmedinsCode: scopeOf(principalOf(req)) ?? query(req, 'fixmedins_code'),
+      beforeId: before !== undefined && /^\d{1,18}$/.test(before) ? before : undefined,
+      ...range,
+      limit,
+    });
   }
 
   @Get('api/v1/rejects')
   @Allow('operator', 'auditor', 'hospital')
-  async rejects(
-    @Query('open') open: string | undefined,
-    @Query('reason') reason: string | undefined,
-    @Query('limit') limit: string | undefined,
-    @Req() req: Request,
-  ): Promise<Record<string, unknown>> {
-    const rows = await listRejects(this.runtime.db, {
+  async rejects(@Req() req: Request, @Res() res: Response): Promise<void> {
+    const rows = await this.rejectRows(req, res, limitOf(query(req, 'limit')));
+    if (rows === null) return;
+    res.status(200).json({ rejects: rows.map((r) => rejectJson(r, false)) });
+  }
+
+  /** The rejects of a time range as CSV, each with its plain reason and fix beside the code. */
+  @Get('api/v1/console/rejects.csv')
+  @Allow('operator', 'auditor', 'hospital')
+  async rejectsCsv(@Req() req: Request, @Res() res: Response): Promise<void> {
+    const rows = await this.rejectRows(req, res, EXPORT_MAX_ROWS);
+    if (rows === null) return;
+    sendCsvFile(res, 'rejects', rejectsCsv(rows), rows.length);
+  }
+
+  private async rejectRows(
+    req: Request,
+    res: Response,
+    limit: number,
+  ): Promise<RejectListRow[] | null> {
+    const range = rangeOf(req, res);
+    if (range === null) return null;
+    const open = query(req, 'open');
+    return listRejects(this.runtime.db, {
       fixmedinsCode: scopeOf(principalOf(req)),
       open: open === 'true' || open === '1',
-      reasonCode: reason === '' ? undefined : reason,
-      limit: limitOf(limit),
+      reasonCode: query(req, 'reason'),
+      ...range,
+      limit,
     });
-    return { rejects: rows.map((r) => rejectJson(r, false)) };
   }
 
   @Get('api/v1/rejects/:id')

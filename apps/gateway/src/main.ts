@@ -8,6 +8,7 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { isStoreOpenError } from '@onebill/ledger';
 import { NestLogger, setupTracing, traceRequests } from '@onebill/observability';
+import { preflight, startupHint, type StartupTarget } from '@onebill/messaging';
 import { GatewayModule } from './app.module';
 import { ConfigError, loadConfig } from './config';
 import { bodyParserErrors } from './http.controller';
@@ -16,8 +17,13 @@ import { GatewayRuntime } from './runtime';
 import { securityHeaders } from './security-headers';
 import { SelfFeed } from './self-feed';
 
+/** What this start needs (port, broker, database): checked first, named when it fails. */
+let target: StartupTarget | undefined;
+
 async function main(): Promise<void> {
   const config = loadConfig();
+  target = { command: 'npm start', portVariable: 'PORT', ...config };
+  await preflight(target);
   const log = new Logger(config.logLevel, { service: 'gateway' });
   const tracing = await setupTracing({ serviceName: 'gateway' }); // off unless OTEL_EXPORTER_OTLP_ENDPOINT
   const runtime = await GatewayRuntime.open(config, log);
@@ -99,8 +105,9 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
+  const hint = target === undefined ? null : startupHint(error, target);
   process.stderr.write(
-    `${error instanceof ConfigError || isStoreOpenError(error) ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    `${hint !== null ? `error: ${hint}` : error instanceof ConfigError || isStoreOpenError(error) ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
   );
   process.exit(1);
 });

@@ -12,7 +12,7 @@
  * (pino, LOG_LEVEL). With OTEL_EXPORTER_OTLP_ENDPOINT set, each message is sent in a span of its
  * own and carries its `traceparent` (Kafka header or HTTP header): the start of the trace.
  */
-import { KafkaClient, Topics, kafkaSettingsFromEnv } from '@onebill/messaging';
+import { KafkaClient, Topics, checkBrokers, kafkaSettingsFromEnv } from '@onebill/messaging';
 import {
   lineSink,
   Logger,
@@ -79,10 +79,10 @@ async function main(): Promise<void> {
   const answers = new Map<string, number>();
   let close = async (): Promise<void> => {};
   if (target === 'kafka') {
-    const client = new KafkaClient({
-      ...kafkaSettingsFromEnv(process.env, { clientId: 'his-simulator' }),
-      logSink: lineSink(log),
-    });
+    const settings = kafkaSettingsFromEnv(process.env, { clientId: 'his-simulator' });
+    // a broker that does not answer: what to run, at once (not kafkajs retrying)
+    await checkBrokers(settings.brokers, 'or send over HTTP: --target http --token …');
+    const client = new KafkaClient({ ...settings, logSink: lineSink(log) });
     const producer = client.producer();
     sink = async (batch) => {
       const spans = batch.map(() => sendSpan('his-simulator', `${Topics.hisDischarge} send`));

@@ -151,6 +151,23 @@ describe('console reads on PGlite', () => {
     expect(await findReject(db, 'not-a-number')).toBeNull();
   });
 
+  it('keeps messages and rejects to a time range, with the visit and person they name', async () => {
+    const all = await listMessages(db, { limit: 10 });
+    const times = all.map((m) => m.receivedAt.getTime()).sort((a, b) => a - b);
+    const first = new Date(times[0] ?? 0);
+    const after = new Date((times.at(-1) ?? 0) + 1);
+    // from is inclusive, to exclusive: [first, after) holds them all, [after, …) none
+    expect((await listMessages(db, { limit: 10, from: first, to: after })).length).toBe(all.length);
+    expect(await listMessages(db, { limit: 10, from: after })).toEqual([]);
+    expect(await listMessages(db, { limit: 10, to: first })).toEqual([]);
+    expect(all.find((m) => m.setlId === settledA)?.psnNo).toBe('P-1');
+    const rejects = await listRejects(db, { limit: 10 });
+    const at = rejects[0]?.createdAt ?? new Date(0);
+    expect((await listRejects(db, { limit: 10, from: at })).map((r) => r.id)).toEqual([rejectB]);
+    expect(await listRejects(db, { limit: 10, to: at })).toEqual([]);
+    expect(rejects[0]).toMatchObject({ mdtrtId: 'M-B9', psnNo: null });
+  });
+
   it("finds a person's bills, only the hospital's own when asked", async () => {
     expect(
       (await findSettlementsOfPerson(db, 'P-1', { limit: 10 })).map((s) => s.setlId).sort(),

@@ -33,9 +33,17 @@ export interface MessageRow {
   reasonCode: string | null;
   submittedBy: string | null;
   resubmissionOf: string | null;
+  /** the settled person's number (whole: the caller masks it where it is shown) */
+  psnNo: string | null;
 }
 
-export interface MessageFilter {
+/** A time range: received (messages) or recorded (rejects) at or after `from`, before `to`. */
+export interface TimeRange {
+  from?: Date | undefined;
+  to?: Date | undefined;
+}
+
+export interface MessageFilter extends TimeRange {
   status?: string | undefined;
   fixmedinsCode?: string | undefined;
   /** rows with a smaller id only (paging backwards) */
@@ -52,6 +60,8 @@ export async function listMessages(q: Queryable, f: MessageFilter): Promise<Mess
   };
   if (f.fixmedinsCode !== undefined) add('i.fixmedins_code = ?', f.fixmedinsCode);
   if (f.beforeId !== undefined) add('i.id < ?', f.beforeId);
+  if (f.from !== undefined) add('i.received_at >= ?', f.from);
+  if (f.to !== undefined) add('i.received_at < ?', f.to);
   if (f.status !== undefined) {
     if (f.status === 'reversed') where.push(`(i.status = 'reversed' OR s.status = 'reversed')`);
     else if (f.status === 'settled') where.push(`i.status = 'settled' AND s.status = 'settled'`);
@@ -75,6 +85,7 @@ export async function listMessages(q: Queryable, f: MessageFilter): Promise<Mess
     reason_code: string | null;
     submitted_by: string | null;
     resubmission_of: string | null;
+    psn_no: string | null;
   }>(
     `SELECT i.id::text AS id, i.source, i.topic, i.partition, i."offset"::text AS offset,
             i.received_at, i.status, s.status AS settlement_status, i.correlation_id,
@@ -83,7 +94,8 @@ export async function listMessages(q: Queryable, f: MessageFilter): Promise<Mess
                      substring(left(i.payload, 4096) FROM '<mdtrt_id>[[:space:]]*([^<[:space:]]{1,64})[[:space:]]*</mdtrt_id>'))
               AS mdtrt_id,
             i.setl_id, i.reject_id::text AS reject_id,
-            r.reason_code, i.submitted_by, i.resubmission_of::text AS resubmission_of
+            r.reason_code, i.submitted_by, i.resubmission_of::text AS resubmission_of,
+            s.psn_no
        FROM inbox i
        LEFT JOIN settlements s ON s.setl_id = i.setl_id
        LEFT JOIN rejects r ON r.id = i.reject_id
@@ -108,10 +120,11 @@ export async function listMessages(q: Queryable, f: MessageFilter): Promise<Mess
     reasonCode: r.reason_code,
     submittedBy: r.submitted_by,
     resubmissionOf: r.resubmission_of,
+    psnNo: r.psn_no,
   }));
 }
 
-export interface RejectFilter {
+export interface RejectFilter extends TimeRange {
   fixmedinsCode?: string | undefined;
   /** only rejects nobody has resubmitted yet */
   open?: boolean | undefined;
@@ -119,7 +132,14 @@ export interface RejectFilter {
   limit: number;
 }
 
-export async function listRejects(q: Queryable, f: RejectFilter): Promise<RejectRow[]> {
+/** A reject in a list: the row, and the visit and person its message names (if it does). */
+export type RejectListRow = RejectRow & { mdtrtId: string | null; psnNo: string | null };
+
+/** An element's text in the first 4 KiB of a message, read without parsing (lists only). */
+const named = (element: string): string =>
+  `substring(left(r.payload, 4096) FROM '<${element}>[[:space:]]*([^<[:space:]]{1,64})[[:space:]]*</${element}>')`;
+
+export async function listRejects(q: Queryable, f: RejectFilter): Promise<RejectListRow[]> {
   const where: string[] = [];
   const params: unknown[] = [];
   if (f.fixmedinsCode !== undefined) {
@@ -130,15 +150,24 @@ export async function listRejects(q: Queryable, f: RejectFilter): Promise<Reject
     params.push(f.reasonCode);
     where.push(`r.reason_code = $${params.length}`);
   }
+  if (f.from !== undefined) {
+    params.push(f.from);
+    where.push(`r.created_at >= $${params.length}`);
+  }
+  if (f.to !== undefined) {
+    params.push(f.to);
+    where.push(`r.created_at < $${params.length}`);
+  }
   if (f.open === true) where.push('r.resubmitted_as IS NULL');
   params.push(f.limit);
-  const { rows } = await q.query<RejectDbRow>(
-    `SELECT ${REJECT_SUMMARY_COLUMNS} FROM rejects r
+  const { rows } = await q.query<RejectDbRow & { mdtrt_id: string | null; psn_no: string | null }>(
+    `SELECT ${REJECT_SUMMARY_COLUMNS}, ${named('mdtrt_id')} AS mdtrt_id, ${named('psn_no')} AS psn_no
+       FROM rejects r
       ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
       ORDER BY r.id DESC LIMIT $${params.length}`,
     params,
   );
-  return rows.map(rejectFromDb);
+  return rows.map((r) => ({ ...rejectFromDb(r), mdtrtId: r.mdtrt_id, psnNo: r.psn_no }));
 }
 
 /** A person's settlements (newest first), optionally only at one hospital. */

@@ -99,6 +99,14 @@ function parse(argv: string[]): { words: string[]; opts: Opts } {
   return { words, opts };
 }
 
+/** The folders the environment names (the libraries read no environment themselves). */
+const envDir = (name: string): string | undefined => process.env[name] || undefined;
+const bookFromEnv = (): RuleBook =>
+  RuleBook.load({
+    figuresDir: envDir('ONEBILL_FIGURES_DIR'),
+    registryFile: envDir('ONEBILL_REGISTRY'),
+  });
+
 const one = (o: Opts, k: string): string | undefined => o.get(k)?.at(-1);
 const need = (o: Opts, k: string): string => {
   const v = one(o, k);
@@ -242,7 +250,7 @@ async function run(db: () => Promise<Db>, words: string[], o: Opts): Promise<num
       return report.ok ? 0 : 1;
     }
     case 'replay': {
-      const rules = RuleBook.load();
+      const rules = bookFromEnv();
       const report = await auditReplay(await db(), rules, filterOf(o), {
         onProgress: progress('replayed'),
       });
@@ -280,7 +288,7 @@ async function run(db: () => Promise<Db>, words: string[], o: Opts): Promise<num
       try {
         const report = await kafkaRangeAudit(
           await db(),
-          RuleBook.load(),
+          bookFromEnv(),
           client,
           {
             topic: one(o, 'topic') ?? 'his.discharge.v1',
@@ -334,7 +342,7 @@ async function run(db: () => Promise<Db>, words: string[], o: Opts): Promise<num
       const header = spendingFile === undefined ? undefined : spendingHeader(spendingFile);
       const region = one(o, 'region') ?? header?.region ?? need(o, 'region');
       const year = one(o, 'year') ?? (header === undefined ? need(o, 'year') : String(header.year));
-      const file = fundYearFile(region, year);
+      const file = fundYearFile(region, year, envDir('ONEBILL_FUNDS_DIR') ?? null);
       const data = readFundYear(file);
       if (spendingFile !== undefined) {
         // what if spending were X: the statement of the given spending, no ledger read

@@ -36,7 +36,10 @@ async function main(): Promise<void> {
   }
   const rate = number('rate', 100, 1, 100_000);
   const count = number('count', 1000, 0, 100_000_000);
-  const book = RuleBook.load();
+  const book = RuleBook.load({
+    figuresDir: process.env.ONEBILL_FIGURES_DIR || undefined,
+    registryFile: process.env.ONEBILL_REGISTRY || undefined,
+  });
   const feed = new Feed({
     seed: number('seed', 1, 0, 2 ** 31),
     year: number('year', 2024, 2023, 2100),

@@ -1,15 +1,19 @@
 /**
- * Boots the gateway: config (validated) → database (migrated) → rule book → HTTP API → Kafka
- * ingress and outbox relay (when KAFKA_BROKERS is set) → the HIS simulator feed (embedded mode).
- * SIGINT/SIGTERM stop it cleanly: no new messages, in-flight ones commit, the outbox drains.
+ * Boots the gateway: config (validated) → Nest builds every provider (store opened and migrated,
+ * rule book, intake, monitor, Kafka connection, relay; app.module.ts) → HTTP API → the Kafka
+ * transport (when KAFKA_BROKERS is set; kafka.transport.ts) → the HIS simulator feed (embedded
+ * mode). SIGINT/SIGTERM stop it cleanly with `app.close()`: no new messages, in-flight ones commit,
+ * the outbox drains, the producer and the store close (docs/adr/0018).
  */
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { isStoreOpenError } from '@onebill/ledger';
+import { RuleBook } from '@onebill/rules';
 import { GatewayModule } from './app.module';
 import { ConfigError, loadConfig } from './config';
 import { bodyParserErrors } from './http.controller';
+import { KafkaIngressTransport } from './kafka.transport';
 import { Logger } from './log';
 import { GatewayRuntime } from './runtime';
 import { securityHeaders } from './security-headers';
@@ -17,15 +21,19 @@ import { SelfFeed } from './self-feed';
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  const log = new Logger(config.logLevel, { service: 'gateway' });
-  const runtime = await GatewayRuntime.open(config, log);
-  const app = await NestFactory.create<NestExpressApplication>(GatewayModule.forRuntime(runtime), {
-    logger: ['error', 'warn'],
+  const app = await NestFactory.create<NestExpressApplication>(GatewayModule.forRoot(config), {
+    // a failed start (the store locked or damaged, a bad registry) is thrown to the catch below,
+    // which prints it once; Nest's own error and warning lines are on from here on
+    logger: false,
+    abortOnError: false,
     bodyParser: false,
     // the message's bytes as they came (req.rawBody): the intake decodes them as it decodes a
     // Kafka message, by the XML declaration (docs/adr/0012-hostile-input.md)
     rawBody: true,
   });
+  app.useLogger(['error', 'warn']);
+  const log = app.get(Logger);
+  const runtime = app.get(GatewayRuntime);
   // security headers on every answer, the parsers' refusals (413) included; no X-Powered-By
   app.disable('x-powered-by');
   app.use(securityHeaders);
@@ -37,8 +45,14 @@ async function main(): Promise<void> {
   // a month's reconciliation detail (one line per bill) is larger than a message
   app.useBodyParser('text', { type: ['text/csv'], limit: config.maxDeclarationBytes });
   app.use(bodyParserErrors);
-  app.enableShutdownHooks([]);
-  await runtime.start();
+  // onModuleInit (topics created) and onApplicationBootstrap (relay, monitor, sealer started)
+  await app.init();
+  const transport = app.get(KafkaIngressTransport);
+  if (transport !== null) {
+    // the @EventPattern handlers of kafka.controller.ts; resolves once both groups have joined
+    app.connectMicroservice({ strategy: transport });
+    await app.startAllMicroservices();
+  }
   await app.listen(config.port, config.host);
   log.info('gateway ready', {
     http: `http://${config.host}:${config.port}`,
@@ -61,7 +75,7 @@ async function main(): Promise<void> {
   const abort = new AbortController();
   let feeding: Promise<void> = Promise.resolve();
   if (config.simulatorRate > 0 && runtime.simulatorToken !== null) {
-    const feed = new SelfFeed(config, runtime.rules, runtime.simulatorToken, log);
+    const feed = new SelfFeed(config, app.get(RuleBook), runtime.simulatorToken, log);
     runtime.feedStatus = () => feed.status;
     // the feed retries every failed request itself; this catch is for a bug in it, said loudly
     feeding = feed.run(abort.signal).catch((e: unknown) => {
@@ -79,8 +93,9 @@ async function main(): Promise<void> {
     abort.abort();
     void (async () => {
       await feeding;
+      // HTTP and the Kafka transport close (consumers drain), then the providers' shutdown hooks
+      // in dependency order: relay → producer and client → store (app.module.ts)
       await app.close();
-      await runtime.stop();
     })().then(
       () => process.exit(0),
       (error: unknown) => {

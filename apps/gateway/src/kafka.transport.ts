@@ -99,8 +99,6 @@ export class KafkaIngressTransport
   override readonly transportId = KAFKA_INGRESS;
   /** handler failures come back to this transport (which fails the batch), not to Nest's log */
   override readonly propagatesEventHandlerErrors = true;
-  /** messages handled, per topic (for tests and the logs) */
-  readonly handled = new Map<string, number>();
   private consumers: KafkaBatchConsumer[] = [];
   private closing: Promise<void> | null = null;
   private readonly crashListeners: Array<TransportEvents['crash']> = [];
@@ -207,7 +205,6 @@ export class KafkaIngressTransport
         throw error instanceof Error ? error : new Error(describe(error));
       }
     }
-    this.handled.set(m.topic, (this.handled.get(m.topic) ?? 0) + 1);
   }
 }
 

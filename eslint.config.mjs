@@ -36,6 +36,33 @@ const enginePurity = [
   },
 ];
 
+// Money is integer fen or the project's Decimal (libs/money), never a binary float: no Number() of
+// anything in the libs that hold money, nor Number as a callback (`.map(Number)`). A count or an
+// offset that is not money may opt out on its line, saying why:
+//   // eslint-disable-next-line no-restricted-syntax -- a row count, not money
+const noNumberOnMoney = [
+  {
+    selector: ":matches(CallExpression, NewExpression)[callee.name='Number']",
+    message:
+      'Money never goes through Number(): parse with @onebill/money (parseFen, parseWireFen, decimalOf). Not money? Disable on the line with a reason.',
+  },
+  {
+    selector: "CallExpression > Identifier.arguments[name='Number']",
+    message: 'Money never goes through Number (as a callback either): use @onebill/money.',
+  },
+  {
+    selector: "MemberExpression[object.name='Number'][property.name='parseFloat']",
+    message: 'Money is Decimal or integer fen, never a binary float.',
+  },
+];
+const moneyLibs = [
+  'libs/money/**/*.ts',
+  'libs/engine/**/*.ts',
+  'libs/funds/**/*.ts',
+  'libs/rules/**/*.ts',
+  'libs/audit/**/*.ts',
+];
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', '.cache/**', 'coverage/**', '**/*.js', '**/*.mjs'] },
   ...tseslint.configs.recommendedTypeChecked,
@@ -84,8 +111,8 @@ export default tseslint.config(
           patterns: [
             ...enginePurity,
             {
-              group: ['@onebill/*', '../../*'],
-              message: 'libs/engine depends on no other part of the project.',
+              group: ['@onebill/*', '!@onebill/money', '../../*'],
+              message: 'libs/engine depends on no other part of the project but libs/money.',
             },
           ],
         },
@@ -124,6 +151,50 @@ export default tseslint.config(
         { name: 'parseFloat', message: 'Money is Decimal, never a binary float.' },
       ],
     },
+  },
+  {
+    // The one money module is pure arithmetic: no framework, driver, I/O, clock, or other lib.
+    files: ['libs/money/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            ...enginePurity,
+            {
+              group: ['@onebill/*', '../../*'],
+              message: 'libs/money depends on no other part of the project.',
+            },
+          ],
+        },
+      ],
+      'no-restricted-properties': [
+        'error',
+        {
+          object: 'Decimal',
+          property: 'set',
+          message: "Use the money module's configured Decimal clone (D), never Decimal.set.",
+        },
+      ],
+    },
+  },
+  {
+    files: [
+      'libs/rules/**/*.ts',
+      'libs/audit/**/*.ts',
+      'libs/money/**/*.ts',
+      'libs/ledger/**/*.ts',
+    ],
+    rules: {
+      'no-restricted-globals': [
+        'error',
+        { name: 'parseFloat', message: 'Money is Decimal, never a binary float.' },
+      ],
+    },
+  },
+  {
+    files: moneyLibs,
+    rules: { 'no-restricted-syntax': ['error', ...focusedOrSkipped, ...noNumberOnMoney] },
   },
   {
     // The engine's scenario tests read the shipped rule sets (libs/rules) to test the real rules;

@@ -7,8 +7,8 @@
 /** Packages under node_modules that ship only ES modules (`"type": "module"`, no CommonJS build). */
 const ESM_ONLY = ['@nestjs', 'file-type', 'strtok3', 'token-types', 'uint8array-extras'];
 const moduleNameMapper = {
-  '^@onebill/(engine|messaging|ledger|rules|funds|audit)$': '<rootDir>/libs/$1/src',
-  '^@onebill/(engine|messaging|ledger|rules|funds|audit)/(.*)$': '<rootDir>/libs/$1/src/$2',
+  '^@onebill/(engine|messaging|ledger|rules|funds|audit|money)$': '<rootDir>/libs/$1/src',
+  '^@onebill/(engine|messaging|ledger|rules|funds|audit|money)/(.*)$': '<rootDir>/libs/$1/src/$2',
 };
 const transform = {
   '^.+\\.ts$': ['ts-jest', { isolatedModules: true, tsconfig: '<rootDir>/tsconfig.json' }],

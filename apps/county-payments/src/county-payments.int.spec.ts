@@ -17,6 +17,7 @@ import {
   type SettlementEvent,
 } from '@onebill/messaging';
 import { openDb, type Db } from '@onebill/ledger';
+import { sumAmounts } from '@onebill/money';
 import { eventually } from '../../../test/support/eventually';
 import { positionGroupAtEnd } from '../../../test/support/kafka-tap';
 import { loadConfig, type CountyPaymentsConfig } from './config';
@@ -35,8 +36,7 @@ function event(
   funds: Array<[string, SettlementEvent['funds'][number]['fund'], string]>,
   extra: Partial<SettlementEvent> = {},
 ): SettlementEvent {
-  const fen = funds.reduce((sum, [, , amount]) => sum + BigInt(amount.replace('.', '')), 0n);
-  const fundSum = (Number(fen) / 100).toFixed(2); // test data only: small exact values
+  const fundSum = sumAmounts(funds.map(([, , amount]) => amount));
   return {
     event_id: randomUUID(),
     event_type: 'settled',

@@ -2,7 +2,7 @@
  * Field-level comparison of a stored settlement with the engine's result for the same inputs.
  * Pure: no I/O.
  */
-import Decimal from 'decimal.js';
+import { D, type Dec, ZERO, formatDecimal } from '@onebill/money';
 import type { Accumulators, FundKind, SetlDetail, SettlementResult } from '@onebill/engine';
 import { SETTLEMENT_FUNDS } from '@onebill/messaging';
 import { SETLINFO_COLUMNS, type SetlInfoKey, type StoredSettlement } from './stored';
@@ -17,10 +17,11 @@ export interface FieldDiff {
 /** The funds of a bill, in the order of the tiers (004 第八条). */
 export const FUNDS: readonly FundKind[] = SETTLEMENT_FUNDS;
 
+/** Equal as decimals ("0.7" = "0.70"); the trees hold ratios with 4 places too, not only money. */
 function sameMoney(a: string, b: string): boolean {
   if (a === b) return true;
   try {
-    return new Decimal(a).equals(new Decimal(b));
+    return new D(a).equals(new D(b));
   } catch {
     return false;
   }
@@ -28,11 +29,11 @@ function sameMoney(a: string, b: string): boolean {
 
 /** Fund amounts of one bill by fund kind (absent funds are 0.00). */
 export function fundTotals(detail: readonly SetlDetail[]): Record<FundKind, string> {
-  const out = {} as Record<FundKind, Decimal>;
-  for (const f of FUNDS) out[f] = new Decimal(0);
+  const out = {} as Record<FundKind, Dec>;
+  for (const f of FUNDS) out[f] = ZERO;
   for (const d of detail) out[d.fund] = out[d.fund].plus(d.fundPayamt);
   const text = {} as Record<FundKind, string>;
-  for (const f of FUNDS) text[f] = out[f].toFixed(2);
+  for (const f of FUNDS) text[f] = formatDecimal(out[f]);
   return text;
 }
 

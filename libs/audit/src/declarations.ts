@@ -7,7 +7,7 @@
  * The CSV gives one declaration per (hospital, county agency, month) present in it, its totals
  * being the sums of its lines. Errors name the line and the column.
  */
-import Decimal from 'decimal.js';
+import { decimalOf, formatDecimal } from '@onebill/money';
 import {
   type Declaration,
   type DeclaredBill,
@@ -79,7 +79,7 @@ export function parseCsvDeclarations(text: string): Declaration[] {
       const v = get(f);
       if (v === '') continue;
       if (!check('amount', v, 'an amount like 1234.50', f)) continue;
-      funds[f] = new Decimal(v).toFixed(2);
+      funds[f] = formatDecimal(decimalOf(v, `line ${line}.${f}`));
     }
     const key = `${code}|${county}|${month}`;
     let g = groups.get(key);

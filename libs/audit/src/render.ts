@@ -1,5 +1,5 @@
 /** CSV of the replay reports. */
-import Decimal from 'decimal.js';
+import { decimalOf, formatDecimal } from '@onebill/money';
 import type { VerifyReport } from '@onebill/ledger';
 import { toCsv } from './csv';
 import type { AuditReport, WhatIfReport } from './replay';
@@ -96,7 +96,7 @@ export function reconciliationCsv(r: ReconciliationReport): string {
         b.kind,
         f.declared,
         f.ours,
-        new Decimal(f.declared ?? 0).minus(f.ours ?? 0).toFixed(2),
+        formatDecimal(decimalOf(f.declared).minus(decimalOf(f.ours))),
         'differs',
       ]);
     }

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ArchiveSealer, type PgliteDb, verifyArchive } from '@onebill/ledger';
 import { openTestPglite } from '@onebill/ledger/testing/pglite';
+import { parseWireFen } from '@onebill/money';
 import { RuleBook, projectRoot } from '@onebill/rules';
 import { auditCsv, whatIfCsv } from './render';
 import { auditReplay, whatIfReplay } from './replay';
@@ -99,7 +100,8 @@ describe('audit replay', () => {
     expect(d!.diffs).toHaveLength(1);
     const diff = d!.diffs[0]!;
     expect(diff.field).toBe('hifp_pay');
-    expect(Number(diff.stored) - Number(diff.replayed)).toBeCloseTo(0.01, 10);
+    // one fen apart
+    expect(parseWireFen(diff.stored, 'stored') - parseWireFen(diff.replayed, 'replayed')).toBe(1);
 
     const verify = await verifyArchive(db);
     expect(verify.ok).toBe(false);

@@ -7,7 +7,7 @@
  * version, other yearly figures), each person's accumulators carried from bill to bill under the
  * what-if rules, reporting the change per county, fund and category. Both only read.
  */
-import Decimal from 'decimal.js';
+import { type Dec, ZERO, decimalOf, formatDecimal } from '@onebill/money';
 import {
   type Accumulators,
   type Bill,
@@ -290,7 +290,7 @@ export async function whatIfReplay(
   const carried = new Map<string, Accumulators>();
   const cells = new Map<
     string,
-    { row: Omit<ImpactRow, 'stored' | 'whatIf' | 'delta'>; s: Decimal; w: Decimal }
+    { row: Omit<ImpactRow, 'stored' | 'whatIf' | 'delta'>; s: Dec; w: Dec }
   >();
   const versions = new Set<string>();
   const changedBills: {
@@ -298,7 +298,7 @@ export async function whatIfReplay(
     mdtrtId: string;
     clrOptins: string;
     diffs: FieldDiff[];
-    size: Decimal;
+    size: Dec;
   }[] = [];
   const errors: { setlId: string; error: string }[] = [];
   let changed = 0;
@@ -331,15 +331,15 @@ export async function whatIfReplay(
         const replayed = amountsOf(fundTotals(result.setldetail), result.setlinfo.psnCashPay);
         const category = s.categoryUsed ?? 'none';
         const diffs: FieldDiff[] = [];
-        let size = new Decimal(0);
+        let size = ZERO;
         for (const fund of IMPACT_FUNDS) {
           const k = `${s.clrOptins}|${category}|${fund}`;
           let c = cells.get(k);
           if (c === undefined) {
             c = {
               row: { county: s.clrOptins, category, fund, bills: 0 },
-              s: new Decimal(0),
-              w: new Decimal(0),
+              s: ZERO,
+              w: ZERO,
             };
             cells.set(k, c);
           }
@@ -353,7 +353,7 @@ export async function whatIfReplay(
               replayed: replayed[fund],
             });
             if (fund !== 'patient')
-              size = size.plus(new Decimal(replayed[fund]).minus(stored[fund]).abs());
+              size = size.plus(decimalOf(replayed[fund]).minus(decimalOf(stored[fund])).abs());
           }
         }
         if (diffs.length > 0) {
@@ -378,9 +378,9 @@ export async function whatIfReplay(
   const impact = [...cells.values()]
     .map((c) => ({
       ...c.row,
-      stored: c.s.toFixed(2),
-      whatIf: c.w.toFixed(2),
-      delta: c.w.minus(c.s).toFixed(2),
+      stored: formatDecimal(c.s),
+      whatIf: formatDecimal(c.w),
+      delta: formatDecimal(c.w.minus(c.s)),
     }))
     .sort((a, b) =>
       a.county === b.county
@@ -390,14 +390,19 @@ export async function whatIfReplay(
         : a.county.localeCompare(b.county),
     );
   const totals = IMPACT_FUNDS.map((fund) => {
-    let s = new Decimal(0);
-    let w = new Decimal(0);
+    let s = ZERO;
+    let w = ZERO;
     for (const c of cells.values()) {
       if (c.row.fund !== fund) continue;
       s = s.plus(c.s);
       w = w.plus(c.w);
     }
-    return { fund, stored: s.toFixed(2), whatIf: w.toFixed(2), delta: w.minus(s).toFixed(2) };
+    return {
+      fund,
+      stored: formatDecimal(s),
+      whatIf: formatDecimal(w),
+      delta: formatDecimal(w.minus(s)),
+    };
   });
   changedBills.sort((a, b) => b.size.comparedTo(a.size));
   return {

@@ -3,7 +3,7 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import Decimal from 'decimal.js';
+import { D, type Dec } from '@onebill/money';
 import { parseFundYear } from '@onebill/funds';
 import { type PgliteDb, reverseSettlement } from '@onebill/ledger';
 import { openTestPglite } from '@onebill/ledger/testing/pglite';
@@ -108,8 +108,8 @@ describe('reconciliation, clearing and fund statements', () => {
     ]);
     const f = await fundsOf(db, missing.setlId);
     for (const line of report.lines) {
-      expect(line.difference).toBe(new Decimal(f[line.fund]).negated().toFixed(2));
-      expect(line.matched).toBe(new Decimal(f[line.fund]).isZero());
+      expect(line.difference).toBe(new D(f[line.fund]).negated().toFixed(2));
+      expect(line.matched).toBe(new D(f[line.fund]).isZero());
     }
     const csv = parseCsv(reconciliationCsv(report));
     expect(csv.filter((r) => r[0] === 'bill').every((r) => r[5] === missing.setlId)).toBe(true);
@@ -151,8 +151,8 @@ describe('reconciliation, clearing and fund statements', () => {
 
   it('declared totals that are not the sum of the declared lines are flagged', async () => {
     const [d] = parseCsvDeclarations(await detailLines(seeded));
-    const sum = (f: DeclaredFund): Decimal =>
-      d!.bills!.reduce((a, b) => a.plus(b.funds[f] ?? '0'), new Decimal(0));
+    const sum = (f: DeclaredFund): Dec =>
+      d!.bills!.reduce((a, b) => a.plus(b.funds[f] ?? '0'), new D(0));
     const totals = Object.fromEntries(DECLARED_FUNDS.map((f) => [f, sum(f).toFixed(2)])) as Record<
       DeclaredFund,
       string
@@ -225,7 +225,7 @@ describe('reconciliation, clearing and fund statements', () => {
     );
     const fa = await fundsOf(db, a.setlId);
     const fb = await fundsOf(db, b.setlId);
-    let all = { basic: new Decimal(0), assistance: new Decimal(0) };
+    let all = { basic: new D(0), assistance: new D(0) };
     for (const s of seeded) {
       const f = await fundsOf(db, s.setlId);
       all = { basic: all.basic.plus(f.basic), assistance: all.assistance.plus(f.assistance) };
@@ -243,7 +243,7 @@ describe('reconciliation, clearing and fund statements', () => {
     expect(june.lines.find((l) => l.fund === 'basic')).toMatchObject({
       settledBills: 0,
       reversedBills: 1,
-      owed: new Decimal(fb.basic).negated().toFixed(2),
+      owed: new D(fb.basic).negated().toFixed(2),
     });
     // annual clearing of 2024: due = the bills still settled; the monthly statements cleared the
     // same, since both reversals fell in 2024 → balance 0.00
@@ -265,7 +265,7 @@ describe('reconciliation, clearing and fund statements', () => {
     const fc = await fundsOf(db, c.setlId);
     const year = await annualClearing(db, '510402', 2024);
     const yb = year.lines.find((l) => l.fund === 'basic')!;
-    expect(yb.balance).toBe(new Decimal(fc.basic).negated().toFixed(2));
+    expect(yb.balance).toBe(new D(fc.basic).negated().toFixed(2));
     // and it is not in February 2025's monthly statement (it belongs to 2024's annual clearing)
     const feb = await monthlyClearing(db, '510402', '2025-02');
     expect(feb.lines).toEqual([]);
@@ -273,7 +273,7 @@ describe('reconciliation, clearing and fund statements', () => {
 
   it("fund statement: the year's assistance spending per county against the funds raised", async () => {
     const spending = await assistanceSpending(db, 2024, ['510402', '510403']);
-    let expected = new Decimal(0);
+    let expected = new D(0);
     for (const s of seeded) {
       const f = await fundsOf(db, s.setlId);
       expected = expected.plus(f.assistance).plus(f.tilted);

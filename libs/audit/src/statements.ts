@@ -14,7 +14,7 @@
  * month its bill was reversed, by the same same-year rule; a bill "as it stands" is its latest
  * computation (its last top-up's, else its settlement's).
  */
-import Decimal from 'decimal.js';
+import { type Dec, ZERO, decimalOf, formatDecimal, sumDecimal } from '@onebill/money';
 import type { FundKind, SetlDetail } from '@onebill/engine';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -110,7 +110,7 @@ export interface ReconciliationReport {
   inconsistentTotals: InconsistentTotal[];
 }
 
-const money = (v: string | undefined | null): Decimal => new Decimal(v ?? '0');
+const money = (v: string | undefined | null): Dec => decimalOf(v);
 
 /**
  * Reconciles one declaration against the bills settled (and still settled) in that month, each
@@ -129,17 +129,17 @@ export async function reconcile(q: Queryable, d: Declaration): Promise<Reconcili
   const ours = new Map(
     rows.map((r) => [r.setl_id, { row: r, funds: fundTotals(detail(r.setldetail)) }]),
   );
-  const oursTotal = {} as Record<FundKind, Decimal>;
-  for (const f of FUNDS) oursTotal[f] = new Decimal(0);
+  const oursTotal = {} as Record<FundKind, Dec>;
+  for (const f of FUNDS) oursTotal[f] = ZERO;
   for (const o of ours.values())
     for (const f of FUNDS) oursTotal[f] = oursTotal[f].plus(o.funds[f]);
 
-  const declaredTotal = {} as Record<FundKind, Decimal>;
+  const declaredTotal = {} as Record<FundKind, Dec>;
   for (const f of FUNDS) {
     declaredTotal[f] =
       d.totals !== undefined
         ? money(d.totals[f])
-        : (d.bills ?? []).reduce((a, b) => a.plus(money(b.funds[f])), new Decimal(0));
+        : (d.bills ?? []).reduce((a, b) => a.plus(money(b.funds[f])), ZERO);
   }
   const lines: ReconciliationLine[] = FUNDS.map((fund) => {
     const diff = declaredTotal[fund].minus(oursTotal[fund]);
@@ -148,9 +148,9 @@ export async function reconcile(q: Queryable, d: Declaration): Promise<Reconcili
       clrOptins: d.clrOptins,
       month: d.month,
       fund,
-      declared: declaredTotal[fund].toFixed(2),
-      ours: oursTotal[fund].toFixed(2),
-      difference: diff.toFixed(2),
+      declared: formatDecimal(declaredTotal[fund]),
+      ours: formatDecimal(oursTotal[fund]),
+      difference: formatDecimal(diff),
       matched: diff.isZero(),
     };
   });
@@ -165,7 +165,7 @@ export async function reconcile(q: Queryable, d: Declaration): Promise<Reconcili
           setlId,
           mdtrtId: o.row.mdtrt_id,
           kind: 'missing-declared',
-          funds: FUNDS.filter((f) => !new Decimal(o.funds[f]).isZero()).map((f) => ({
+          funds: FUNDS.filter((f) => !decimalOf(o.funds[f]).isZero()).map((f) => ({
             fund: f,
             declared: null,
             ours: o.funds[f],
@@ -175,7 +175,7 @@ export async function reconcile(q: Queryable, d: Declaration): Promise<Reconcili
       }
       const funds = FUNDS.filter((f) => !money(b.funds[f]).equals(o.funds[f])).map((f) => ({
         fund: f,
-        declared: money(b.funds[f]).toFixed(2),
+        declared: formatDecimal(money(b.funds[f])),
         ours: o.funds[f],
       }));
       // a bill is a setl_id AND its visit: the right id on another visit is not a match
@@ -217,7 +217,7 @@ export async function reconcile(q: Queryable, d: Declaration): Promise<Reconcili
         kind: rev !== undefined ? 'reversed' : 'missing-ours',
         funds: FUNDS.filter((f) => !money(b.funds[f]).isZero()).map((f) => ({
           fund: f,
-          declared: money(b.funds[f]).toFixed(2),
+          declared: formatDecimal(money(b.funds[f])),
           ours: null,
         })),
       });
@@ -239,14 +239,14 @@ export async function reconcile(q: Queryable, d: Declaration): Promise<Reconcili
   const inconsistentTotals: InconsistentTotal[] = [];
   if (d.totals !== undefined && d.bills !== undefined) {
     for (const fund of FUNDS) {
-      const sum = d.bills.reduce((a, b) => a.plus(money(b.funds[fund])), new Decimal(0));
+      const sum = d.bills.reduce((a, b) => a.plus(money(b.funds[fund])), ZERO);
       const total = money(d.totals[fund]);
       if (!sum.equals(total)) {
         inconsistentTotals.push({
           fund,
-          declaredTotal: total.toFixed(2),
-          sumOfLines: sum.toFixed(2),
-          difference: total.minus(sum).toFixed(2),
+          declaredTotal: formatDecimal(total),
+          sumOfLines: formatDecimal(sum),
+          difference: formatDecimal(total.minus(sum)),
         });
       }
     }
@@ -311,10 +311,7 @@ interface ClearingRow {
 }
 
 function aggregate(rows: ClearingRow[], clrOptins: string): ClearingLine[] {
-  const cells = new Map<
-    string,
-    { line: ClearingLine; s: Decimal; r: Decimal; t: Decimal; tr: Decimal }
-  >();
+  const cells = new Map<string, { line: ClearingLine; s: Dec; r: Dec; t: Dec; tr: Dec }>();
   for (const row of rows) {
     const funds = fundTotals(detail(row.setldetail));
     for (const fund of FUNDS) {
@@ -336,10 +333,10 @@ function aggregate(rows: ClearingRow[], clrOptins: string): ClearingLine[] {
             topupsReversed: '0.00',
             owed: '0.00',
           },
-          s: new Decimal(0),
-          r: new Decimal(0),
-          t: new Decimal(0),
-          tr: new Decimal(0),
+          s: ZERO,
+          r: ZERO,
+          t: ZERO,
+          tr: ZERO,
         };
         cells.set(k, c);
       }
@@ -366,11 +363,11 @@ function aggregate(rows: ClearingRow[], clrOptins: string): ClearingLine[] {
   return [...cells.values()]
     .map((c) => ({
       ...c.line,
-      settled: c.s.toFixed(2),
-      reversed: c.r.toFixed(2),
-      toppedUp: c.t.toFixed(2),
-      topupsReversed: c.tr.toFixed(2),
-      owed: c.s.minus(c.r).plus(c.t).minus(c.tr).toFixed(2),
+      settled: formatDecimal(c.s),
+      reversed: formatDecimal(c.r),
+      toppedUp: formatDecimal(c.t),
+      topupsReversed: formatDecimal(c.tr),
+      owed: formatDecimal(c.s.minus(c.r).plus(c.t).minus(c.tr)),
     }))
     .sort(byHospitalThenFund);
 }
@@ -378,10 +375,7 @@ function aggregate(rows: ClearingRow[], clrOptins: string): ClearingLine[] {
 function fundTotalsOf(lines: ClearingLine[]): { fund: FundKind; owed: string }[] {
   return FUNDS.map((fund) => ({
     fund,
-    owed: lines
-      .filter((l) => l.fund === fund)
-      .reduce((a, l) => a.plus(l.owed), new Decimal(0))
-      .toFixed(2),
+    owed: formatDecimal(sumDecimal(lines.filter((l) => l.fund === fund).map((l) => l.owed))),
   }));
 }
 
@@ -471,7 +465,7 @@ export async function annualClearing(
      WHERE s.clr_optins = $1 AND substr(s.setl_time, 1, 4) = $2`,
     [clrOptins, y, `${y}-12`],
   );
-  const cells = new Map<string, { line: AnnualLine; due: Decimal; cleared: Decimal }>();
+  const cells = new Map<string, { line: AnnualLine; due: Dec; cleared: Dec }>();
   for (const r of rows) {
     const funds = fundTotals(detail(r.setldetail));
     for (const fund of FUNDS) {
@@ -487,8 +481,8 @@ export async function annualClearing(
             clearedMonthly: '0.00',
             balance: '0.00',
           },
-          due: new Decimal(0),
-          cleared: new Decimal(0),
+          due: ZERO,
+          cleared: ZERO,
         };
         cells.set(k, c);
       }
@@ -500,15 +494,15 @@ export async function annualClearing(
   const lines = [...cells.values()]
     .map((c) => ({
       ...c.line,
-      due: c.due.toFixed(2),
-      clearedMonthly: c.cleared.toFixed(2),
-      balance: c.due.minus(c.cleared).toFixed(2),
+      due: formatDecimal(c.due),
+      clearedMonthly: formatDecimal(c.cleared),
+      balance: formatDecimal(c.due.minus(c.cleared)),
     }))
     .sort(byHospitalThenFund);
   const totals = FUNDS.map((fund) => {
     const ls = lines.filter((l) => l.fund === fund);
     const sum = (k: 'due' | 'clearedMonthly' | 'balance'): string =>
-      ls.reduce((a, l) => a.plus(l[k]), new Decimal(0)).toFixed(2);
+      formatDecimal(sumDecimal(ls.map((l) => l[k])));
     return {
       fund,
       due: sum('due'),
@@ -537,15 +531,12 @@ export async function assistanceSpending(
        AND s.clr_optins = ANY($2::text[])`,
     [String(year), counties],
   );
-  const out = new Map<string, Decimal>(counties.map((c) => [c, new Decimal(0)]));
+  const out = new Map<string, Dec>(counties.map((c) => [c, ZERO]));
   for (const r of rows) {
     const f = fundTotals(detail(r.setldetail));
-    out.set(
-      r.clr_optins,
-      (out.get(r.clr_optins) ?? new Decimal(0)).plus(f.assistance).plus(f.tilted),
-    );
+    out.set(r.clr_optins, (out.get(r.clr_optins) ?? ZERO).plus(f.assistance).plus(f.tilted));
   }
-  return Object.fromEntries([...out].map(([k, v]) => [k, v.toFixed(2)]));
+  return Object.fromEntries([...out].map(([k, v]) => [k, formatDecimal(v)]));
 }
 
 /** The fund statement of a region's year: the data file's funds against the ledger's spending. */

@@ -185,6 +185,7 @@ export async function countSettlements(q: Queryable, filter: ReplayFilter): Prom
     `SELECT count(*)::text AS n FROM settlements s ${where.length ? `WHERE ${where.join(' AND ')}` : ''}`,
     params,
   );
+  // eslint-disable-next-line no-restricted-syntax -- a row count, not money
   return Number(rows[0]?.n ?? 0);
 }
 

@@ -21,6 +21,7 @@ import {
   maxFen,
   minFen,
   parseFen,
+  roundScaled,
 } from './money';
 import {
   type Accumulators,
@@ -277,8 +278,7 @@ function segmented(
       }),
     );
   }
-  const half = FULL / 2;
-  return (scaled + half - ((scaled + half) % FULL)) / FULL;
+  return roundScaled(scaled);
 }
 
 /**

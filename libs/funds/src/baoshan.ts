@@ -11,7 +11,8 @@
  * - the one rounding point is the city's 50 % (half-up to the fen); the county share is always
  *   overspend − city share, so the two add up to the overspend exactly.
  */
-import { D, type Dec, FundInputError, max0, min, parseMoney, toFen, yuan, ZERO } from './money';
+import { D, type Dec, formatDecimal, max0, minDecimal, roundToFen, ZERO } from '@onebill/money';
+import { FundInputError, parseMoney } from './money';
 
 export const BAOSHAN_COUNTIES: Readonly<Record<string, { name: string }>> = {
   '530502': { name: '隆阳区' },
@@ -97,7 +98,7 @@ export function baoshanNominal(
     cityNominal = overspend;
   } else if (hundredTimes.lessThanOrEqualTo(budget.times(5))) {
     band = 'half'; // 002 第二十一条（二）: 3%—5%（含）
-    cityNominal = toFen(overspend.times('0.5'));
+    cityNominal = roundToFen(overspend.times('0.5'));
   } else {
     band = 'county-all'; // 002 第二十一条（三）: 5%以上
     cityNominal = ZERO;
@@ -110,22 +111,22 @@ export function baoshanResult(
   n: Nominal,
   cityAvailable: Dec,
 ): BaoshanOverspendResult {
-  const city = min(n.cityNominal, cityAvailable);
+  const city = minDecimal(n.cityNominal, cityAvailable);
   const balance = n.budget.minus(n.spending);
   return {
     county,
     name: BAOSHAN_COUNTIES[county]?.name ?? county,
-    budget: yuan(n.budget),
-    spending: yuan(n.spending),
-    balance: yuan(balance),
-    surplus: yuan(max0(balance)),
-    overspend: yuan(n.overspend),
+    budget: formatDecimal(n.budget),
+    spending: formatDecimal(n.spending),
+    balance: formatDecimal(balance),
+    surplus: formatDecimal(max0(balance)),
+    overspend: formatDecimal(n.overspend),
     overspendRatePercent: n.overspend.times(100).dividedBy(n.budget).toFixed(4, D.ROUND_HALF_UP),
     band: n.band,
-    cityShareNominal: yuan(n.cityNominal),
-    cityShare: yuan(city),
-    countyShare: yuan(n.overspend.minus(city)),
-    surplusShortfall: yuan(n.cityNominal.minus(city)),
+    cityShareNominal: formatDecimal(n.cityNominal),
+    cityShare: formatDecimal(city),
+    countyShare: formatDecimal(n.overspend.minus(city)),
+    surplusShortfall: formatDecimal(n.cityNominal.minus(city)),
   };
 }
 

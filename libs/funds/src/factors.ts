@@ -9,16 +9,8 @@
  * is weighted, so factors in different units (persons, yuan, rates) can be combined; the weights
  * must add up to 1 exactly. Factors, weights and coefficients are data.
  */
-import {
-  D,
-  type Dec,
-  FundInputError,
-  largestRemainder,
-  parseMoney,
-  parseRatio,
-  yuan,
-  ZERO,
-} from './money';
+import { D, type Dec, formatDecimal, largestRemainder, ZERO } from '@onebill/money';
+import { FundInputError, parseMoney, parseRatio } from './money';
 
 export type FactorKind = 'general' | 'special';
 
@@ -183,7 +175,7 @@ export function allocateByFactors(
   }
   const amounts = largestRemainder(total, scores);
   return {
-    total: yuan(total),
+    total: formatDecimal(total),
     rows: regions.map((r, i) => {
       const score = scores[i]?.weight ?? ZERO;
       return {
@@ -191,7 +183,7 @@ export function allocateByFactors(
         ...(r.name !== undefined ? { name: r.name } : {}),
         score: score.toFixed(12),
         share: score.dividedBy(scoreSum).toFixed(12),
-        amount: yuan(amounts.get(r.id) ?? ZERO),
+        amount: formatDecimal(amounts.get(r.id) ?? ZERO),
       };
     }),
   };

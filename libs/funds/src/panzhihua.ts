@@ -11,7 +11,8 @@
  *   bear their own (第十七条). The city share is rounded half-up to the fen (the one rounding point)
  *   and the county share is the general deficit minus it, so the parts add up exactly.
  */
-import { D, type Dec, FundInputError, max0, min, parseMoney, toFen, yuan, ZERO } from './money';
+import { D, type Dec, formatDecimal, max0, minDecimal, roundToFen, ZERO } from '@onebill/money';
+import { FundInputError, parseMoney } from './money';
 
 /** 000 第十七条: the city subsidises 35 % of the general deficit of these districts. */
 export const PANZHIHUA_CITY_SUBSIDY_RATE = '0.35';
@@ -97,24 +98,26 @@ export function panzhihuaDeficit(
 
   const balance = raised.minus(spending);
   const gap = max0(balance.negated());
-  const management = min(declared, gap);
+  const management = minDecimal(declared, gap);
   const general = gap.minus(management);
-  const city = county.citySubsidised ? toFen(general.times(PANZHIHUA_CITY_SUBSIDY_RATE)) : ZERO;
+  const city = county.citySubsidised
+    ? roundToFen(general.times(PANZHIHUA_CITY_SUBSIDY_RATE))
+    : ZERO;
   const countyShare = general.minus(city);
   return {
     county: input.county,
     name: county.name,
     citySubsidised: county.citySubsidised,
-    raised: yuan(raised),
-    spending: yuan(spending),
-    balance: yuan(balance),
-    surplus: yuan(max0(balance)),
-    managementDeficitDeclared: yuan(declared),
-    managementDeficit: yuan(management),
-    generalDeficit: yuan(general),
-    cityShare: yuan(city),
-    countyShare: yuan(countyShare),
-    countyTotal: yuan(countyShare.plus(management)),
+    raised: formatDecimal(raised),
+    spending: formatDecimal(spending),
+    balance: formatDecimal(balance),
+    surplus: formatDecimal(max0(balance)),
+    managementDeficitDeclared: formatDecimal(declared),
+    managementDeficit: formatDecimal(management),
+    generalDeficit: formatDecimal(general),
+    cityShare: formatDecimal(city),
+    countyShare: formatDecimal(countyShare),
+    countyTotal: formatDecimal(countyShare.plus(management)),
   };
 }
 

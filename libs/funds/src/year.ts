@@ -14,7 +14,8 @@ import {
   allocateByFactors,
   parseFactorInput,
 } from './factors';
-import { type Dec, FundInputError, largestRemainder, max0, parseMoney, yuan, ZERO } from './money';
+import { type Dec, formatDecimal, largestRemainder, max0, ZERO } from '@onebill/money';
+import { FundInputError, parseMoney } from './money';
 import {
   type ManagementDeficit,
   PANZHIHUA_COUNTIES,
@@ -217,7 +218,7 @@ export type FundStatement = PanzhihuaStatement | BaoshanStatement | JilinStateme
 function sum(rows: readonly object[], field: string): string {
   let s: Dec = ZERO;
   for (const r of rows) s = s.plus((r as Record<string, string>)[field] ?? '0');
-  return yuan(s);
+  return formatDecimal(s);
 }
 
 function spendingFor(
@@ -318,9 +319,9 @@ export function fundStatement(year: FundYear, spending: Record<string, string>):
   return {
     region: 'baoshan',
     ...head,
-    cityAccumulatedSurplus: yuan(surplus),
-    citySurplusUsed: yuan(used),
-    citySurplusLeft: yuan(max0(surplus.minus(used))),
+    cityAccumulatedSurplus: formatDecimal(surplus),
+    citySurplusUsed: formatDecimal(used),
+    citySurplusLeft: formatDecimal(max0(surplus.minus(used))),
     rows,
     totals: {
       budget: sum(rows, 'budget'),

@@ -4,6 +4,7 @@
  * see nor disturb the rows of other suites sharing the database.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { formatFen, parseWireFen } from '@onebill/money';
 import { Pool } from 'pg';
 import { PgDb, type Queryable } from './db';
 import { loadMigrations, migrate } from './migrate';
@@ -133,26 +134,26 @@ describe('ledger on PostgreSQL', () => {
     const releaseFirst = signal();
     const order: string[] = [];
 
-    const add = async (tx: Queryable, who: string, amount: number): Promise<void> => {
+    const add = async (tx: Queryable, who: string, amount: string): Promise<void> => {
       const locked = await lockAccumulators(tx, psnNo, 2024);
       order.push(`${who} locked at version ${locked.version}`);
-      const before = Number(locked.data.cashSelfPay);
+      const before = parseWireFen(locked.data.cashSelfPay, 'cashSelfPay');
       await saveAccumulators(
         tx,
         psnNo,
-        { ...locked.data, cashSelfPay: (before + amount).toFixed(2) },
+        { ...locked.data, cashSelfPay: formatFen(before + parseWireFen(amount, 'amount')) },
         locked.version,
       );
     };
 
     const first = db.transaction(async (tx) => {
-      await add(tx, 'first', 100);
+      await add(tx, 'first', '100.00');
       firstLocked.fire();
       await releaseFirst.promise;
       order.push('first commits');
     });
     await firstLocked.promise;
-    const second = db.transaction((tx) => add(tx, 'second', 50));
+    const second = db.transaction((tx) => add(tx, 'second', '50.00'));
     await untilSomeoneWaitsOnALock(db);
     releaseFirst.fire();
     await Promise.all([first, second]);

@@ -3,7 +3,6 @@
  * half-up to the fen here — the named rounding point for thresholds (docs/adr/0002).
  * Pure: no file system; the loader reads and validates the files.
  */
-import Decimal from 'decimal.js';
 import {
   type AssistanceTerms,
   DEFAULT_READINGS,
@@ -11,12 +10,10 @@ import {
   type ResolvedRuleSet,
   compileRuleSet,
 } from '@onebill/engine';
+import { type Dec, formatDecimal, parseAmount, shareOf } from '@onebill/money';
 import { type AmountSpec, type FiguresFile, type RuleSetFile, RuleSetError } from './types';
 
-/** Our own configured Decimal: never Decimal.set on the shared constructor. */
-const D = Decimal.clone({ precision: 40, rounding: Decimal.ROUND_HALF_UP });
-
-function figure(figures: FiguresFile, name: string, field: string): InstanceType<typeof D> {
+function figure(figures: FiguresFile, name: string, field: string): Dec {
   const f = figures.figures[name];
   if (f === undefined) {
     throw new RuleSetError(
@@ -25,12 +22,12 @@ function figure(figures: FiguresFile, name: string, field: string): InstanceType
       `${field} needs the figure "${name}", which the ${figures.region} figures of ${figures.year} do not give`,
     );
   }
-  return new D(f.amount);
+  return parseAmount(f.amount, `figures.${name}.amount`);
 }
 
 function amount(spec: AmountSpec, figures: FiguresFile, field: string): string {
   if (typeof spec === 'string') return spec;
-  return new D(spec.pctOfFigure).times(figure(figures, spec.figure, field)).toFixed(2);
+  return shareOf(spec.pctOfFigure, figure(figures, spec.figure, field));
 }
 
 const amountOrNull = (
@@ -70,7 +67,7 @@ export function resolveRuleSet(rs: RuleSetFile, figures: FiguresFile): ResolvedR
       throw new RuleSetError(
         'FIGURE_BELOW_MINIMUM',
         `figures.${m.figure}`,
-        `${m.figure} ${value.toFixed(2)} of ${figures.region} ${figures.year} is below ${m.atLeast} ${floor.toFixed(2)} (${m.article})`,
+        `${m.figure} ${formatDecimal(value)} of ${figures.region} ${figures.year} is below ${m.atLeast} ${formatDecimal(floor)} (${m.article})`,
       );
     }
   }
@@ -91,9 +88,10 @@ export function resolveRuleSet(rs: RuleSetFile, figures: FiguresFile): ResolvedR
         : {
             share: rs.highBurden.share,
             figure: rs.highBurden.figure,
-            threshold: figure(figures, rs.highBurden.figure, 'highBurden.figure')
-              .times(rs.highBurden.share)
-              .toFixed(2),
+            threshold: shareOf(
+              rs.highBurden.share,
+              figure(figures, rs.highBurden.figure, 'highBurden.figure'),
+            ),
             article: rs.highBurden.article,
           },
     commercial: rs.insurance.commercial,
@@ -162,11 +160,9 @@ export function resolveEnrollmentSubsidy(
 ): EnrollmentSubsidyRule | null {
   const spec = rs.enrollmentSubsidy;
   if (spec === null) return null;
-  const contribution = figure(
-    figures,
-    spec.contributionFigure,
-    'enrollmentSubsidy.contributionFigure',
-  ).toFixed(2);
+  const contribution = formatDecimal(
+    figure(figures, spec.contributionFigure, 'enrollmentSubsidy.contributionFigure'),
+  );
   const byCategory: EnrollmentSubsidyRule['byCategory'] = {};
   for (const [code, terms] of Object.entries(spec.byCategory)) {
     const field = `enrollmentSubsidy.byCategory.${code}`;
@@ -181,7 +177,7 @@ export function resolveEnrollmentSubsidy(
             basis: `${terms.share} × ${spec.contributionFigure} ${contribution}`,
           }
         : {
-            amount: figure(figures, terms.fixedFigure, field).toFixed(2),
+            amount: formatDecimal(figure(figures, terms.fixedFigure, field)),
             basis: `fixed ${terms.fixedFigure}`,
           };
   }

@@ -60,7 +60,7 @@ export async function seedLedger(
         ruleSet = compiled(rules.resolve(hospital.region, bill.dischargeDate));
         ruleSets.set(rk, ruleSet);
       }
-      const year = Number(bill.dischargeDate.slice(0, 4));
+      const year = Number.parseInt(bill.dischargeDate.slice(0, 4), 10);
       const key = `${bill.psnNo}|${year}`;
       const before = accumulators.get(key) ?? zeroAccumulators(year);
       const result = settle({ bill, accumulators: before, ruleSet });
@@ -112,7 +112,7 @@ export async function seedLedger(
     const params: unknown[] = [];
     const values = chunk.map(([key, data]) => {
       const [psn, year] = key.split('|');
-      params.push(psn, Number(year), JSON.stringify(data));
+      params.push(psn, Number.parseInt(year ?? '', 10), JSON.stringify(data));
       const n = params.length;
       return `($${n - 2}, $${n - 1}, $${n}::jsonb)`;
     });

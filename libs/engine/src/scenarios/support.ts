@@ -3,6 +3,7 @@
  * RuleBook, so the specs test the data as well as the engine. Amounts stay strings; the only
  * arithmetic here is the integer-fen sum that checks the one-bill invariant.
  */
+import { formatFen, parseWireFen } from '@onebill/money';
 import { type ReadingChoices, RuleBook, resolveRuleSet } from '@onebill/rules';
 import { type CompiledRuleSet } from '../compile';
 import { compiled, emptyAccumulators, settle } from '../settle';
@@ -37,18 +38,9 @@ export const choose = <T extends string>(value: T, article: string) => ({
 });
 
 /** "1234.56" → 123456, exact (no binary fractions). */
-export function fen(s: string): number {
-  const m = /^(-?)(\d+)\.(\d{2})$/.exec(s);
-  if (m === null) throw new Error(`not a money string: ${s}`);
-  const v = Number.parseInt(`${m[2] ?? ''}${m[3] ?? ''}`, 10);
-  return m[1] === '-' ? -v : v;
-}
+export const fen = (s: string): number => parseWireFen(s, 'scenario amount');
 
-const money = (f: number): string => {
-  const sign = f < 0 ? '-' : '';
-  const a = Math.abs(f);
-  return `${sign}${Math.trunc(a / 100)}.${String(a % 100).padStart(2, '0')}`;
-};
+const money = formatFen;
 
 /**
  * An inpatient bill (med_type 21) at a level-1 hospital, 城乡居民 (390), referred, in province, no

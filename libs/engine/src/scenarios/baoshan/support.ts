@@ -4,6 +4,7 @@
  * scenarios start from accumulators where basic and critical-illness insurance are already at their
  * annual caps, so the assistance base is exactly the bill's in-scope cost.
  */
+import { formatFen, parseFen } from '@onebill/money';
 import { RuleBook } from '@onebill/rules';
 import { compiled, emptyAccumulators, settle } from '../../settle';
 import type { Accumulators, Bill, SettlementResult } from '../../types';
@@ -15,7 +16,7 @@ export const baoshan = compiled(book.resolve('baoshan', '2024-05-10'));
 
 export function bsBill(over: Partial<Bill> & { inscpScpAmt: string }): Bill {
   const extra = over.fulamtOwnpayAmt ?? '0.00';
-  const fen = Math.round(Number(over.inscpScpAmt) * 100) + Math.round(Number(extra) * 100);
+  const fen = parseFen(over.inscpScpAmt, 'inscpScpAmt') + parseFen(extra, 'fulamtOwnpayAmt');
   return {
     fixmedinsCode: 'H53050000001',
     mdtrtId: 'V1',
@@ -33,7 +34,7 @@ export function bsBill(over: Partial<Bill> & { inscpScpAmt: string }): Bill {
     fulamtOwnpayAmt: extra,
     overlmtSelfpay: '0.00',
     preselfpayAmt: '0.00',
-    medfeeSumamt: (fen / 100).toFixed(2),
+    medfeeSumamt: formatFen(fen),
     ...over,
   };
 }

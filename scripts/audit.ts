@@ -106,6 +106,14 @@ function parse(argv: string[]): { words: string[]; opts: Opts } {
   return { words, opts };
 }
 
+/** The folders the environment names (the libraries read no environment themselves). */
+const envDir = (name: string): string | undefined => process.env[name] || undefined;
+const bookFromEnv = (): RuleBook =>
+  RuleBook.load({
+    figuresDir: envDir('ONEBILL_FIGURES_DIR'),
+    registryFile: envDir('ONEBILL_REGISTRY'),
+  });
+
 const one = (o: Opts, k: string): string | undefined => o.get(k)?.at(-1);
 const need = (o: Opts, k: string): string => {
   const v = one(o, k);
@@ -249,7 +257,7 @@ async function run(db: () => Promise<Db>, words: string[], o: Opts): Promise<num
       return report.ok ? 0 : 1;
     }
     case 'replay': {
-      const rules = RuleBook.load();
+      const rules = bookFromEnv();
       const filter = filterOf(o); // the options checked before the store is opened
       const report = await auditReplay(await db(), rules, filter, {
         onProgress: progress('replayed'),
@@ -292,7 +300,7 @@ async function run(db: () => Promise<Db>, words: string[], o: Opts): Promise<num
       try {
         const report = await kafkaRangeAudit(
           await db(),
-          RuleBook.load(),
+          bookFromEnv(),
           client,
           {
             topic: one(o, 'topic') ?? 'his.discharge.v1',
@@ -351,7 +359,7 @@ async function run(db: () => Promise<Db>, words: string[], o: Opts): Promise<num
       const header = spendingFile === undefined ? undefined : spendingHeader(spendingFile);
       const region = one(o, 'region') ?? header?.region ?? need(o, 'region');
       const year = one(o, 'year') ?? (header === undefined ? need(o, 'year') : String(header.year));
-      const file = fundYearFile(region, year);
+      const file = fundYearFile(region, year, envDir('ONEBILL_FUNDS_DIR') ?? null);
       const data = readFundYear(file);
       if (spendingFile !== undefined) {
         // what if spending were X: the statement of the given spending, no ledger read

@@ -50,7 +50,11 @@ export function problemsOf(e: RuleSetError): Problem[] {
 /** The rule book with the operator's figures files (--params), every problem at once. */
 export function loadBook(params: string[]): RuleBook {
   try {
-    return RuleBook.load({ figuresFiles: params });
+    return RuleBook.load({
+      figuresFiles: params,
+      figuresDir: process.env.ONEBILL_FIGURES_DIR || undefined,
+      registryFile: process.env.ONEBILL_REGISTRY || undefined,
+    });
   } catch (e) {
     if (e instanceof RuleSetError) throw new InputProblems(problemsOf(e));
     throw e;

@@ -1,8 +1,8 @@
 /**
  * Runs the compiled gateway (dist/, built once by global-setup) as a real process, the way it runs
- * in production: `node -r ./scripts/register-paths.js dist/apps/gateway/src/main.js`. Nest 12 is
- * ESM-only and jest's CommonJS runtime cannot load it, so the HTTP and Kafka wiring is tested here,
- * across a process boundary, which also lets a test kill it with SIGKILL.
+ * in production: `node -r ./scripts/register-paths.js dist/apps/gateway/src/main.js`, across a
+ * process boundary, which also lets a test kill it with SIGKILL or stop its database under it.
+ * (Nest also runs inside jest now, for in-process tests: docs/adr/0018.)
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';

@@ -4,7 +4,7 @@
  * Covers what Nest and the body parser raise before a route runs: a body over the size cap (413,
  * with the cap), an unsupported charset (415), a body that is not JSON (400), an unknown route
  * (404). Errors a route answers itself never reach this filter. No Nest import here: the rule is
- * tested in jest, where Nest 12's ESM packages do not load (api-errors.filter.ts applies it).
+ * tested as plain code (api-errors.filter.ts applies it; http.in-process.spec.ts runs it in Nest).
  */
 
 interface BodyParserError {

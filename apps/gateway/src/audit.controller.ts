@@ -375,7 +375,7 @@ export class AuditController {
     if (r === undefined || !/^[a-z][a-z-]*$/.test(r))
       return bad(res, 'region', 'region name', 'region is e.g. panzhihua or baoshan');
     if (y === undefined || !/^\d{4}$/.test(y)) return bad(res, 'year', 'YYYY', 'year is YYYY');
-    const file = fundYearFile(r, y);
+    const file = fundYearFile(r, y, this.runtime.config.fundsDir);
     if (!existsSync(file)) {
       sendProblems(res, 404, 'not-found', [
         {

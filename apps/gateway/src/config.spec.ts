@@ -71,6 +71,9 @@ describe('gateway configuration', () => {
       archiveHeadsFile: null,
       credentialsFile: null,
       devCredential: 'auto',
+      figuresDir: null,
+      registryFile: null,
+      fundsDir: null,
     };
     expect(loadConfig({})).toEqual(expected);
   });
@@ -139,6 +142,9 @@ describe('gateway configuration', () => {
       ARCHIVE_HEADS_FILE: '/var/lib/onebill/archive-heads.jsonl',
       GATEWAY_CREDENTIALS_FILE: '/etc/onebill/credentials.json',
       GATEWAY_DEV_CREDENTIAL: 'off',
+      ONEBILL_FIGURES_DIR: '/etc/onebill/figures',
+      ONEBILL_REGISTRY: '/etc/onebill/hospitals.json',
+      ONEBILL_FUNDS_DIR: '/etc/onebill/funds',
     });
     expect(c).toEqual({
       port: 8080,
@@ -173,6 +179,9 @@ describe('gateway configuration', () => {
       archiveHeadsFile: '/var/lib/onebill/archive-heads.jsonl',
       credentialsFile: '/etc/onebill/credentials.json',
       devCredential: 'off',
+      figuresDir: '/etc/onebill/figures',
+      registryFile: '/etc/onebill/hospitals.json',
+      fundsDir: '/etc/onebill/funds',
     });
   });
 

@@ -1,8 +1,13 @@
 /**
  * Every environment variable the gateway reads, parsed and validated once at start into one typed
- * object. A bad value stops the start with the list of everything that is wrong.
+ * object. A bad value stops the start with the list of everything that is wrong. The result is the
+ * one configuration provider of the Nest application (`GATEWAY_CONFIG`): no service or library
+ * reads `process.env` on its own (docs/adr/0018-nest-runtime-and-kafka-transport.md).
  */
 import { loadHeadSigningKey } from '@onebill/ledger';
+/** The Nest injection token of the validated configuration. */
+export const GATEWAY_CONFIG = Symbol('GatewayConfig');
+
 export interface GatewayConfig {
   /** HTTP port of the cashier's-desk API and the console */
   port: number;
@@ -71,6 +76,12 @@ export interface GatewayConfig {
    * print its token at start; 'off': never (the API then answers 401 to everyone).
    */
   devCredential: 'auto' | 'off';
+  /** the yearly figures' folder (ONEBILL_FIGURES_DIR); null = config/figures */
+  figuresDir: string | null;
+  /** the hospital registry (ONEBILL_REGISTRY); null = config/hospitals.json */
+  registryFile: string | null;
+  /** the fund data's folder (ONEBILL_FUNDS_DIR); null = config/funds */
+  fundsDir: string | null;
 }
 
 export class ConfigError extends Error {
@@ -175,6 +186,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
         ? null
         : env.GATEWAY_CREDENTIALS_FILE,
     devCredential: devCredential === 'off' ? 'off' : 'auto',
+    figuresDir: optional('ONEBILL_FIGURES_DIR'),
+    registryFile: optional('ONEBILL_REGISTRY'),
+    fundsDir: optional('ONEBILL_FUNDS_DIR'),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

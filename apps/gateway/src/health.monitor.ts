@@ -255,6 +255,16 @@ export class HealthMonitor {
     clearInterval(this.timer);
   }
 
+  /** Nest (a provider, docs/adr/0018): checks start once every module is initialised. */
+  onApplicationBootstrap(): void {
+    this.start();
+  }
+
+  /** Nest: no check runs against a store or broker that is being closed. */
+  beforeApplicationShutdown(): void {
+    this.stop();
+  }
+
   /** Per partition lag of the watched groups, as last seen. */
   lag(): Array<{ topic: string; partition: number; lag: number }> {
     return this.partitions.map((p) => ({ topic: p.topic, partition: p.partition, lag: p.lag }));

@@ -1,37 +1,26 @@
 /**
- * Kafka intake: his.discharge.v1 (discharge and reversal XML) and his.admission.v1. Batches come from our
- * KafkaBatchConsumer, which commits a batch's offsets only after this handler resolves — that is,
- * after every message of the batch has its outcome committed in the database.
+ * The Kafka intake's rules, used by the Kafka transport (kafka.transport.ts) and its
+ * `@EventPattern` handlers (kafka.controller.ts): his.discharge.v1 (discharge and reversal XML),
+ * his.admission.v1 and identity.changes.v1. The transport's KafkaBatchConsumer commits a batch's
+ * offsets only after every handler of the batch resolved — that is, after every message of the
+ * batch has its outcome committed in the database.
  *
- * Messages of one batch run in parallel lanes; the lane is chosen by the person (psn_no), so one
- * person's bills are settled in the order they were published. A message that fails for an
- * unexpected reason is retried; if it keeps failing it is recorded as a reject (INTERNAL_ERROR)
- * so that it never blocks its partition. The database being unavailable is not the message's
+ * Messages of one batch run in parallel lanes; `laneOf` (the transport is given it) chooses the
+ * lane by the person (psn_no), so one person's bills are settled in the order they were published.
+ * A message that fails for an unexpected reason is retried; if it keeps failing it is recorded as
+ * a reject (INTERNAL_ERROR) so that it never blocks its partition. The database being unavailable is not the message's
  * fault (docs/adr/0010): the batch waits (the consumer heartbeating) until the store is back and
  * goes on; no retry is spent and no reject written. A stop during the wait abandons the batch
  * uncommitted, and Kafka delivers it again.
  */
 import { isStoreUnavailable } from '@onebill/ledger';
-import type {
-  InboundBatch,
-  InboundMessage,
-  KafkaBatchConsumer,
-  KafkaClient,
-  ReadinessGate,
-} from '@onebill/messaging';
-import { Topics } from '@onebill/messaging';
-import { extractContext, inSpan, SpanKind, type SpanOptions } from '@onebill/observability/tracing';
-import type { IntakeService, Outcome } from './intake.service';
+import type { InboundMessage } from '@onebill/messaging';
 import type { Logger } from './log';
-
-export interface IngressStats {
-  consumed: number;
-  byStatus: Record<string, number>;
-}
 
 const PSN = /<psn_no>\s*([^<\s]{1,64})\s*<\/psn_no>/;
 
-function laneOf(m: InboundMessage, lanes: number): number {
+/** The lane of a message among `lanes`, by its person: one person's bills keep their order. */
+export function laneOf(m: InboundMessage, lanes: number): number {
   const text = m.value?.subarray(0, 4096).toString('utf8') ?? '';
   const key = PSN.exec(text)?.[1] ?? m.offset;
   let h = 0;
@@ -57,11 +46,6 @@ export function kafkaSource(m: InboundMessage): {
     key: m.key?.toString('utf8') ?? null,
     ...(correlation === undefined ? {} : { correlationId: correlation }),
   };
-}
-
-/** The gateway's span for a message: a CONSUMER child of the message's `traceparent`, if any. */
-function consumerSpan(m: InboundMessage): SpanOptions {
-  return { tracer: 'gateway', parent: extractContext(m.headers), kind: SpanKind.CONSUMER };
 }
 
 /** After the store is back, a short pause before the message is tried again. */
@@ -112,88 +96,5 @@ export async function processWithRetries<T>(
       if (!isStoreUnavailable(e)) throw e;
       await waitForStore();
     }
-  }
-}
-
-export class KafkaIngress {
-  private consumer: KafkaBatchConsumer | null = null;
-  readonly stats: IngressStats = { consumed: 0, byStatus: {} };
-
-  constructor(
-    private readonly client: KafkaClient,
-    private readonly intake: IntakeService,
-    private readonly log: Logger,
-    private readonly groupId: string,
-    private readonly lanes = 8,
-    /** every outcome, with the seconds from taking the message to its commit */
-    private readonly onOutcome: (o: Outcome, m: InboundMessage, seconds: number) => void = () =>
-      undefined,
-    private readonly partitionsConcurrently = 6,
-    /** the store's state: batches wait while it is down */
-    private readonly gate?: ReadinessGate,
-  ) {}
-
-  async start(): Promise<void> {
-    this.consumer = this.client.batchConsumer({
-      groupId: this.groupId,
-      topics: [Topics.hisDischarge, Topics.hisAdmission],
-      handler: (batch) => this.handle(batch),
-      partitionsConsumedConcurrently: this.partitionsConcurrently,
-      ...(this.gate === undefined
-        ? {}
-        : {
-            gate: this.gate,
-            onGateWait: (waiting: boolean) =>
-              waiting
-                ? this.log.warn('kafka intake paused: waiting for the database')
-                : this.log.info('kafka intake resumed: the database is back'),
-          }),
-      onCrash: (error, willRestart) =>
-        this.log.error('kafka consumer crashed', { error: error.message, willRestart }),
-    });
-    await this.consumer.start();
-  }
-
-  async stop(): Promise<void> {
-    await this.consumer?.stop();
-    this.consumer = null;
-  }
-
-  waitForJoin(timeoutMs?: number): Promise<void> {
-    if (this.consumer === null) return Promise.reject(new Error('ingress not started'));
-    return this.consumer.waitForJoin(timeoutMs);
-  }
-
-  private async handle(batch: InboundBatch): Promise<void> {
-    const lanes: InboundMessage[][] = Array.from({ length: this.lanes }, () => []);
-    for (const m of batch.messages) lanes[laneOf(m, this.lanes)]?.push(m);
-    await Promise.all(
-      lanes.map(async (lane) => {
-        for (const m of lane) {
-          if (batch.signal.aborted) return;
-          // a span per message, child of its traceparent; what the intake writes to the outbox
-          // carries it (libs/ledger insertOutbox). Tracing off: runs as it is.
-          await inSpan(`${m.topic} process`, consumerSpan(m), () => this.one(m, batch));
-        }
-      }),
-    );
-  }
-
-  private async one(m: InboundMessage, batch: InboundBatch): Promise<void> {
-    const started = process.hrtime.bigint();
-    const seconds = (): number => Number(process.hrtime.bigint() - started) / 1e9;
-    // the bytes as they came: the intake decodes them (docs/adr/0012-hostile-input.md)
-    const raw = m.value ?? Buffer.alloc(0);
-    const source = kafkaSource(m);
-    const outcome = await processWithRetries(
-      this.log,
-      m,
-      () => this.intake.submit(raw, source),
-      (error) => this.intake.internalReject(raw, source, error),
-      () => batch.whenReady(),
-    );
-    this.stats.consumed += 1;
-    this.stats.byStatus[outcome.status] = (this.stats.byStatus[outcome.status] ?? 0) + 1;
-    this.onOutcome(outcome, m, seconds());
   }
 }

@@ -1,17 +1,21 @@
 /**
- * Boots the gateway: config (validated) → database (migrated) → rule book → HTTP API → Kafka
- * ingress and outbox relay (when KAFKA_BROKERS is set) → the HIS simulator feed (embedded mode).
- * SIGINT/SIGTERM stop it cleanly: no new messages, in-flight ones commit, the outbox drains.
+ * Boots the gateway: config (validated) → Nest builds every provider (store opened and migrated,
+ * rule book, intake, monitor, Kafka connection, relay; app.module.ts) → HTTP API → the Kafka
+ * transport (when KAFKA_BROKERS is set; kafka.transport.ts) → the HIS simulator feed (embedded
+ * mode). SIGINT/SIGTERM stop it cleanly with `app.close()`: no new messages, in-flight ones commit,
+ * the outbox drains, the producer and the store close (docs/adr/0018).
  */
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { isStoreOpenError } from '@onebill/ledger';
-import { NestLogger, setupTracing, traceRequests } from '@onebill/observability';
 import { preflight, startupHint, type StartupTarget } from '@onebill/messaging';
+import { NestLogger, setupTracing, traceRequests } from '@onebill/observability';
+import { RuleBook } from '@onebill/rules';
 import { GatewayModule } from './app.module';
 import { ConfigError, loadConfig } from './config';
 import { bodyParserErrors } from './http.controller';
+import { KafkaIngressTransport } from './kafka.transport';
 import { Logger } from './log';
 import { GatewayRuntime } from './runtime';
 import { securityHeaders } from './security-headers';
@@ -24,16 +28,20 @@ async function main(): Promise<void> {
   const config = loadConfig();
   target = { command: 'npm start', portVariable: 'PORT', ...config };
   await preflight(target);
-  const log = new Logger(config.logLevel, { service: 'gateway' });
   const tracing = await setupTracing({ serviceName: 'gateway' }); // off unless OTEL_EXPORTER_OTLP_ENDPOINT
-  const runtime = await GatewayRuntime.open(config, log);
-  const app = await NestFactory.create<NestExpressApplication>(GatewayModule.forRuntime(runtime), {
-    logger: new NestLogger(log),
+  const app = await NestFactory.create<NestExpressApplication>(GatewayModule.forRoot(config), {
+    // a failed start (the store locked or damaged, a bad registry) is thrown to the catch below,
+    // which prints it once; Nest's own error and warning lines are on from here on
+    logger: false,
+    abortOnError: false,
     bodyParser: false,
     // the message's bytes as they came (req.rawBody): the intake decodes them as it decodes a
     // Kafka message, by the XML declaration (docs/adr/0012-hostile-input.md)
     rawBody: true,
   });
+  const log = app.get(Logger);
+  app.useLogger(new NestLogger(log));
+  const runtime = app.get(GatewayRuntime);
   // security headers on every answer, the parsers' refusals (413) included; no X-Powered-By
   app.disable('x-powered-by');
   app.use(securityHeaders);
@@ -46,8 +54,14 @@ async function main(): Promise<void> {
   app.useBodyParser('text', { type: ['text/csv'], limit: config.maxDeclarationBytes });
   app.use(bodyParserErrors);
   app.use(traceRequests('gateway')); // continues the caller's traceparent (tracing on only)
-  app.enableShutdownHooks([]);
-  await runtime.start();
+  // onModuleInit (topics created) and onApplicationBootstrap (relay, monitor, sealer started)
+  await app.init();
+  const transport = app.get(KafkaIngressTransport);
+  if (transport !== null) {
+    // the @EventPattern handlers of kafka.controller.ts; resolves once both groups have joined
+    app.connectMicroservice({ strategy: transport });
+    await app.startAllMicroservices();
+  }
   await app.listen(config.port, config.host);
   log.info('gateway ready', {
     http: `http://${config.host}:${config.port}`,
@@ -57,7 +71,6 @@ async function main(): Promise<void> {
     kafka: config.kafkaBrokers?.join(',') ?? 'off (embedded mode: HTTP only)',
     console: `http://${config.host}:${config.port}/console`,
     credentials: config.credentialsFile ?? (runtime.devToken === null ? 'none' : 'development'),
-    traces: tracing.target ?? 'off (set OTEL_EXPORTER_OTLP_ENDPOINT)',
   });
   if (runtime.devToken !== null) {
     // printed once, on the terminal of whoever started it; not a log field, never in the store
@@ -71,7 +84,7 @@ async function main(): Promise<void> {
   const abort = new AbortController();
   let feeding: Promise<void> = Promise.resolve();
   if (config.simulatorRate > 0 && runtime.simulatorToken !== null) {
-    const feed = new SelfFeed(config, runtime.rules, runtime.simulatorToken, log);
+    const feed = new SelfFeed(config, app.get(RuleBook), runtime.simulatorToken, log);
     runtime.feedStatus = () => feed.status;
     // the feed retries every failed request itself; this catch is for a bug in it, said loudly
     feeding = feed.run(abort.signal).catch((e: unknown) => {
@@ -89,8 +102,9 @@ async function main(): Promise<void> {
     abort.abort();
     void (async () => {
       await feeding;
+      // HTTP and the Kafka transport close (consumers drain), then the providers' shutdown hooks
+      // in dependency order: relay → producer and client → store (app.module.ts)
       await app.close();
-      await runtime.stop();
       await tracing.shutdown();
     })().then(
       () => process.exit(0),

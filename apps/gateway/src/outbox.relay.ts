@@ -88,6 +88,19 @@ export class OutboxRelay {
     await this.loop;
   }
 
+  /** Nest (a provider, docs/adr/0018): publishing starts once the application is up. */
+  onApplicationBootstrap(): void {
+    this.start();
+  }
+
+  /**
+   * Nest: after the Kafka transport closed (consumers drained, their events committed to the
+   * outbox) and before the producer it sends with closes (the producer is a dependency).
+   */
+  onApplicationShutdown(): Promise<void> {
+    return this.stop();
+  }
+
   status(): OutboxRelayStatus {
     return {
       running: this.running,

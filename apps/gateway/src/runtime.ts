@@ -1,42 +1,31 @@
 /**
- * The gateway without HTTP: database (PostgreSQL or the embedded PGlite, migrated), rule book,
- * intake, and — when KAFKA_BROKERS is set — the Kafka ingress and the outbox relay. main.ts puts
- * the HTTP API in front of it; the end-to-end tests run main.ts as a process.
+ * What the controllers ask of the running gateway, as one Nest provider: the counters, a message
+ * submitted over HTTP, readiness and lag, the operator's audit log, the relay's state. It owns
+ * nothing it did not get from Nest: the store, the rule book, the intake, the monitor, the metrics
+ * and the relay are providers of their own (app.module.ts), built and stopped by Nest in the order
+ * of their dependencies (docs/adr/0018-nest-runtime-and-kafka-transport.md).
  */
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { Gauge } from 'prom-client';
-import { HeadPublisher } from '@onebill/audit';
 import {
-  ArchiveSealer,
   type Db,
-  failAbandonedAuditJobs,
   lastSeenByHospital,
-  loadHeadSigningKey,
-  migrate,
-  openDb,
   outboxBacklog,
   outboxStatus,
   recordOperatorAction,
 } from '@onebill/ledger';
-import {
-  KafkaClient,
-  type KafkaLogSink,
-  type KafkaProducer,
-  type ReadinessGate,
-  TOPIC_SPECS,
-  Topics,
-} from '@onebill/messaging';
+import { Topics } from '@onebill/messaging';
 import { RuleBook } from '@onebill/rules';
 import { Authenticator, type Credential, hashToken, newToken } from './credentials';
-import type { GatewayConfig } from './config';
+import { GATEWAY_CONFIG, type GatewayConfig } from './config';
 import { IntakeService, type Outcome, type Source } from './intake.service';
 import { COMPONENTS, HealthMonitor, type Readiness } from './health.monitor';
 import { GatewayMetrics } from './metrics';
-import { KafkaIngress } from './kafka.ingress';
-import { IdentityIngress } from './identity.ingress';
 import { IdentityService } from './identity.service';
-import type { Logger } from './log';
+import { Logger } from './log';
 import { OutboxRelay, type OutboxRelayStatus } from './outbox.relay';
 import type { FeedStatus } from './self-feed';
+import { GatewayStore } from './store';
 
 export interface Lag {
   topic: string;
@@ -53,130 +42,17 @@ export interface Counters {
   rejected: number;
 }
 
-export class GatewayRuntime {
-  readonly counters: Counters = {
-    settled: 0,
-    duplicate: 0,
-    reversed: 0,
-    admitted: 0,
-    conflict: 0,
-    rejected: 0,
-  };
-  private client: KafkaClient | undefined;
-  private producer: KafkaProducer | undefined;
-  private relay: OutboxRelay | undefined;
-  private ingress: KafkaIngress | undefined;
-  private identityIngress: IdentityIngress | undefined;
-  private ticker: NodeJS.Timeout | undefined;
-  private sealTimer: NodeJS.Timeout | undefined;
-  private sealing: Promise<void> = Promise.resolve();
-  private sealFailing = false;
-  readonly metrics: GatewayMetrics;
-  readonly identities: IdentityService;
-  /** the embedded simulator's state, when it runs (main.ts sets it) */
-  feedStatus: () => FeedStatus | null = () => null;
-  readonly monitor: HealthMonitor;
-  /** Kafka batches wait while the store is down (docs/adr/0010) */
-  private readonly gate: ReadinessGate;
-
+/** The credentials of this run: the configured ones, or a development one (embedded default). */
+export class GatewayCredentials {
   private constructor(
-    readonly config: GatewayConfig,
-    readonly db: Db,
-    readonly rules: RuleBook,
-    readonly intake: IntakeService,
     readonly auth: Authenticator,
     /** the token of the development credential, when one was created (embedded default) */
     readonly devToken: string | null,
     /** the embedded simulator's own credential (SIMULATOR_RATE > 0) */
     readonly simulatorToken: string | null,
-    private readonly log: Logger,
-  ) {
-    this.monitor = new HealthMonitor(
-      db,
-      null,
-      {
-        intervalMs: config.healthIntervalMs,
-        consumerStallMs: config.consumerStallMs,
-        relayStallMs: config.relayStallMs,
-        groups: [
-          { group: config.kafkaGroupId, topics: [Topics.hisDischarge, Topics.hisAdmission] },
-          { group: `${config.kafkaGroupId}-identity`, topics: [Topics.identityChanges] },
-        ],
-      },
-      log,
-    );
-    // /metrics answers from the monitor's last figures: a scrape never waits on the broker or store
-    this.metrics = new GatewayMetrics(
-      new Map(rules.allHospitals().map((h) => [h.fixmedins_code, h.admdvs])),
-      {
-        lag: () => this.lag(),
-        backlog: () => Promise.resolve(this.monitor.backlog()),
-        parked: async () => (await outboxStatus(this.db)).parked,
-        lastSeen: () =>
-          lastSeenByHospital(
-            this.db,
-            rules.allHospitals().map((h) => h.fixmedins_code),
-          ),
-      },
-    );
-    const registers = [this.metrics.registry];
-    new Gauge({
-      name: 'onebill_store_up',
-      help: 'The ledger database answers (1) or is unavailable (0)',
-      registers,
-      collect() {
-        this.set(db.health.up ? 1 : 0);
-      },
-    });
-    const monitor = this.monitor;
-    new Gauge({
-      name: 'onebill_ready',
-      help: 'Readiness of each component (1 up, 0 down), as /health/ready reports it',
-      labelNames: ['component'],
-      registers,
-      collect() {
-        const r = monitor.readiness();
-        for (const c of COMPONENTS) this.set({ component: c }, r[c].status === 'up' ? 1 : 0);
-      },
-    });
-    this.gate = {
-      isReady: () => db.health.up,
-      whenReady: (signal) => db.health.whenUp(signal),
-    };
-    db.health.onChange((state) => {
-      if (state.status === 'down')
-        log.error('database unavailable; pausing intake until it answers', {
-          reason: state.reason,
-        });
-      else log.info('database available again; resuming');
-    });
-    this.identities = new IdentityService(db, rules, log);
-  }
+  ) {}
 
-  static async open(config: GatewayConfig, log: Logger): Promise<GatewayRuntime> {
-    const rules = RuleBook.load();
-    const db = await openDb({
-      ...(config.databaseUrl === null ? {} : { databaseUrl: config.databaseUrl }),
-      poolSize: config.dbPoolSize,
-      pg: {
-        connectTimeoutMs: config.dbConnectTimeoutMs,
-        queryTimeoutMs: config.dbQueryTimeoutMs,
-        probeIntervalMs: config.dbProbeIntervalMs,
-      },
-      dataDir: config.pgliteDir === ':memory:' ? null : config.pgliteDir,
-    });
-    try {
-      const applied = await migrate(db);
-      if (applied.length > 0) log.info('database migrated', { applied });
-      const abandoned = await failAbandonedAuditJobs(db);
-      if (abandoned > 0) log.warn('audit jobs of an earlier run marked failed', { abandoned });
-    } catch (error) {
-      await db.close();
-      throw error;
-    }
-    const intake = new IntakeService(db, rules, log, {
-      maxMessageBytes: config.maxMessageBytes,
-    });
+  static fromConfig(config: GatewayConfig): GatewayCredentials {
     let credentials: Credential[] = [];
     let devToken: string | null = null;
     if (config.credentialsFile !== null) {
@@ -204,16 +80,114 @@ export class GatewayRuntime {
         tokenSha256: hashToken(simulatorToken),
       });
     }
-    return new GatewayRuntime(
-      config,
-      db,
-      rules,
-      intake,
-      new Authenticator(credentials),
-      devToken,
-      simulatorToken,
-      log,
-    );
+    return new GatewayCredentials(new Authenticator(credentials), devToken, simulatorToken);
+  }
+}
+
+/** The health monitor of the gateway's store and consumer groups (a provider's factory). */
+export function healthMonitorOf(
+  config: GatewayConfig,
+  store: GatewayStore,
+  log: Logger,
+): HealthMonitor {
+  return new HealthMonitor(
+    store.db,
+    null,
+    {
+      intervalMs: config.healthIntervalMs,
+      consumerStallMs: config.consumerStallMs,
+      relayStallMs: config.relayStallMs,
+      groups: [
+        { group: config.kafkaGroupId, topics: [Topics.hisDischarge, Topics.hisAdmission] },
+        { group: `${config.kafkaGroupId}-identity`, topics: [Topics.identityChanges] },
+      ],
+    },
+    log,
+  );
+}
+
+/**
+ * The metrics (a provider's factory). /metrics answers from the monitor's last figures: a scrape
+ * never waits on the broker or store.
+ */
+export function gatewayMetricsOf(
+  store: GatewayStore,
+  rules: RuleBook,
+  monitor: HealthMonitor,
+): GatewayMetrics {
+  const db = store.db;
+  const metrics = new GatewayMetrics(
+    new Map(rules.allHospitals().map((h) => [h.fixmedins_code, h.admdvs])),
+    {
+      lag: () => Promise.resolve(monitor.lag()),
+      backlog: () => Promise.resolve(monitor.backlog()),
+      parked: async () => (await outboxStatus(db)).parked,
+      lastSeen: () =>
+        lastSeenByHospital(
+          db,
+          rules.allHospitals().map((h) => h.fixmedins_code),
+        ),
+    },
+  );
+  const registers = [metrics.registry];
+  new Gauge({
+    name: 'onebill_store_up',
+    help: 'The ledger database answers (1) or is unavailable (0)',
+    registers,
+    collect() {
+      this.set(db.health.up ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'onebill_ready',
+    help: 'Readiness of each component (1 up, 0 down), as /health/ready reports it',
+    labelNames: ['component'],
+    registers,
+    collect() {
+      const r = monitor.readiness();
+      for (const c of COMPONENTS) this.set({ component: c }, r[c].status === 'up' ? 1 : 0);
+    },
+  });
+  return metrics;
+}
+
+@Injectable()
+export class GatewayRuntime {
+  readonly counters: Counters = {
+    settled: 0,
+    duplicate: 0,
+    reversed: 0,
+    admitted: 0,
+    conflict: 0,
+    rejected: 0,
+  };
+  private ticker: NodeJS.Timeout | undefined;
+  /** the embedded simulator's state, when it runs (main.ts sets it) */
+  feedStatus: () => FeedStatus | null = () => null;
+  readonly db: Db;
+  readonly auth: Authenticator;
+  /** the token of the development credential, when one was created (embedded default) */
+  readonly devToken: string | null;
+  /** the embedded simulator's own credential (SIMULATOR_RATE > 0) */
+  readonly simulatorToken: string | null;
+
+  constructor(
+    @Inject(GATEWAY_CONFIG) readonly config: GatewayConfig,
+    @Inject(GatewayStore) store: GatewayStore,
+    @Inject(RuleBook) readonly rules: RuleBook,
+    @Inject(IntakeService) readonly intake: IntakeService,
+    @Inject(IdentityService) readonly identities: IdentityService,
+    @Inject(GatewayCredentials) credentials: GatewayCredentials,
+    @Inject(GatewayMetrics) readonly metrics: GatewayMetrics,
+    @Inject(HealthMonitor) readonly monitor: HealthMonitor,
+    /** null without Kafka (embedded mode) */
+    @Optional() @Inject(OutboxRelay) private readonly relay: OutboxRelay | null,
+    @Inject(Logger) private readonly log: Logger,
+  ) {
+    this.db = store.db;
+    this.auth = credentials.auth;
+    this.devToken = credentials.devToken;
+    this.simulatorToken = credentials.simulatorToken;
   }
 
   /** Counts an outcome and wakes the relay so its events leave at once. */
@@ -280,98 +254,19 @@ export class GatewayRuntime {
     }
   }
 
-  async start(): Promise<void> {
-    const brokers = this.config.kafkaBrokers;
-    if (brokers !== null) {
-      const sink: KafkaLogSink = {
-        error: (m) => this.log.error(m),
-        warn: (m) => this.log.warn(m),
-        log: (m) => this.log.debug(m),
-        debug: (m) => this.log.debug(m),
-      };
-      this.client = new KafkaClient({
-        brokers,
-        clientId: this.config.kafkaClientId,
-        logLevel: 'warn',
-        logSink: sink,
-      });
-      await this.client.admin().ensureTopics(TOPIC_SPECS);
-      this.monitor.attachKafka(this.client.admin());
-      this.producer = this.client.producer({ sendTimeoutMs: this.config.kafkaSendTimeoutMs });
-      const producer = this.producer;
-      this.metrics.watchProducer(() => producer.resets);
-      this.relay = new OutboxRelay(this.db, this.producer, this.log, {
-        batchSize: this.config.outboxBatch,
-        maxBatchBytes: this.config.outboxMaxBatchBytes,
-        idleMs: this.config.outboxPollMs,
-        onPublished: (topics) => {
-          for (const topic of topics) this.metrics.published.inc({ topic });
-        },
-        onParked: ({ topic }) => this.metrics.outboxParked.inc({ topic }),
-      });
-      this.relay.start();
-      this.ingress = new KafkaIngress(
-        this.client,
-        this.intake,
-        this.log,
-        this.config.kafkaGroupId,
-        8,
-        (o, m, seconds) => this.record(o, 'kafka', m.topic, seconds),
-        this.config.kafkaPartitionsConcurrently,
-        this.gate,
-      );
-      await this.ingress.start();
-      this.identityIngress = new IdentityIngress(
-        this.client,
-        this.identities,
-        this.log,
-        `${this.config.kafkaGroupId}-identity`,
-        (o) => this.metrics.identityChanges.inc({ outcome: o.status }),
-        this.gate,
-      );
-      await this.identityIngress.start();
-      await this.ingress.waitForJoin();
-      await this.identityIngress.waitForJoin();
-    }
-    if (this.config.archiveSealMs > 0) {
-      // each seal's head leaves the database signed: Kafka, the log, the auditor's heads file
-      const heads = new HeadPublisher({
-        log: this.log,
-        key:
-          this.config.archiveHeadsKeyFile === null
-            ? null
-            : loadHeadSigningKey(this.config.archiveHeadsKeyFile),
-        file: this.config.archiveHeadsFile,
-        producer: this.producer ?? null,
-      });
-      const sealer = new ArchiveSealer(this.db, undefined, async (head) => {
-        await heads.publish(head);
-      });
-      this.sealTimer = setInterval(() => {
-        // during an outage the sealer waits quietly: the store's state is logged once
-        if (!this.db.health.up) return;
-        this.sealing = this.sealing.then(async () => {
-          try {
-            const n = await sealer.tick();
-            if (n > 0) this.metrics.archiveSealed.inc(n);
-            this.sealFailing = false;
-          } catch (e) {
-            // one line per run of failures, not one per tick
-            if (!this.sealFailing)
-              this.log.warn('archive sealing failed; retrying every tick', {
-                error: e instanceof Error ? e.message : String(e),
-              });
-            this.sealFailing = true;
-          }
-        });
-      }, this.config.archiveSealMs);
-      this.sealTimer.unref();
-    }
-    this.monitor.start();
+  /** Nest: the 'flow' line every STATS_INTERVAL_MS. */
+  onApplicationBootstrap(): void {
     if (this.config.statsIntervalMs > 0) {
       this.ticker = setInterval(() => void this.report(), this.config.statsIntervalMs);
       this.ticker.unref();
     }
+  }
+
+  /** Nest: after the consumers drained (the transport closes first), the last 'flow' line. */
+  async onApplicationShutdown(): Promise<void> {
+    if (this.ticker !== undefined) clearInterval(this.ticker);
+    this.ticker = undefined;
+    await this.report();
   }
 
   private async report(): Promise<void> {
@@ -389,25 +284,5 @@ export class GatewayRuntime {
     } catch (e) {
       this.log.warn('flow report failed', { error: e instanceof Error ? e.message : String(e) });
     }
-  }
-
-  /** Stops taking messages (in-flight batches commit), drains the relay, closes everything. */
-  async stop(): Promise<void> {
-    if (this.ticker !== undefined) clearInterval(this.ticker);
-    this.monitor.stop();
-    if (this.sealTimer !== undefined) clearInterval(this.sealTimer);
-    await this.ingress?.stop();
-    this.ingress = undefined;
-    await this.identityIngress?.stop();
-    this.identityIngress = undefined;
-    await this.relay?.stop();
-    this.relay = undefined;
-    await this.producer?.disconnect();
-    this.producer = undefined;
-    await this.client?.close();
-    this.client = undefined;
-    await this.report();
-    await this.sealing;
-    await this.db.close();
   }
 }

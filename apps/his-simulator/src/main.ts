@@ -54,7 +54,10 @@ async function main(): Promise<void> {
     { service: 'his-simulator' },
   );
   const tracing = await setupTracing({ serviceName: 'his-simulator' }); // off unless configured
-  const book = RuleBook.load();
+  const book = RuleBook.load({
+    figuresDir: process.env.ONEBILL_FIGURES_DIR || undefined,
+    registryFile: process.env.ONEBILL_REGISTRY || undefined,
+  });
   const feed = new Feed({
     seed: number('seed', 1, 0, 2 ** 31),
     year: number('year', 2024, 2023, 2100),

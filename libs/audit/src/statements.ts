@@ -551,10 +551,16 @@ export async function fundStatementOf(q: Queryable, data: FundYear) {
   return { kind: 'fund-statement' as const, spending, statement: fundStatement(data, spending) };
 }
 
-/** Where a region's fund data of a year lives: config/funds, or ONEBILL_FUNDS_DIR. */
-export function fundYearFile(region: string, year: string | number): string {
-  const dir = process.env.ONEBILL_FUNDS_DIR ?? join(projectRoot(), 'config/funds');
-  return join(dir, `${region}-${year}.json`);
+/**
+ * Where a region's fund data of a year lives: `dir` (the caller's configuration, e.g.
+ * ONEBILL_FUNDS_DIR), or config/funds. The library reads no environment itself.
+ */
+export function fundYearFile(
+  region: string,
+  year: string | number,
+  dir: string | null = null,
+): string {
+  return join(dir ?? join(projectRoot(), 'config/funds'), `${region}-${year}.json`);
 }
 
 function readJson(file: string): unknown {

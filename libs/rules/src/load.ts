@@ -41,11 +41,11 @@ export function projectRoot(from: string = __dirname): string {
 export interface RuleBookOptions {
   /** default: libs/rules/rulesets */
   ruleSetDir?: string;
-  /** default: config/figures, or ONEBILL_FIGURES_DIR */
+  /** default: config/figures (the gateway's config passes ONEBILL_FIGURES_DIR) */
   figuresDir?: string;
   /** extra figures files; they replace a file of the same region and year from figuresDir */
   figuresFiles?: string[];
-  /** default: config/hospitals.json, or ONEBILL_REGISTRY */
+  /** default: config/hospitals.json (the gateway's config passes ONEBILL_REGISTRY) */
   registryFile?: string;
 }
 
@@ -177,10 +177,9 @@ export class RuleBook {
   static load(opts: RuleBookOptions = {}): RuleBook {
     const root = projectRoot();
     const ruleSetDir = opts.ruleSetDir ?? join(root, 'libs/rules/rulesets');
-    const figuresDir =
-      opts.figuresDir ?? process.env.ONEBILL_FIGURES_DIR ?? join(root, 'config/figures');
-    const registryFile =
-      opts.registryFile ?? process.env.ONEBILL_REGISTRY ?? join(root, 'config/hospitals.json');
+    // the library reads no environment: an app's configuration passes the folders it was given
+    const figuresDir = opts.figuresDir ?? join(root, 'config/figures');
+    const registryFile = opts.registryFile ?? join(root, 'config/hospitals.json');
     const checkRuleSet = schemaValidator(root, 'ruleset/ruleset.v1.schema.json');
     const checkFigures = schemaValidator(root, 'ruleset/figures.v1.schema.json');
     const checkRegistry = schemaValidator(root, 'registry/hospitals.v1.schema.json');

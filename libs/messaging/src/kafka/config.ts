@@ -41,10 +41,11 @@ export function isKafkaLogLevel(value: string): value is KafkaLogLevel {
 
 /**
  * Reads KAFKA_BROKERS (comma separated, required), KAFKA_CLIENT_ID and KAFKA_LOG_LEVEL.
- * Throws on a missing broker list or an unknown level rather than guessing.
+ * Throws on a missing broker list or an unknown level rather than guessing. The caller (an app's
+ * configuration) passes the environment: the library reads none on its own.
  */
 export function kafkaSettingsFromEnv(
-  env: NodeJS.ProcessEnv = process.env,
+  env: NodeJS.ProcessEnv,
   defaults: { clientId: string; logLevel?: KafkaLogLevel } = { clientId: 'onebill' },
 ): KafkaSettings {
   const brokers = (env.KAFKA_BROKERS ?? '')

@@ -10,3 +10,5 @@ export * from './audit-log';
 export * from './store-lock';
 export * from './topups';
 export * from './alerts';
+export * from './batch';
+export * from './unit-of-work';

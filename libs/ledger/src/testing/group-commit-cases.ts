@@ -1,0 +1,170 @@
+/**
+ * The group-commit cases, run on PGlite (unit-of-work.spec.ts) and on PostgreSQL
+ * (unit-of-work.int.spec.ts): a batch in one transaction stores exactly the rows one message per
+ * transaction stores, its archive holds the same entries, and one failing bill changes nothing
+ * for its neighbours. Test support only.
+ */
+import { ArchiveSealer, verifyArchive } from '../archive';
+import type { Db } from '../db';
+import {
+  archiveByKind,
+  ledgerSnapshot,
+  type ScenarioMessage,
+  settleAsBatch,
+  settleOneByOne,
+} from './group-commit-scenario';
+
+/** A fresh, migrated database per call; closed by the caller's `close`. */
+export type OpenDb = () => Promise<Db>;
+
+export function groupCommitCases(open: OpenDb): void {
+  const opened: Db[] = [];
+  const fresh = async (): Promise<Db> => {
+    const db = await open();
+    opened.push(db);
+    return db;
+  };
+  afterEach(async () => {
+    await Promise.all(opened.splice(0).map((db) => db.close()));
+  });
+
+  // persons A, B, C; offset 4 resends visit V1 with another body (a conflict in the middle of
+  // the batch); offset 7 resends visit V2 as it was (a duplicate)
+  const mixed: ScenarioMessage[] = [
+    { offset: 1, psnNo: 'PSN-A', mdtrtId: 'V1' },
+    { offset: 2, psnNo: 'PSN-B', mdtrtId: 'V2' },
+    { offset: 3, psnNo: 'PSN-A', mdtrtId: 'V3' },
+    { offset: 4, psnNo: 'PSN-A', mdtrtId: 'V1', ownpay: '400.00' },
+    { offset: 5, psnNo: 'PSN-C', mdtrtId: 'V5' },
+    { offset: 6, psnNo: 'PSN-B', mdtrtId: 'V6' },
+    { offset: 7, psnNo: 'PSN-B', mdtrtId: 'V2' },
+  ];
+  const expected = ['settled', 'settled', 'settled', 'conflict', 'settled', 'settled', 'duplicate'];
+
+  it('stores in one transaction exactly the rows one message per transaction stores', async () => {
+    const [alone, batched, eager] = [await fresh(), await fresh(), await fresh()];
+    expect(await settleOneByOne(alone, mixed)).toEqual(expected);
+    const run = await settleAsBatch(batched, mixed, 'deferred');
+    expect(run.outcomes).toEqual(expected);
+    expect(run.mode).toBe('deferred');
+    expect((await settleAsBatch(eager, mixed, 'eager')).outcomes).toEqual(expected);
+
+    const reference = await ledgerSnapshot(alone);
+    expect(await ledgerSnapshot(batched)).toEqual(reference);
+    expect(await ledgerSnapshot(eager)).toEqual(reference);
+    // two bills of one person, the second computed on the position the first left (version 2)
+    expect(reference['accumulators']).toEqual([
+      expect.objectContaining({ psn_no: 'PSN-A', version: 2 }),
+      expect.objectContaining({ psn_no: 'PSN-B', version: 2 }),
+      expect.objectContaining({ psn_no: 'PSN-C', version: 1 }),
+    ]);
+    expect(JSON.parse((reference['accumulators']?.[0] as { data: string }).data)).toMatchObject({
+      cashSelfPay: '7960.00',
+      basicPaid: { inpatient: '12040.00' },
+    });
+  });
+
+  it('costs a savepoint only for the bill that runs a statement of its own', async () => {
+    const db = await fresh();
+    const run = await settleAsBatch(db, mixed, 'deferred');
+    // the conflict writes its reject at once; every other bill only stages rows
+    expect(run.stats.savepoints).toBe(1);
+    // inbox, lock, prefetch; flush before the conflict (settlements, positions, events,
+    // statuses); savepoint, reject, release; final flush (the same four)
+    expect(run.stats.statements).toBeLessThanOrEqual(16);
+  });
+
+  it('archives the same entries with the same content hashes, and the chain verifies', async () => {
+    const [alone, batched, eager] = [await fresh(), await fresh(), await fresh()];
+    await settleOneByOne(alone, mixed);
+    await settleAsBatch(batched, mixed, 'deferred');
+    await settleAsBatch(eager, mixed, 'eager');
+    const reference = await archiveByKind(alone);
+    const fromBatch = await archiveByKind(batched);
+    // messages, senders, settlements, events: entry for entry, in the same order within the kind
+    for (const kind of ['in', 'submission', 'settlement', 'out']) {
+      expect(fromBatch[kind]).toEqual(reference[kind]);
+      expect(fromBatch[kind]?.length).toBeGreaterThan(0);
+    }
+    // a person's position is written once per batch: its last entry is the one-by-one last
+    // entry, the ones in between (each also inside its settlement's copy) are not separate
+    const last = (entries: typeof reference.x = []): Record<string, string> =>
+      Object.fromEntries(entries.map((e) => [e.ref, e.sha]));
+    expect(last(fromBatch['accumulators'])).toEqual(last(reference['accumulators']));
+    for (const e of fromBatch['accumulators'] ?? [])
+      expect(reference['accumulators']).toContainEqual(e);
+    // in eager mode every write is its own statement: the very same entries (the batch creates
+    // its people's zero rows together, when it locks them, so those come in another order)
+    const fromEager = await archiveByKind(eager);
+    const bySha = (entries: typeof reference.x = []): typeof entries =>
+      [...entries].sort((a, b) => a.sha.localeCompare(b.sha));
+    expect({ ...fromEager, accumulators: bySha(fromEager['accumulators']) }).toEqual({
+      ...reference,
+      accumulators: bySha(reference['accumulators']),
+    });
+
+    for (const db of [alone, batched, eager]) {
+      const entries = await new ArchiveSealer(db).sealNow();
+      expect(entries).toBeGreaterThan(0);
+      const report = await verifyArchive(db);
+      expect(report.firstBroken).toBeNull();
+      expect(report.ok).toBe(true);
+      expect(report.checked).toBe(entries);
+    }
+  });
+
+  it('undoes a failing bill alone: its rows and its position go, its neighbours stay', async () => {
+    const messages: ScenarioMessage[] = [
+      { offset: 1, psnNo: 'PSN-A', mdtrtId: 'V1' },
+      { offset: 2, psnNo: 'PSN-A', mdtrtId: 'V2', explode: true },
+      { offset: 3, psnNo: 'PSN-A', mdtrtId: 'V3' },
+      { offset: 4, psnNo: 'PSN-B', mdtrtId: 'V4' },
+    ];
+    const outcomes = ['settled', 'failed', 'settled', 'settled'];
+    const [alone, batched] = [await fresh(), await fresh()];
+    expect(await settleOneByOne(alone, messages)).toEqual(outcomes);
+    const run = await settleAsBatch(batched, messages, 'deferred');
+    expect(run.outcomes).toEqual(outcomes);
+    expect(run.mode).toBe('deferred');
+    expect(run.stats.billsRolledBack).toBe(1);
+    const snapshot = await ledgerSnapshot(batched);
+    expect(snapshot).toEqual(await ledgerSnapshot(alone));
+    // the failed bill's own reject row (written before it threw) is gone with it
+    expect(snapshot['rejects']).toEqual([
+      expect.objectContaining({ inbox_offset: '2', reason_code: 'INTERNAL_ERROR' }),
+    ]);
+    // bill 3 was computed on bill 1's position, not on the failed bill 2's
+    expect(snapshot['accumulators']?.[0]).toMatchObject({ psn_no: 'PSN-A', version: 2 });
+  });
+
+  it('a bad amount refused at the flush fails its bill alone after an eager re-run', async () => {
+    const messages: ScenarioMessage[] = [
+      { offset: 1, psnNo: 'PSN-A', mdtrtId: 'V1' },
+      { offset: 2, psnNo: 'PSN-B', mdtrtId: 'V2', medfee: '9999.00' },
+      { offset: 3, psnNo: 'PSN-B', mdtrtId: 'V3' },
+    ];
+    const outcomes = ['settled', 'failed', 'settled'];
+    const [alone, batched] = [await fresh(), await fresh()];
+    expect(await settleOneByOne(alone, messages)).toEqual(outcomes);
+    const run = await settleAsBatch(batched, messages, 'deferred');
+    expect(run.mode).toBe('eager');
+    expect(run.outcomes).toEqual(outcomes);
+    const snapshot = await ledgerSnapshot(batched);
+    expect(snapshot).toEqual(await ledgerSnapshot(alone));
+    // the reject says what the database said, as it does for the bill alone
+    const rejects = snapshot['rejects'] as Array<Record<string, string>>;
+    expect(rejects.map((r) => [r['inbox_offset'], r['reason_code']])).toEqual([
+      ['2', 'INTERNAL_ERROR'],
+    ]);
+    expect(rejects[0]?.['message']).toContain('check constraint');
+  });
+
+  it('answers a redelivered batch from its first outcome and writes nothing new', async () => {
+    const db = await fresh();
+    await settleAsBatch(db, mixed, 'deferred');
+    const before = await ledgerSnapshot(db);
+    const again = await settleAsBatch(db, mixed, 'deferred');
+    expect(again.outcomes).toEqual(mixed.map(() => 'redelivered'));
+    expect(await ledgerSnapshot(db)).toEqual(before);
+  });
+}

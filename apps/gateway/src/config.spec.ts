@@ -71,6 +71,8 @@ describe('gateway configuration', () => {
       archiveHeadsFile: null,
       credentialsFile: null,
       devCredential: 'auto',
+      intakeBatchSize: 250,
+      intakeLanes: 2,
     };
     expect(loadConfig({})).toEqual(expected);
   });
@@ -133,6 +135,8 @@ describe('gateway configuration', () => {
       SIMULATOR_YEAR: '2025',
       SIMULATOR_COUNT: '1000',
       LOG_LEVEL: 'debug',
+      INTAKE_BATCH_SIZE: '64',
+      INTAKE_LANES: '3',
       STATS_INTERVAL_MS: '0',
       ARCHIVE_SEAL_MS: '250',
       ARCHIVE_HEADS_KEY_FILE: HEADS_KEY,
@@ -173,6 +177,8 @@ describe('gateway configuration', () => {
       archiveHeadsFile: '/var/lib/onebill/archive-heads.jsonl',
       credentialsFile: '/etc/onebill/credentials.json',
       devCredential: 'off',
+      intakeBatchSize: 64,
+      intakeLanes: 3,
     });
   });
 
@@ -213,6 +219,8 @@ describe('gateway configuration', () => {
       ['SIMULATOR_YEAR', 2023, 2100],
       ['SIMULATOR_COUNT', 0, 100_000_000],
       ['STATS_INTERVAL_MS', 0, 3_600_000],
+      ['INTAKE_BATCH_SIZE', 1, 5000],
+      ['INTAKE_LANES', 1, 64],
     ];
 
     it.each(ranges)('%s accepts %d and %d', (name, min, max) => {

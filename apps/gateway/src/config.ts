@@ -71,6 +71,14 @@ export interface GatewayConfig {
    * print its token at start; 'off': never (the API then answers 401 to everyone).
    */
   devCredential: 'auto' | 'off';
+  /**
+   * Group commit (docs/adr/0020-group-commit.md; measured in bench/README.md, "Group commit
+   * knobs"): messages of a fetched batch settled in one transaction at most (a lane's messages
+   * are cut into transactions of this many), and lanes per fetched batch (by person; each lane
+   * its own transaction, run at once).
+   */
+  intakeBatchSize: number;
+  intakeLanes: number;
 }
 
 export class ConfigError extends Error {
@@ -175,6 +183,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
         ? null
         : env.GATEWAY_CREDENTIALS_FILE,
     devCredential: devCredential === 'off' ? 'off' : 'auto',
+    // group commit: defaults measured with bench/ledger-writers.bench.ts (bench/README.md)
+    intakeBatchSize: int('INTAKE_BATCH_SIZE', 250, 1, 5000),
+    intakeLanes: int('INTAKE_LANES', 2, 1, 64),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -265,7 +265,10 @@ const SETTLEMENT_NAMES = Array.from({ length: SETTLEMENT_WIDTH }, (_v, k) => `c$
 /**
  * insertSettlement for many bills in one statement. Returns, per input, the stored row or null
  * where the bill was already settled (by another transaction, or earlier in this list): the
- * partial unique index decides, as for one row.
+ * partial unique index decides, as for one row. Only the settlement time comes back from the
+ * database (`created_at`, clock_timestamp() at insert); the rest of the row is what was given,
+ * as insertSettlement would read it back (reading back and parsing every result's JSON took as
+ * long as the insert itself).
  */
 export async function insertSettlementsBatch(
   q: Queryable,
@@ -278,15 +281,42 @@ export async function insertSettlementsBatch(
   }
   const cols = SETTLEMENT_NAMES.map((_n, k) => values.map((v) => t(v[k])));
   const select = SETTLEMENT_NAMES.map((n, k) => `u.${n}${SETTLEMENT_CASTS[k] ?? ''}`).join(', ');
-  const { rows } = await q.query<SettlementDbRow>(
+  const { rows } = await q.query<{ setl_id: string; created_at: Date }>(
     `INSERT INTO settlements (${SETTLEMENT_INSERT_COLUMNS})
      SELECT ${select} FROM ${unnestOf(SETTLEMENT_NAMES)} ORDER BY u.ord
      ON CONFLICT (fixmedins_code, mdtrt_id) WHERE status = 'settled' DO NOTHING
-     RETURNING ${SETTLEMENT_COLUMNS}`,
+     RETURNING setl_id, created_at`,
     cols,
   );
-  const byId = new Map(rows.map((r) => [r.setl_id, toSettlement(r)]));
-  return list.map((s) => byId.get(s.setlId) ?? null);
+  const byId = new Map(rows.map((r) => [r.setl_id, r.created_at]));
+  return list.map((s) => {
+    const createdAt = byId.get(s.setlId);
+    return createdAt === undefined ? null : { ...settlementRowOf(s), createdAt };
+  });
+}
+
+/** The row insertSettlement returns for `s`, without reading it back (createdAt: now). */
+export function settlementRowOf(s: NewSettlement): SettlementRow {
+  return {
+    setlId: s.setlId,
+    fixmedinsCode: s.bill.fixmedinsCode,
+    mdtrtId: s.bill.mdtrtId,
+    psnNo: s.bill.psnNo,
+    year: s.result.accumulators.year,
+    bodyHash: s.bodyHash,
+    ruleSetVersion: s.result.ruleSetVersion,
+    categoryUsed: s.result.categoryUsed,
+    clrOptins: s.clrOptins,
+    inboxId: s.inboxId ?? null,
+    setlTime: s.setlTime,
+    eventId: s.eventId,
+    // as read back from jsonb: copies, not the caller's objects
+    accumulatorsBefore: structuredClone(s.accumulatorsBefore),
+    result: structuredClone(s.result),
+    status: 'settled',
+    createdAt: new Date(),
+    reversedAt: null,
+  };
 }
 
 /** The bills' current settlements (status settled), keyed by `billKey`. */

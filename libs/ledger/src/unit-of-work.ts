@@ -72,6 +72,7 @@ import {
   personKey,
   saveAccumulatorsBatch,
   setInboxStatusBatch,
+  settlementRowOf,
 } from './batch';
 
 /**
@@ -271,6 +272,8 @@ export class UnitOfWork {
       return { ok: true, value };
     } catch (error) {
       if (error instanceof BatchLevel) throw error.error;
+      // the store went away: the batch fails and is run again once it is back (docs/adr/0010)
+      if (isStoreUnavailable(error) || isConnectionError(error)) throw error;
       if (active.savepoint) {
         await this.q.query('ROLLBACK TO SAVEPOINT onebill_bill');
         await this.q.query('RELEASE SAVEPOINT onebill_bill');
@@ -496,7 +499,7 @@ export class UnitOfWork {
           return row ?? null;
         }
         if (this.known.get(key)) return null;
-        const row = stagedRow(s);
+        const row = settlementRowOf(s);
         this.touchKnown(key);
         this.known.set(key, row);
         this.settlements.push({ bill: this.current().no, input: s, row });
@@ -533,30 +536,6 @@ export class UnitOfWork {
       },
     };
   }
-}
-
-/** The row insertSettlement would return, built without the round trip (createdAt at flush). */
-function stagedRow(s: NewSettlement): SettlementRow {
-  return {
-    setlId: s.setlId,
-    fixmedinsCode: s.bill.fixmedinsCode,
-    mdtrtId: s.bill.mdtrtId,
-    psnNo: s.bill.psnNo,
-    year: s.result.accumulators.year,
-    bodyHash: s.bodyHash,
-    ruleSetVersion: s.result.ruleSetVersion,
-    categoryUsed: s.result.categoryUsed,
-    clrOptins: s.clrOptins,
-    inboxId: s.inboxId ?? null,
-    setlTime: s.setlTime,
-    eventId: s.eventId,
-    // as read back from jsonb: a copy, not the caller's object
-    accumulatorsBefore: JSON.parse(JSON.stringify(s.accumulatorsBefore)) as Accumulators,
-    result: JSON.parse(JSON.stringify(s.result)) as SettlementRow['result'],
-    status: 'settled',
-    createdAt: new Date(),
-    reversedAt: null,
-  };
 }
 
 /**

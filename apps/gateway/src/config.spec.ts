@@ -71,8 +71,8 @@ describe('gateway configuration', () => {
       archiveHeadsFile: null,
       credentialsFile: null,
       devCredential: 'auto',
-      intakeBatchSize: 250,
-      intakeLanes: 2,
+      intakeBatchSize: 100,
+      intakeLanes: 1,
     };
     expect(loadConfig({})).toEqual(expected);
   });

@@ -184,8 +184,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
         : env.GATEWAY_CREDENTIALS_FILE,
     devCredential: devCredential === 'off' ? 'off' : 'auto',
     // group commit: defaults measured with bench/ledger-writers.bench.ts (bench/README.md)
-    intakeBatchSize: int('INTAKE_BATCH_SIZE', 250, 1, 5000),
-    intakeLanes: int('INTAKE_LANES', 2, 1, 64),
+    intakeBatchSize: int('INTAKE_BATCH_SIZE', 100, 1, 5000),
+    intakeLanes: int('INTAKE_LANES', 1, 1, 64),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

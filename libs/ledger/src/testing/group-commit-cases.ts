@@ -6,8 +6,11 @@
  */
 import { ArchiveSealer, verifyArchive } from '../archive';
 import type { Db } from '../db';
+import { UnitOfWork } from '../unit-of-work';
 import {
   archiveByKind,
+  handleMessage,
+  inboxOf,
   ledgerSnapshot,
   type ScenarioMessage,
   settleAsBatch,
@@ -157,6 +160,43 @@ export function groupCommitCases(open: OpenDb): void {
       ['2', 'INTERNAL_ERROR'],
     ]);
     expect(rejects[0]?.['message']).toContain('check constraint');
+  });
+
+  it('reverses in a bill a settlement an earlier bill of the same batch staged', async () => {
+    const db = await fresh();
+    const settle: ScenarioMessage = { offset: 1, psnNo: 'PSN-R', mdtrtId: 'VR' };
+    const outcome = await db.transaction(async (tx) => {
+      const uow = new UnitOfWork(tx);
+      const [ref] = await uow.recordInbox([inboxOf(settle)]);
+      await uow.lockPeople([{ psnNo: 'PSN-R', year: 2024 }]);
+      await uow.prefetchSettlements([{ fixmedinsCode: 'H51040200001', mdtrtId: 'VR' }]);
+      const first = await uow.bill((b) => handleMessage(b, settle, ref?.id ?? ''));
+      // the settlement is only staged: the reversal's UPDATE must find it written
+      expect(uow.pending().settlements).toBe(1);
+      const second = await uow.bill(async (b) => {
+        const s = await b.settlementOfBill('H51040200001', 'VR');
+        const locked = await b.accumulators('PSN-R', 2024);
+        const reversed = await b.reverseSettlement(s?.setlId ?? '', { reason: 'test' });
+        await b.saveAccumulators('PSN-R', s?.accumulatorsBefore ?? locked.data, locked.version);
+        return [reversed?.status, await b.settlementOfBill('H51040200001', 'VR')];
+      });
+      await uow.flush();
+      return [first, second];
+    });
+    expect(outcome).toEqual([
+      { ok: true, value: 'settled' },
+      { ok: true, value: ['reversed', null] },
+    ]);
+    const { rows } = await db.query<{ status: string; version: number; cash: string }>(
+      `SELECT s.status, a.version, a.data->>'cashSelfPay' AS cash
+         FROM settlements s JOIN accumulators a ON a.psn_no = s.psn_no
+        WHERE s.setl_id = 'S-1'`,
+    );
+    // settled (version 1), then back to where the person started (version 2)
+    expect(rows).toEqual([{ status: 'reversed', version: 2, cash: '0.00' }]);
+    const archived = await new ArchiveSealer(db).sealNow();
+    expect(archived).toBeGreaterThan(0);
+    expect((await verifyArchive(db)).ok).toBe(true);
   });
 
   it('answers a redelivered batch from its first outcome and writes nothing new', async () => {

@@ -410,4 +410,63 @@ describe('operator console in Chromium (real Kafka, real PostgreSQL, the compile
     expect(shown).toContain('<certno>510402********003X</certno>');
     await auditor.close();
   });
+  it('the alerts panel at 1366×768 lists an alert with the person masked and the county named; an operator acknowledges it, an auditor cannot', async () => {
+    // panzhihua 2024 pcdi 43,567.00 (EXAMPLE figure) × 0.50 = 21,783.50 (004 第十八条): 25,000.00
+    // out of scope is all the patient's, above the line
+    const psn = `${RUN}PH1`;
+    const xml = billXml(RUN, 'discharge-panzhihua-11-none.xml', 'H1', {
+      psn,
+      extra: { yuan: 25000, tag: 'fulamt_ownpay_amt' },
+    });
+    await publish(xml);
+    const alert = await eventually(async () => {
+      const r = await api<{ alerts: { psn_no: string; year: number; admdvs: string }[] }>(
+        '/api/v1/alerts?status=open',
+      );
+      const a = r.body.alerts.find((x) => x.psn_no === psn);
+      if (a === undefined) throw new Error('no alert yet');
+      return a;
+    }, LIVE_MS);
+    const names = await api<{ counties: Record<string, string> }>('/api/v1/console/names');
+    const countyName = names.body.counties[alert.admdvs] ?? '';
+    expect(countyName).not.toBe('');
+
+    const p = await signedIn(CRED.operator, 'operator');
+    await p.setViewportSize({ width: 1366, height: 768 });
+    await p.click('#nav-alerts');
+    const masked = `${psn.slice(0, 4)}${'*'.repeat(psn.length - 8)}${psn.slice(-4)}`;
+    const rowSel = `#alerts tbody tr[data-psn-masked="${masked}"][data-year="${alert.year}"]`;
+    const row = await p.waitForSelector(`${rowSel}[data-status="open"]`, LIVE);
+    expect(await row.textContent()).not.toContain(psn);
+    expect(await p.textContent(`${rowSel} td.psn`)).toBe(masked);
+    expect(await p.textContent(`${rowSel} td.county`)).toBe(`${countyName} ${alert.admdvs}`);
+    // the whole row, its button included, is on the 1366-wide screen
+    const box = await p.locator(`${rowSel} button.alert-ack`).boundingBox();
+    expect((box?.x ?? Infinity) + (box?.width ?? 0)).toBeLessThanOrEqual(1366);
+    await keepScreenshot(p, 'alerts-1366x768');
+
+    // an auditor reads the same alert without the button
+    const auditor = await signedIn(CRED.auditor, 'auditor');
+    await auditor.click('#nav-alerts');
+    await auditor.waitForSelector(`${rowSel}[data-status="open"]`, LIVE);
+    expect(await auditor.$(`${rowSel} button.alert-ack`)).toBeNull();
+    await auditor.close();
+
+    await p.click(`${rowSel} button.alert-ack`);
+    await p.waitForSelector('#alerts-result[data-http-status]', LIVE);
+    // the contract's 200 (contracts/openapi/gateway.v1.yaml)
+    expect(await p.getAttribute('#alerts-result', 'data-http-status')).toBe('200');
+    expect(await p.textContent('#alerts-result')).toBe(`acknowledged: ${masked} ${alert.year}`);
+    // acknowledged, it leaves the open list; filtered on acknowledged, it is there with who did it
+    await p.waitForSelector(rowSel, { ...LIVE, state: 'detached' });
+    await p.selectOption('#alerts-status', 'acknowledged');
+    const done = await p.waitForSelector(`${rowSel}[data-status="acknowledged"]`, LIVE);
+    expect(await done.textContent()).toContain('test-operator');
+    const after = await api<{ alerts: { psn_no: string; acknowledged_by: string | null }[] }>(
+      '/api/v1/alerts?status=acknowledged',
+    );
+    expect(after.body.alerts.find((x) => x.psn_no === psn)?.acknowledged_by).toBe('test-operator');
+    await keepScreenshot(p, 'alerts-acknowledged-1366x768');
+    await p.close();
+  });
 });

@@ -299,4 +299,58 @@ describe('identity feed, retroactive assistance, alerts, deposit waiver, enrollm
     expect(Number(tekun.total)).toBe(400 * tekun.persons);
     expect(Number(dibao.total)).toBe(300 * dibao.persons);
   });
+  it('a mistaken identity period is withdrawn over HTTP by an operator, with a reason, and the report stops counting it', async () => {
+    const psn = `${RUN}W1`;
+    const posted = await api<{ change_id: string }>('/api/v1/identity-changes', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        issuer: 'civil-affairs',
+        reference: `${RUN}-wrong-${psn}`,
+        psn_no: psn,
+        admdvs: '510421',
+        category: 'tekun',
+        valid_from: '2024-02-01',
+      }),
+    });
+    expect(posted.status).toBe(201);
+    const before = await api<{ periods: { id: string; category: string }[] }>(
+      `/api/v1/identities/${psn}?date=2024-03-01`,
+    );
+    expect(before.body.periods).toEqual([expect.objectContaining({ category: 'tekun' })]);
+    const id = before.body.periods[0]!.id;
+    const url = `/api/v1/identities/${psn}/periods/${id}/withdraw`;
+    const json = { 'content-type': 'application/json' };
+    // an auditor may not; no reason is refused
+    const auditor = await fetch(`${harness.base}${url}`, {
+      method: 'POST',
+      headers: { ...CRED.header(CRED.auditor), ...json },
+      body: JSON.stringify({ reason: 'x' }),
+    });
+    expect(auditor.status).toBe(403);
+    expect((await api(url, { method: 'POST', headers: json, body: '{}' })).status).toBe(400);
+    const w = await api<{ status: string; period: { category: string }; bills_to_review: [] }>(
+      url,
+      { method: 'POST', headers: json, body: JSON.stringify({ reason: 'wrong person' }) },
+    );
+    expect(w).toMatchObject({
+      status: 200,
+      body: { status: 'withdrawn', period: { category: 'tekun' }, bills_to_review: [] },
+    });
+    expect(
+      (await api(url, { method: 'POST', headers: json, body: JSON.stringify({ reason: 'again' }) }))
+        .status,
+    ).toBe(409);
+    const after = await api<{ periods: unknown[]; withdrawn: { reason: string }[] }>(
+      `/api/v1/identities/${psn}?date=2024-03-01`,
+    );
+    expect(after.body.periods).toEqual([]);
+    expect(after.body.withdrawn).toEqual([expect.objectContaining({ reason: 'wrong person' })]);
+    const report = await api<{ people: { psn_no: string }[] }>(
+      `/api/v1/enrollment-subsidies/report?county=510421&year=2024`,
+    );
+    expect(report.status).toBe(200);
+    expect(report.body.people.map((p) => p.psn_no)).not.toContain(psn);
+    expect((await api(`/api/v1/enrollment-subsidies?year=2024&psn_no=${psn}`)).status).toBe(404);
+  });
 });

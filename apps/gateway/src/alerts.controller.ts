@@ -89,6 +89,7 @@ export class AlertsController {
       ]);
       return;
     }
-    res.json({ status: 'acknowledged', alert: wire(a) });
+    // 200, as the contract says (Nest answers a POST 201 by default)
+    res.status(200).json({ status: 'acknowledged', alert: wire(a) });
   }
 }

@@ -12,18 +12,26 @@ import {
   type IdentityChangeRow,
   type Queryable,
   findIdentityChange,
+  identityChangeById,
   identityPeriods,
   insertIdentityChange,
   insertInbox,
   insertOutboxMany,
+  insertIdentityWithdrawal,
   insertReject,
+  periodChangeIds,
+  personBills,
   personYears,
+  recordOperatorAction,
   setInboxStatus,
   sha256,
+  topupsOfChanges,
+  withdrawalCovering,
 } from '@onebill/ledger';
 import {
   type IdentityChange,
   type IdentityProblem,
+  decodeAcceptedDischarge,
   decodeIdentityChange,
 } from '@onebill/messaging';
 import type { RuleBook } from '@onebill/rules';
@@ -53,6 +61,31 @@ export type IdentityOutcome =
       rejectId: string | null;
       correlationId: string;
     };
+
+/** A settled bill that used a withdrawn period: listed for review, never changed (decision 8a). */
+export interface BillToReview {
+  setlId: string;
+  fixmedinsCode: string;
+  mdtrtId: string;
+  dischargeDate: string | null;
+  /** the identities the bill stands at (its latest top-up's, else its settlement's) */
+  identitiesUsed: string[] | null;
+  /** top-ups made on account of the withdrawn period's changes */
+  topupIds: string[];
+  why: string;
+}
+
+export type WithdrawOutcome =
+  | {
+      status: 'withdrawn';
+      withdrawalId: string;
+      actionId: string;
+      period: { category: string; validFrom: string; validTo: string | null; admdvs: string };
+      changeIds: string[];
+      billsToReview: BillToReview[];
+    }
+  | { status: 'not-found'; message: string }
+  | { status: 'already-withdrawn'; withdrawalId: string; message: string };
 
 export class IdentityService {
   private readonly categories: ReadonlySet<string>;
@@ -131,6 +164,130 @@ export class IdentityService {
       });
       return { status: 'recorded', changeId: row.id, topups, correlationId };
     });
+  }
+
+  /**
+   * Withdraws a person's mistaken identity period (docs/adr/0009 decision 8a): `changeId` is any
+   * change of the period (category, valid_from). Not deleted: a withdrawal row covering the
+   * period's changes received so far, and the operator's action with who, why and what it
+   * covered, in one transaction. From then on the registry, preview, settlement, deposit waiver,
+   * alerts' county and subsidy reports leave the period out. Bills already settled under it are
+   * not changed (no claw-back, decision 5): they are returned, and kept in the action's detail,
+   * for review.
+   */
+  async withdraw(
+    psnNo: string,
+    changeId: string,
+    reason: string,
+    who: { name: string; role: string },
+  ): Promise<WithdrawOutcome> {
+    return this.db.transaction(async (tx) => {
+      const change = await identityChangeById(tx, changeId);
+      if (change === null || change.psnNo !== psnNo) {
+        return {
+          status: 'not-found',
+          message: `${psnNo} has no identity change ${changeId}`,
+        };
+      }
+      const ids = await periodChangeIds(tx, psnNo, change.category, change.validFrom);
+      const last = ids[ids.length - 1]!;
+      const covering = await withdrawalCovering(tx, { ...change, id: last });
+      if (covering !== null) {
+        return {
+          status: 'already-withdrawn',
+          withdrawalId: covering.id,
+          message:
+            `the period ${change.category} from ${change.validFrom} was withdrawn by ` +
+            `${covering.withdrawnBy}: ${covering.reason}`,
+        };
+      }
+      const latest = (await identityChangeById(tx, last))!;
+      const withdrawal = await insertIdentityWithdrawal(tx, {
+        psnNo,
+        category: change.category,
+        validFrom: change.validFrom,
+        lastChangeId: last,
+        reason,
+        withdrawnBy: who.name,
+      });
+      const billsToReview = await this.billsUnder(tx, psnNo, latest, ids);
+      const actionId = await recordOperatorAction(tx, {
+        actor: who.name,
+        role: who.role,
+        action: 'identity-withdraw',
+        target: `${psnNo} ${change.category} ${change.validFrom}`,
+        outcome: 'withdrawn',
+        detail: {
+          withdrawal_id: withdrawal.id,
+          reason,
+          change_ids: ids,
+          valid_to: latest.validTo,
+          admdvs: latest.admdvs,
+          bills_to_review: billsToReview.map((b) => b.setlId),
+        },
+      });
+      this.log.info('identity period withdrawn', {
+        category: change.category,
+        validFrom: change.validFrom,
+        withdrawalId: withdrawal.id,
+        billsToReview: billsToReview.length,
+      });
+      return {
+        status: 'withdrawn',
+        withdrawalId: withdrawal.id,
+        actionId,
+        period: {
+          category: latest.category,
+          validFrom: latest.validFrom,
+          validTo: latest.validTo,
+          admdvs: latest.admdvs,
+        },
+        changeIds: ids,
+        billsToReview,
+      };
+    });
+  }
+
+  /**
+   * The person's bills still settled that the period may have paid: discharged within it and
+   * computed with its category, or topped up on account of its changes.
+   */
+  private async billsUnder(
+    tx: Queryable,
+    psnNo: string,
+    period: IdentityChangeRow,
+    changeIds: readonly string[],
+  ): Promise<BillToReview[]> {
+    const topups = await topupsOfChanges(tx, changeIds);
+    const out: BillToReview[] = [];
+    for (const year of await personYears(tx, psnNo, Number(period.validFrom.slice(0, 4)))) {
+      if (period.validTo !== null && year > Number(period.validTo.slice(0, 4))) break;
+      for (const b of await personBills(tx, psnNo, year)) {
+        const decoded = decodeAcceptedDischarge(b.payload);
+        const day = decoded.ok ? decoded.bill.dischargeDate : null;
+        const inPeriod =
+          day !== null &&
+          period.validFrom <= day &&
+          (period.validTo === null || day <= period.validTo);
+        const used = b.effectiveIdentities;
+        const topupIds = topups.filter((t) => t.setlId === b.setlId).map((t) => t.topupId);
+        const withCategory = inPeriod && used !== null && used.includes(period.category);
+        if (!withCategory && topupIds.length === 0) continue;
+        out.push({
+          setlId: b.setlId,
+          fixmedinsCode: b.fixmedinsCode,
+          mdtrtId: b.mdtrtId,
+          dischargeDate: day,
+          identitiesUsed: used,
+          topupIds,
+          why:
+            topupIds.length > 0
+              ? `topped up on account of the withdrawn period (${topupIds.join(', ')})`
+              : `settled with ${period.category} from the registry on ${day}`,
+        });
+      }
+    }
+    return out;
   }
 
   /** Keeps a change that failed for an unexpected reason as a reject (an operator can resubmit). */

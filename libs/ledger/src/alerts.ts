@@ -4,6 +4,7 @@
  * when a reversal or a top-up changes the person's year (migrations/0007_topups_settlement.sql).
  */
 import type { Queryable } from './db';
+import { NOT_WITHDRAWN } from './identities';
 
 export type AlertStatus = 'open' | 'acknowledged' | 'withdrawn';
 
@@ -67,10 +68,11 @@ function alertOf(r: AlertDbRow): AlertRow {
   };
 }
 
-/** The person's county in the registry: the county of their latest identity change, or null. */
+/** The person's county in the registry: the county of their latest change not withdrawn, or null. */
 export async function personCounty(q: Queryable, psnNo: string): Promise<string | null> {
   const { rows } = await q.query<{ admdvs: string }>(
-    `SELECT admdvs FROM identity_changes WHERE psn_no = $1 ORDER BY id DESC LIMIT 1`,
+    `SELECT admdvs FROM identity_changes c WHERE psn_no = $1 AND ${NOT_WITHDRAWN}
+     ORDER BY id DESC LIMIT 1`,
     [psnNo],
   );
   return rows[0]?.admdvs ?? null;

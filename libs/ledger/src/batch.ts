@@ -16,7 +16,7 @@
  */
 import type { Accumulators } from '@onebill/engine';
 import type { Queryable } from './db';
-import type { IdentityPeriod } from './identities';
+import { type IdentityPeriod, NOT_WITHDRAWN } from './identities';
 import {
   type InboxRef,
   type InboxStatus,
@@ -459,7 +459,10 @@ export async function insertOutboxBatch(
 
 // ---------------------------------------------------------------- identities
 
-/** identityPeriods for many people in one statement. */
+/**
+ * identityPeriods for many people in one statement: the same periods, withdrawn ones left out
+ * (NOT_WITHDRAWN, the condition identityPeriods uses), in the same order per person.
+ */
 export async function identityPeriodsBatch(
   q: Queryable,
   psnNos: readonly string[],
@@ -473,12 +476,13 @@ export async function identityPeriodsBatch(
     valid_from: string;
     valid_to: string | null;
     admdvs: string;
+    id: string;
   }>(
     `SELECT DISTINCT ON (c.psn_no, c.category, c.valid_from) c.psn_no, c.category,
             to_char(c.valid_from, 'YYYY-MM-DD') AS valid_from,
-            to_char(c.valid_to, 'YYYY-MM-DD') AS valid_to, c.admdvs
+            to_char(c.valid_to, 'YYYY-MM-DD') AS valid_to, c.admdvs, c.id::text AS id
        FROM identity_changes c
-      WHERE c.psn_no = ANY($1::text[])
+      WHERE c.psn_no = ANY($1::text[]) AND ${NOT_WITHDRAWN}
       ORDER BY c.psn_no, c.category, c.valid_from, c.id DESC`,
     [people],
   );
@@ -488,6 +492,7 @@ export async function identityPeriodsBatch(
       validFrom: r.valid_from,
       validTo: r.valid_to,
       admdvs: r.admdvs,
+      changeId: r.id,
     });
   }
   return out;

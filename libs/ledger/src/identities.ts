@@ -100,19 +100,32 @@ export interface IdentityPeriod {
   validFrom: string;
   validTo: string | null;
   admdvs: string;
+  /** the latest change of the period (identity_changes.id): what a withdrawal names */
+  changeId?: string;
 }
 
+/**
+ * SQL condition: change `c` is not withdrawn (migration 0009; docs/adr/0009 decision 8a). A
+ * withdrawal covers its period's changes up to `last_change_id`; a later change counts again.
+ */
+export const NOT_WITHDRAWN = `NOT EXISTS (
+  SELECT 1 FROM identity_withdrawals w
+  WHERE w.psn_no = c.psn_no AND w.category = c.category AND w.valid_from = c.valid_from
+    AND c.id <= w.last_change_id)`;
+
+/** The periods every reader uses: withdrawn ones left out. */
 export async function identityPeriods(q: Queryable, psnNo: string): Promise<IdentityPeriod[]> {
   const { rows } = await q.query<{
     category: string;
     valid_from: string;
     valid_to: string | null;
     admdvs: string;
+    id: string;
   }>(
     `SELECT DISTINCT ON (category, valid_from) category,
             to_char(valid_from, 'YYYY-MM-DD') AS valid_from,
-            to_char(valid_to, 'YYYY-MM-DD') AS valid_to, admdvs
-     FROM identity_changes WHERE psn_no = $1
+            to_char(valid_to, 'YYYY-MM-DD') AS valid_to, admdvs, id::text AS id
+     FROM identity_changes c WHERE psn_no = $1 AND ${NOT_WITHDRAWN}
      ORDER BY category, valid_from, id DESC`,
     [psnNo],
   );
@@ -121,6 +134,7 @@ export async function identityPeriods(q: Queryable, psnNo: string): Promise<Iden
     validFrom: r.valid_from,
     validTo: r.valid_to,
     admdvs: r.admdvs,
+    changeId: r.id,
   }));
 }
 
@@ -202,7 +216,8 @@ export async function registryOn(
        SELECT DISTINCT ON (psn_no, category, valid_from) psn_no, category,
               to_char(valid_from, 'YYYY-MM-DD') AS valid_from,
               to_char(valid_to, 'YYYY-MM-DD') AS valid_to, admdvs
-       FROM identity_changes ORDER BY psn_no, category, valid_from, id DESC) p
+       FROM identity_changes c WHERE ${NOT_WITHDRAWN}
+       ORDER BY psn_no, category, valid_from, id DESC) p
      ${admdvs === undefined ? '' : 'WHERE p.admdvs = $1'}
      ORDER BY psn_no`,
     params,

@@ -10,5 +10,7 @@ export * from './audit-log';
 export * from './store-lock';
 export * from './topups';
 export * from './alerts';
+export * from './subsidy-county';
+export * from './identity-withdrawals';
 export * from './batch';
 export * from './unit-of-work';

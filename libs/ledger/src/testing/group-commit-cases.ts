@@ -6,6 +6,8 @@
  */
 import { ArchiveSealer, verifyArchive } from '../archive';
 import type { Db } from '../db';
+import { identityPeriodsBatch } from '../batch';
+import { identityPeriods } from '../identities';
 import { UnitOfWork } from '../unit-of-work';
 import {
   archiveByKind,
@@ -197,6 +199,29 @@ export function groupCommitCases(open: OpenDb): void {
     const archived = await new ArchiveSealer(db).sealNow();
     expect(archived).toBeGreaterThan(0);
     expect((await verifyArchive(db)).ok).toBe(true);
+  });
+
+  it("prefetches each person's identity periods exactly as identityPeriods reads them", async () => {
+    const db = await fresh();
+    // two people, two categories, a period changed twice, and one period withdrawn (0009)
+    await db.exec(`
+      INSERT INTO identity_changes (issuer, reference, psn_no, admdvs, category, valid_from,
+                                    valid_to, content_sha256)
+      VALUES ('civil', 'r1', 'PSN-I', '510402', 'dibao', '2024-01-01', NULL, repeat('a', 64)),
+             ('civil', 'r2', 'PSN-I', '510402', 'dibao', '2024-01-01', '2024-06-30', repeat('b', 64)),
+             ('civil', 'r3', 'PSN-I', '510402', 'tekun', '2024-02-01', NULL, repeat('c', 64)),
+             ('civil', 'r4', 'PSN-J', '510403', 'dibao', '2024-03-01', NULL, repeat('d', 64));
+      INSERT INTO identity_withdrawals (psn_no, category, valid_from, last_change_id, reason,
+                                        withdrawn_by)
+      SELECT psn_no, category, valid_from, id, 'sent in error', 'test'
+        FROM identity_changes WHERE reference = 'r3';`);
+    const people = ['PSN-I', 'PSN-J', 'PSN-NONE'];
+    const batched = await identityPeriodsBatch(db, people);
+    for (const p of people) expect(batched.get(p)).toEqual(await identityPeriods(db, p));
+    expect(batched.get('PSN-I')).toEqual([
+      expect.objectContaining({ category: 'dibao', validTo: '2024-06-30' }),
+    ]);
+    expect(batched.get('PSN-NONE')).toEqual([]);
   });
 
   it('answers a redelivered batch from its first outcome and writes nothing new', async () => {

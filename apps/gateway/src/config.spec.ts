@@ -74,6 +74,8 @@ describe('gateway configuration', () => {
       figuresDir: null,
       registryFile: null,
       fundsDir: null,
+      intakeBatchSize: 100,
+      intakeLanes: 1,
     };
     expect(loadConfig({})).toEqual(expected);
   });
@@ -136,6 +138,8 @@ describe('gateway configuration', () => {
       SIMULATOR_YEAR: '2025',
       SIMULATOR_COUNT: '1000',
       LOG_LEVEL: 'debug',
+      INTAKE_BATCH_SIZE: '64',
+      INTAKE_LANES: '3',
       STATS_INTERVAL_MS: '0',
       ARCHIVE_SEAL_MS: '250',
       ARCHIVE_HEADS_KEY_FILE: HEADS_KEY,
@@ -182,6 +186,8 @@ describe('gateway configuration', () => {
       figuresDir: '/etc/onebill/figures',
       registryFile: '/etc/onebill/hospitals.json',
       fundsDir: '/etc/onebill/funds',
+      intakeBatchSize: 64,
+      intakeLanes: 3,
     });
   });
 
@@ -222,6 +228,8 @@ describe('gateway configuration', () => {
       ['SIMULATOR_YEAR', 2023, 2100],
       ['SIMULATOR_COUNT', 0, 100_000_000],
       ['STATS_INTERVAL_MS', 0, 3_600_000],
+      ['INTAKE_BATCH_SIZE', 1, 5000],
+      ['INTAKE_LANES', 1, 64],
     ];
 
     it.each(ranges)('%s accepts %d and %d', (name, min, max) => {

@@ -82,6 +82,14 @@ export interface GatewayConfig {
   registryFile: string | null;
   /** the fund data's folder (ONEBILL_FUNDS_DIR); null = config/funds */
   fundsDir: string | null;
+  /**
+   * Group commit (docs/adr/0020-group-commit.md; measured in bench/README.md, "Group commit
+   * knobs"): messages of a fetched batch settled in one transaction at most (a lane's messages
+   * are cut into transactions of this many), and lanes per fetched batch (by person; each lane
+   * its own transaction, run at once).
+   */
+  intakeBatchSize: number;
+  intakeLanes: number;
 }
 
 export class ConfigError extends Error {
@@ -189,6 +197,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     figuresDir: optional('ONEBILL_FIGURES_DIR'),
     registryFile: optional('ONEBILL_REGISTRY'),
     fundsDir: optional('ONEBILL_FUNDS_DIR'),
+    // group commit: defaults measured with bench/ledger-writers.bench.ts (bench/README.md)
+    intakeBatchSize: int('INTAKE_BATCH_SIZE', 100, 1, 5000),
+    intakeLanes: int('INTAKE_LANES', 1, 1, 64),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

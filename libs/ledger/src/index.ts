@@ -12,3 +12,5 @@ export * from './topups';
 export * from './alerts';
 export * from './subsidy-county';
 export * from './identity-withdrawals';
+export * from './batch';
+export * from './unit-of-work';

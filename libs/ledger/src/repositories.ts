@@ -339,6 +339,10 @@ function settlementValues(s: NewSettlement): unknown[] {
   ];
 }
 
+/** The settlement columns and one settlement's values in their order (libs/ledger/src/batch.ts). */
+export const SETTLEMENT_INSERT_COLUMNS = INSERT_COLUMNS;
+export const settlementInsertValues = settlementValues;
+
 /** `($1, …, $30), ($31, …)` for `rows` settlements, pushing their values onto `params`. */
 function settlementTuples(list: readonly NewSettlement[], params: unknown[]): string {
   return list

@@ -198,6 +198,11 @@ const GATEWAY: Record<string, PlainReason> = {
     en: "This credential reconciles only its own institution's bills.",
     fix: "Declare only your own hospital's bills, or use an operator credential.",
   },
+  ALREADY_WITHDRAWN: {
+    zh: '该身份期间已被撤回，不能再次撤回。',
+    en: 'This identity period was already withdrawn; a period is withdrawn once.',
+    fix: 'Read GET /api/v1/identities/{psn_no}: its withdrawals list says who withdrew it, when and why; nothing more to do.',
+  },
   UNKNOWN_HOSPITAL: {
     zh: '医院编码不是登记在册的定点医疗机构。',
     en: 'The hospital code is not a designated institution in the registry.',

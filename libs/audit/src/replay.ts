@@ -17,8 +17,8 @@ import {
   compiled,
   settle,
 } from '@onebill/engine';
-import { type Queryable, billBodyHash } from '@onebill/ledger';
-import { decodeAcceptedDischarge } from '@onebill/messaging';
+import type { Queryable } from '@onebill/ledger';
+import { decodeAcceptedBill } from '@onebill/messaging/canonical';
 import type { RuleBook } from '@onebill/rules';
 import { type FieldDiff, FUNDS, compareSettlement, continuityDiffs, fundTotals } from './compare';
 import {
@@ -106,7 +106,7 @@ function billOf(s: StoredSettlement): Bill {
   if (s.payload === null) {
     throw new ReplayFailure('no archived inbound message for this settlement');
   }
-  const d = decodeAcceptedDischarge(s.payload);
+  const d = decodeAcceptedBill(s.payload);
   if (!d.ok) {
     throw new ReplayFailure(
       `the archived message does not decode: ${d.errors.map((e) => e.message).join('; ')}`,
@@ -157,7 +157,7 @@ export function auditOne(s: StoredSettlement, cache: RuleCache): FieldDiff[] {
   const bill = billOf(s);
   const ruleSet = cache.byVersion(s.ruleSetVersion, bill.dischargeDate);
   const result = settle({ bill: engineBill(s, bill), accumulators: s.accumulatorsBefore, ruleSet });
-  return [...continuityDiffs(s), ...compareSettlement(s, result, billBodyHash(bill))];
+  return [...continuityDiffs(s), ...compareSettlement(s, result, bill)];
 }
 
 /** Audit replay: recompute and compare. Never writes. */

@@ -9,7 +9,7 @@ import {
   emptyAccumulators,
   withoutContribution,
 } from '@onebill/engine';
-import { type Queryable, json } from '@onebill/ledger';
+import { type BodyHashForm, type Queryable, json } from '@onebill/ledger';
 
 export interface ReplayFilter {
   /** settled at or after (ISO date or timestamp; Beijing time when no zone is given) */
@@ -60,6 +60,8 @@ export interface StoredSettlement {
   createdAt: string;
   setlTime: string;
   bodyHash: string;
+  /** the canonical form of body_hash (docs/adr/0017) */
+  bodyHashForm: BodyHashForm;
   accumulatorsBefore: Accumulators;
   accumulatorsAfter: Accumulators;
   setldetail: SetlDetail[];
@@ -109,6 +111,7 @@ interface Row {
   created_at: string;
   setl_time: string;
   body_hash: string;
+  body_hash_form: BodyHashForm;
   accumulators_before: Accumulators | string;
   acc_after: Accumulators | string;
   setldetail: SetlDetail[] | string;
@@ -230,7 +233,7 @@ async function fetchPage(
   const { rows } = await q.query<Row>(
     `SELECT s.setl_id, s.fixmedins_code, s.mdtrt_id, s.psn_no, s.year, s.clr_optins,
             s.rule_set_version, s.category_used, s.status, s.created_at::text AS created_at,
-            s.setl_time, s.body_hash, s.accumulators_before, s.identities_used,
+            s.setl_time, s.body_hash, s.body_hash_form, s.accumulators_before, s.identities_used,
             s.result -> 'accumulators' AS acc_after, s.result -> 'setldetail' AS setldetail,
             ${AMOUNTS},
             (SELECT a.content FROM archive a
@@ -260,6 +263,7 @@ async function fetchPage(
       createdAt: r.created_at,
       setlTime: r.setl_time,
       bodyHash: r.body_hash,
+      bodyHashForm: r.body_hash_form,
       accumulatorsBefore: json(r.accumulators_before),
       accumulatorsAfter: json(r.acc_after),
       setldetail: json(r.setldetail),

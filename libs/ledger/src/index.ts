@@ -10,3 +10,4 @@ export * from './audit-log';
 export * from './store-lock';
 export * from './topups';
 export * from './alerts';
+export * from './bill-identity';

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { Accumulators, Bill, SettlementResult } from '@onebill/engine';
 import type { Queryable } from './db';
+import type { BodyHashForm } from './bill-identity';
 
 export function sha256(text: string | Uint8Array): string {
   return typeof text === 'string'
@@ -25,14 +26,7 @@ export function storableText(text: string | null): string | null {
 
 // ---------------------------------------------------------------- inbox
 
-/**
- * sha256 of the canonical bill body (the decoded Bill as JSON): a redelivered message has the
- * same, a conflicting one differs, and audit replay proves it re-read the very bill that was
- * settled.
- */
-export function billBodyHash(bill: Bill): string {
-  return sha256(JSON.stringify(bill));
-}
+// a bill's identity (body_hash and its form): bill-identity.ts, docs/adr/0017
 
 export type InboxSource = 'kafka' | 'http';
 export type InboxStatus =
@@ -169,6 +163,8 @@ export interface SettlementRow {
   psnNo: string;
   year: number;
   bodyHash: string;
+  /** the canonical form body_hash is in: c0 before migration 0012, c1 since (docs/adr/0017) */
+  bodyHashForm: BodyHashForm;
   ruleSetVersion: string;
   categoryUsed: string | null;
   clrOptins: string;
@@ -189,6 +185,7 @@ export interface SettlementDbRow {
   psn_no: string;
   year: number;
   body_hash: string;
+  body_hash_form: BodyHashForm;
   rule_set_version: string;
   category_used: string | null;
   clr_optins: string;
@@ -202,7 +199,7 @@ export interface SettlementDbRow {
   reversed_at: Date | null;
 }
 
-export const SETTLEMENT_COLUMNS = `setl_id, fixmedins_code, mdtrt_id, psn_no, year, body_hash, rule_set_version,
+export const SETTLEMENT_COLUMNS = `setl_id, fixmedins_code, mdtrt_id, psn_no, year, body_hash, body_hash_form, rule_set_version,
   category_used, clr_optins, inbox_id::text AS inbox_id, setl_time, event_id::text AS event_id,
   accumulators_before, result, status, created_at, reversed_at`;
 
@@ -219,6 +216,7 @@ export function toSettlement(row: SettlementDbRow): SettlementRow {
     psnNo: row.psn_no,
     year: row.year,
     bodyHash: row.body_hash,
+    bodyHashForm: row.body_hash_form,
     ruleSetVersion: row.rule_set_version,
     categoryUsed: row.category_used,
     clrOptins: row.clr_optins,

@@ -4,3 +4,4 @@ export * from './events/identity-change';
 export * from './events/high-burden-alert';
 export * from './events/discharge-rejected';
 export * from './xml';
+export * from './canonical';

@@ -20,7 +20,8 @@ import type {
   ReadinessGate,
 } from '@onebill/messaging';
 import { Topics } from '@onebill/messaging';
-import type { IntakeService, Outcome } from './intake.service';
+import type { Arrival, IntakeService, Outcome } from './intake.service';
+import { namedPersonOf } from './intake/arrival';
 import type { Logger } from './log';
 
 export interface IngressStats {
@@ -28,11 +29,12 @@ export interface IngressStats {
   byStatus: Record<string, number>;
 }
 
-const PSN = /<psn_no>\s*([^<\s]{1,64})\s*<\/psn_no>/;
-
-function laneOf(m: InboundMessage, lanes: number): number {
-  const text = m.value?.subarray(0, 4096).toString('utf8') ?? '';
-  const key = PSN.exec(text)?.[1] ?? m.offset;
+/**
+ * The lane of a message: by the person the decoder read in it (a reversal names none: by its
+ * offset), so one person's bills are settled in the order they were published.
+ */
+function laneOf(arrival: Arrival, m: InboundMessage, lanes: number): number {
+  const key = namedPersonOf(arrival) ?? m.offset;
   let h = 0;
   for (let i = 0; i < key.length; i++) h = (Math.imul(h, 31) + key.charCodeAt(i)) >>> 0;
   return h % lanes;
@@ -159,29 +161,34 @@ export class KafkaIngress {
   }
 
   private async handle(batch: InboundBatch): Promise<void> {
-    const lanes: InboundMessage[][] = Array.from({ length: this.lanes }, () => []);
-    for (const m of batch.messages) lanes[laneOf(m, this.lanes)]?.push(m);
+    const lanes: { m: InboundMessage; arrival: Arrival }[][] = Array.from(
+      { length: this.lanes },
+      () => [],
+    );
+    for (const m of batch.messages) {
+      // decoded once, here (docs/adr/0012-hostile-input.md): the lane and the intake use it
+      const arrival = this.intake.decode(m.value ?? Buffer.alloc(0));
+      lanes[laneOf(arrival, m, this.lanes)]?.push({ m, arrival });
+    }
     await Promise.all(
       lanes.map(async (lane) => {
-        for (const m of lane) {
+        for (const { m, arrival } of lane) {
           if (batch.signal.aborted) return;
-          await this.one(m, batch);
+          await this.one(m, arrival, batch);
         }
       }),
     );
   }
 
-  private async one(m: InboundMessage, batch: InboundBatch): Promise<void> {
+  private async one(m: InboundMessage, arrival: Arrival, batch: InboundBatch): Promise<void> {
     const started = process.hrtime.bigint();
     const seconds = (): number => Number(process.hrtime.bigint() - started) / 1e9;
-    // the bytes as they came: the intake decodes them (docs/adr/0012-hostile-input.md)
-    const raw = m.value ?? Buffer.alloc(0);
     const source = kafkaSource(m);
     const outcome = await processWithRetries(
       this.log,
       m,
-      () => this.intake.submit(raw, source),
-      (error) => this.intake.internalReject(raw, source, error),
+      () => this.intake.submitDecoded(arrival, source),
+      (error) => this.intake.internalRejectDecoded(arrival, source, error),
       () => batch.whenReady(),
     );
     this.stats.consumed += 1;

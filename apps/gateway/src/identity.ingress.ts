@@ -56,12 +56,14 @@ export class IdentityIngress {
     for (const m of batch.messages) {
       if (batch.signal.aborted) return;
       const raw = m.value?.toString('utf8') ?? '';
+      // decoded once, here; a retry runs on the same decoded change
+      const decoded = this.identities.decode(raw);
       const source = kafkaSource(m);
       this.onOutcome(
         await processWithRetries(
           this.log,
           m,
-          () => this.identities.process(raw, source),
+          () => this.identities.processDecoded(raw, decoded, source),
           (error) => this.identities.internalReject(raw, source, error),
           () => batch.whenReady(),
         ),

@@ -70,7 +70,7 @@ export class IdentityService {
   }
 
   /** An identity change decoded once, at the edge, into the canonical message. */
-  decode(raw: string): IdentityDecoded {
+  decode(raw: string | { parsed: unknown }): IdentityDecoded {
     return decodeIdentityMessage(raw, this.categories);
   }
 

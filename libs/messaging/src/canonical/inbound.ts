@@ -33,6 +33,7 @@ import {
   type IdentityChange,
   type IdentityProblem,
   decodeIdentityChange,
+  identityChangeOf,
 } from '../events/identity-change';
 
 export type InboundKind = 'discharge' | 'reversal' | 'admission' | 'identity-change';
@@ -385,16 +386,21 @@ export function decodeAcceptedBill(
 }
 
 /**
- * An identity change of `identity.changes.v1` (JSON) decoded once into the canonical message;
+ * An identity change of `identity.changes.v1` (JSON text, or the tree the HTTP body parser made)
+ * decoded once into the canonical message;
  * `categories` are the codes the rule sets know. Its problems keep the feed's own shape.
  */
 export function decodeIdentityMessage(
-  raw: string,
+  raw: string | { parsed: unknown },
   categories: ReadonlySet<string>,
 ):
   | { ok: true; message: IdentityChangeMessage }
   | { ok: false; problems: IdentityProblem[]; person: string | null } {
-  const d = decodeIdentityChange(raw, categories);
+  // the HTTP body is already parsed by the transport: mapped, not parsed again
+  const d =
+    typeof raw === 'string'
+      ? decodeIdentityChange(raw, categories)
+      : identityChangeOf(raw.parsed, categories);
   if (!d.ok) return { ok: false, problems: d.problems, person: null };
   return {
     ok: true,

@@ -10,3 +10,9 @@
 ALTER TABLE settlements ADD COLUMN body_hash_form text NOT NULL DEFAULT 'c0'
   CONSTRAINT settlements_body_hash_form_check CHECK (body_hash_form IN ('c0', 'c1'));
 ALTER TABLE settlements ALTER COLUMN body_hash_form SET DEFAULT 'c1';
+
+-- The bill in canonical form c1 as text, next to its hash: audit replay and the top-ups read it
+-- instead of parsing the archived XML again. It authenticates itself against body_hash (sha256 of
+-- this text), which the archive's chain covers; rows settled before 0012 have none and are read
+-- from their archived message.
+ALTER TABLE settlements ADD COLUMN body_canonical text;

@@ -12,7 +12,8 @@
  *   dropped from the key);
  * - optional fields (visit_kind, the upstream tiers) omitted when absent (undefined);
  * - amounts as strings with exactly two decimals ("12.5" and "12.50" are one amount);
- * - identities as a set: duplicates removed, sorted (their order says nothing);
+ * - identities in the bill's order, repeats dropped (a rule set's tie reading may follow the order,
+ *   docs/adr/0004; the engine drops repeats itself);
  * - booleans as JSON booleans, texts as given (the decoder has trimmed them).
  *
  * Form c0 is the hash before this ADR: sha256(JSON.stringify(bill)) in the decoder's key order.
@@ -54,6 +55,7 @@ export const C1_FIELDS: readonly string[] = [
   'upstream',
   'visitKind',
 ].sort();
+const C1_SET: ReadonlySet<string> = new Set(C1_FIELDS);
 
 /** A bill that cannot be written in a form (it carries a field the form does not know). */
 export class OutsideForm extends Error {
@@ -72,46 +74,66 @@ function amount(value: string, field: string): string {
   return TWO_DECIMALS.test(value) ? value : formatFen(parseFen(value, field));
 }
 
-/** Keys sorted at every level: the one serialisation of a canonical value. */
-function sortedJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(sortedJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const o = value as Record<string, unknown>;
-    return `{${Object.keys(o)
-      .filter((k) => o[k] !== undefined)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${sortedJson(o[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
+const q = (v: string): string => JSON.stringify(v);
 
-/** The bill in canonical form c1, the text that is hashed (throws OutsideForm). */
+/**
+ * The bill in canonical form c1, the text that is hashed (throws OutsideForm). Written field by
+ * field in the sorted order of C1_FIELDS (it runs for every bill settled and every bill replayed).
+ */
 export function canonicalBill(bill: Bill): string {
   const b = bill as unknown as Record<string, unknown>;
-  for (const k of Object.keys(b)) {
-    if (b[k] !== undefined && !C1_FIELDS.includes(k)) throw new OutsideForm('c1', k);
+  for (const k in b) {
+    if (b[k] !== undefined && !C1_SET.has(k)) throw new OutsideForm('c1', k);
   }
-  const out: Record<string, unknown> = {};
-  for (const k of TEXTS) out[k] = bill[k];
-  for (const k of FLAGS) out[k] = bill[k];
-  for (const k of AMOUNTS) out[k] = amount(bill[k], k);
-  out['identities'] = [...new Set(bill.identities)].sort();
-  if (bill.visitKind !== undefined) out['visitKind'] = bill.visitKind;
+  let up = '';
   if (bill.upstream !== undefined) {
     const u = bill.upstream as unknown as Record<string, unknown>;
-    for (const k of Object.keys(u)) {
+    for (const k in u) {
       if (u[k] !== undefined && !(UPSTREAM as readonly string[]).includes(k))
         throw new OutsideForm('c1', `upstream.${k}`);
     }
-    const up: Record<string, string> = {};
-    for (const k of UPSTREAM) up[k] = amount(bill.upstream[k], `upstream.${k}`);
-    out['upstream'] = up;
+    const a = (k: (typeof UPSTREAM)[number]): string =>
+      q(amount(bill.upstream![k], `upstream.${k}`));
+    up = `,"upstream":{"actPayDedc":${a('actPayDedc')},"hifmiPay":${a('hifmiPay')},"hifobPay":${a('hifobPay')},"hifpPay":${a('hifpPay')}}`;
   }
-  return `c1:${sortedJson(out)}`;
+  // identities in the bill's order (a rule set's tie reading may follow it), repeats dropped
+  const ids = [...new Set(bill.identities)].map(q).join(',');
+  return (
+    `c1:{"admissionDate":${q(bill.admissionDate)}` +
+    `,"commercialEnrolled":${bill.commercialEnrolled === true}` +
+    `,"dischargeDate":${q(bill.dischargeDate)}` +
+    `,"fixmedinsCode":${q(bill.fixmedinsCode)}` +
+    `,"followUp":${bill.followUp === true}` +
+    `,"fulamtOwnpayAmt":${q(amount(bill.fulamtOwnpayAmt, 'fulamtOwnpayAmt'))}` +
+    `,"hospitalLevel":${q(bill.hospitalLevel)}` +
+    `,"identities":[${ids}]` +
+    `,"inProvince":${bill.inProvince === true}` +
+    `,"inscpScpAmt":${q(amount(bill.inscpScpAmt, 'inscpScpAmt'))}` +
+    `,"insutype":${q(bill.insutype)}` +
+    `,"mdtrtId":${q(bill.mdtrtId)}` +
+    `,"medType":${q(bill.medType)}` +
+    `,"medfeeSumamt":${q(amount(bill.medfeeSumamt, 'medfeeSumamt'))}` +
+    `,"overlmtSelfpay":${q(amount(bill.overlmtSelfpay, 'overlmtSelfpay'))}` +
+    `,"preselfpayAmt":${q(amount(bill.preselfpayAmt, 'preselfpayAmt'))}` +
+    `,"psnNo":${q(bill.psnNo)}` +
+    `,"referred":${bill.referred === true}` +
+    up +
+    (bill.visitKind === undefined ? '' : `,"visitKind":${q(bill.visitKind)}`) +
+    '}'
+  );
 }
 
-function sha256(text: string): string {
+/**
+ * The bill a c1 text stands for (the settlement's stored canonical message): the engine computes
+ * the same result from it as from the decoded bill. The caller checks the text against the
+ * stored body_hash first (sha256), which the archive's chain covers.
+ */
+export function billOfCanonical(text: string): Bill {
+  if (!text.startsWith('c1:')) throw new Error('not a canonical bill of form c1');
+  return JSON.parse(text.slice(3)) as Bill;
+}
+
+export function sha256Text(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
@@ -120,9 +142,9 @@ function sha256(text: string): string {
  * written in that form, which makes it differ from every bill stored under it.
  */
 export function bodyHashOf(bill: Bill, form: BodyHashForm = BODY_HASH_FORM): string | null {
-  if (form === 'c0') return sha256(JSON.stringify(bill));
+  if (form === 'c0') return sha256Text(JSON.stringify(bill));
   try {
-    return sha256(canonicalBill(bill));
+    return sha256Text(canonicalBill(bill));
   } catch (e) {
     if (e instanceof OutsideForm) return null;
     throw e;
@@ -131,7 +153,7 @@ export function bodyHashOf(bill: Bill, form: BodyHashForm = BODY_HASH_FORM): str
 
 /** The identity a new settlement is stored with (form c1). */
 export function billBodyHash(bill: Bill): string {
-  return sha256(canonicalBill(bill));
+  return sha256Text(canonicalBill(bill));
 }
 
 /** Whether `bill` is the bill a settlement was stored with, under the form it was stored in. */

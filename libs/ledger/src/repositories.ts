@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { Accumulators, Bill, SettlementResult } from '@onebill/engine';
 import type { Queryable } from './db';
-import type { BodyHashForm } from './bill-identity';
+import { type BodyHashForm, canonicalBill } from './bill-identity';
 
 export function sha256(text: string | Uint8Array): string {
   return typeof text === 'string'
@@ -291,7 +291,7 @@ const INSERT_COLUMNS = `setl_id, fixmedins_code, mdtrt_id, psn_no, year, body_ha
   medfee_sumamt, fulamt_ownpay_amt, overlmt_selfpay, preselfpay_amt, inscp_scp_amt,
   act_pay_dedc, hifp_pay, hifmi_pay, maf_pay, oth_pay, fund_pay_sumamt, psn_part_amt,
   acct_pay, psn_cash_pay, inscp_psn_part, result, setl_time, event_id, accumulators_before,
-  identities_used`;
+  identities_used, body_canonical`;
 /** casts of the value placeholders, by position (0-based) */
 const INSERT_CASTS: Record<number, string> = {
   9: '::bigint',
@@ -333,10 +333,12 @@ function settlementValues(s: NewSettlement): unknown[] {
     s.eventId,
     JSON.stringify(s.accumulatorsBefore),
     s.identitiesUsed ? JSON.stringify(s.identitiesUsed) : null,
+    // the bill in canonical form c1 (docs/adr/0017): what replay and top-ups read back
+    canonicalBill(s.bill),
   ];
 }
 
-/** `($1, …, $30), ($31, …)` for `rows` settlements, pushing their values onto `params`. */
+/** `($1, …, $31), ($32, …)` for `rows` settlements, pushing their values onto `params`. */
 function settlementTuples(list: readonly NewSettlement[], params: unknown[]): string {
   return list
     .map((s) => {

@@ -16,7 +16,8 @@ import {
   parseFen,
   settle,
 } from '@onebill/engine';
-import { type DecodeError, decodeDischarge, jsonMessageToXml } from '@onebill/messaging/xml';
+import { type DecodeError, decodeDischarge } from '@onebill/messaging/xml';
+import { decodeJsonMessage } from '@onebill/messaging/canonical';
 import { type WireSettlement, toWire } from '@onebill/messaging/wire';
 import { type Hospital, RuleBook, RuleSetError, readAccumulators } from '@onebill/rules';
 
@@ -210,7 +211,7 @@ export interface BatchSummary {
 }
 
 function decodeItem(item: BatchItem): { bill: Bill } | { errors: Problem[] } {
-  let raw = item.raw;
+  const raw = item.raw;
   if (item.json) {
     let parsed: unknown;
     try {
@@ -227,8 +228,10 @@ function decodeItem(item: BatchItem): { bill: Bill } | { errors: Problem[] } {
         ],
       };
     }
-    const xml = jsonMessageToXml(parsed);
-    if (xml === null) {
+    // the JSON tree decoded by the one decoder, never turned into XML (issue 12)
+    const j = decodeJsonMessage(parsed, { expect: 'discharge' });
+    if (j.ok && j.message.kind === 'discharge') return { bill: j.message.bill };
+    if (j.ok || (j.errors[0]?.code === 'WRONG_ROOT' && j.errors[0].field === '(message)')) {
       return {
         errors: [
           {
@@ -240,7 +243,7 @@ function decodeItem(item: BatchItem): { bill: Bill } | { errors: Problem[] } {
         ],
       };
     }
-    raw = xml;
+    return { errors: j.errors.map((e: DecodeError) => ({ ...e })) };
   }
   const d = decodeDischarge(raw);
   if (!d.ok) return { errors: d.errors.map((e: DecodeError) => ({ ...e })) };

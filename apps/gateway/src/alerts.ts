@@ -15,22 +15,11 @@ import {
   raiseHighBurdenAlert,
   reviseAlert,
 } from '@onebill/ledger';
-import { Topics, amountToFen } from '@onebill/messaging';
+import { amountToFen, highBurdenAlertRecord } from '@onebill/messaging';
 import type { HighBurdenAlert } from '@onebill/messaging/events/high-burden-alert';
 
 function alertEvent(alert: HighBurdenAlert, correlationId: string): OutboxEvent {
-  return {
-    eventId: alert.event_id,
-    topic: Topics.alertsHighBurden,
-    key: alert.psn_no,
-    headers: {
-      'content-type': 'application/json',
-      'correlation-id': correlationId,
-      'event-type': alert.event_type,
-      'event-id': alert.event_id,
-    },
-    payload: JSON.stringify(alert),
-  };
+  return highBurdenAlertRecord(alert, correlationId);
 }
 
 /**

@@ -29,13 +29,17 @@ import { GatewayCredentials, GatewayRuntime, gatewayMetricsOf, healthMonitorOf }
 import { GatewayStore } from './store';
 
 /** The Kafka transport's consumer groups: the intake (lanes by person) and the identity feed. */
-export function ingressGroups(config: GatewayConfig, log: Logger): IngressGroup[] {
+export function ingressGroups(
+  config: GatewayConfig,
+  log: Logger,
+  intake: IntakeService,
+): IngressGroup[] {
   return [
     {
       groupId: config.kafkaGroupId,
       topics: [Topics.hisDischarge, Topics.hisAdmission],
       lanes: 8,
-      laneOf,
+      laneOf: laneOf(intake),
       partitionsConcurrently: config.kafkaPartitionsConcurrently,
       onGateWait: (waiting) =>
         waiting
@@ -158,16 +162,22 @@ function providers(config: GatewayConfig): Provider[] {
     {
       // main.ts connects it (app.connectMicroservice({ strategy })); null in embedded mode
       provide: KafkaIngressTransport,
-      useFactory: (c: GatewayConfig, kafka: KafkaConnection, store: GatewayStore, log: Logger) =>
+      useFactory: (
+        c: GatewayConfig,
+        kafka: KafkaConnection,
+        store: GatewayStore,
+        log: Logger,
+        intake: IntakeService,
+      ) =>
         kafka.client === null
           ? null
           : new KafkaIngressTransport({
               client: kafka.client,
-              groups: ingressGroups(c, log),
+              groups: ingressGroups(c, log, intake),
               gate: store.gate,
               log,
             }),
-      inject: [GATEWAY_CONFIG, KafkaConnection, GatewayStore, Logger],
+      inject: [GATEWAY_CONFIG, KafkaConnection, GatewayStore, Logger, IntakeService],
     },
     { provide: APP_GUARD, useClass: AuthGuard },
     {

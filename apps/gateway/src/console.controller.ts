@@ -17,7 +17,8 @@ import {
   type RejectListRow,
   type RejectRow,
 } from '@onebill/ledger';
-import { decodeDischarge, maskMessage } from '@onebill/messaging/xml';
+import { maskMessage } from '@onebill/messaging/xml';
+import { decodeStoredMessage } from '@onebill/messaging/canonical';
 import { toWire } from '@onebill/messaging/wire';
 import { projectRoot } from '@onebill/rules';
 import { Allow, hospitalScopeOf, principalOf, Public, scopeOf } from './auth';
@@ -28,6 +29,7 @@ import {
   notFound,
   sendOutcome,
   sendProblems,
+  submitArrival,
   visibleSettlement,
 } from './http.controller';
 import { messagesCsv, parseConsoleTime, rejectsCsv } from './console-export';
@@ -316,12 +318,12 @@ export class ConsoleController {
       notFound(res, `no reject ${id}`);
       return;
     }
-    const body = messageOf(req);
+    const body = messageOf(req, this.runtime.intake);
     if (!body.ok) {
       sendProblems(res, 400, 'rejected', [body.problem]);
       return;
     }
-    if (foreignHospital(req, res, body.xml, this.runtime.intake)) return;
+    if (foreignHospital(req, res, body.arrival, this.runtime.intake)) return;
     const already = (): void =>
       sendProblems(res, 409, 'already-resubmitted', [
         {
@@ -336,8 +338,9 @@ export class ConsoleController {
       return;
     }
     try {
-      const outcome = await this.runtime.submit(
-        body.xml,
+      const outcome = await submitArrival(
+        this.runtime,
+        body.arrival,
         {
           kind: 'http',
           submittedBy: principalOf(req).name,
@@ -385,12 +388,15 @@ export class ConsoleController {
         'SELECT payload FROM inbox WHERE id = $1',
         [s.inboxId],
       );
-      const decoded = decodeDischarge(raw.rows[0]?.payload ?? '');
-      if (decoded.ok)
+      // the stored message (XML, or JSON as a client sent it) read by the one decoder
+      const decoded = decodeStoredMessage(raw.rows[0]?.payload ?? '', { maxBytes: Infinity });
+      const patient =
+        decoded.ok && decoded.message.kind === 'discharge' ? decoded.message.patient : null;
+      if (patient !== null)
         person = {
           ...person,
-          psn_name: decoded.person.name === undefined ? null : maskName(decoded.person.name),
-          certno: decoded.person.certno === undefined ? null : maskCertno(decoded.person.certno),
+          psn_name: patient.name === undefined ? null : maskName(patient.name),
+          certno: patient.certno === undefined ? null : maskCertno(patient.certno),
         };
     }
     const wire = toWire(s.result, envelopeOf(s));

@@ -16,39 +16,49 @@ import {
   findSettlementsOfPerson,
   type SettlementRow,
 } from '@onebill/ledger';
-import { encodeSettlementResultXml, jsonMessageToXml, messageText } from '@onebill/messaging/xml';
+import { encodeSettlementResultXml } from '@onebill/messaging/xml';
 import { type SettlementEnvelope, toWire } from '@onebill/messaging/wire';
 import { settlementView } from './topups';
 import { projectRoot } from '@onebill/rules';
 import { Allow, hospitalScopeOf, principalOf, Public, scopeOf } from './auth';
 import {
+  type Arrival,
   type IntakeService,
   type Outcome,
   type Problem,
-  rootElement,
+  type Source,
   scopeProblem,
   waiverWire,
 } from './intake.service';
 import { GatewayRuntime } from './runtime';
 
 /**
- * A message body: the bytes as they came for XML (decoded by the intake exactly as a Kafka
- * message, docs/adr/0012-hostile-input.md), the XML the JSON tree stands for otherwise.
+ * A message body decoded once at the edge (issue 12 item 1): XML from the bytes as they came
+ * (decoded exactly as a Kafka message, docs/adr/0012-hostile-input.md), JSON from the tree the
+ * body parser made, never turned into XML; the request's bytes are what is stored.
  */
-type Body = { ok: true; xml: Buffer | string } | { ok: false; problem: Problem };
+type Body = { ok: true; arrival: Arrival } | { ok: false; problem: Problem };
 
-/** The request body as message XML, or the reason it cannot be one. */
-export function messageOf(req: Request): Body {
+const MESSAGE_KINDS: ReadonlySet<string> = new Set(['discharge', 'reversal', 'admission']);
+
+/** The request body decoded into the canonical message, or the reason it cannot be one. */
+export function messageOf(
+  req: Request,
+  intake: Pick<IntakeService, 'decode' | 'decodeJson'>,
+): Body {
   const body: unknown = req.body;
   // main.ts keeps the raw bytes (rawBody): the body parser's charset reading is not used
   const raw: unknown = (req as Request & { rawBody?: unknown }).rawBody;
   if (typeof body === 'string' || Buffer.isBuffer(body)) {
     const bytes = Buffer.isBuffer(raw) ? raw : Buffer.isBuffer(body) ? body : Buffer.from(body);
-    if (bytes.length > 0) return { ok: true, xml: bytes };
+    if (bytes.length > 0) return { ok: true, arrival: intake.decode(bytes) };
   }
   if (typeof body === 'object' && body !== null && !Buffer.isBuffer(body)) {
-    const xml = jsonMessageToXml(body);
-    if (xml !== null) return { ok: true, xml };
+    const keys = Object.keys(body);
+    if (keys.length === 1 && MESSAGE_KINDS.has(keys[0]!)) {
+      const bytes = Buffer.isBuffer(raw) ? raw : Buffer.from(JSON.stringify(body), 'utf8');
+      return { ok: true, arrival: intake.decodeJson(body, bytes) };
+    }
     return {
       ok: false,
       problem: {
@@ -112,14 +122,14 @@ export function bodyParserErrors(
 export function foreignHospital(
   req: Request,
   res: Response,
-  xml: Buffer | string,
+  arrival: Arrival,
   intake: Pick<IntakeService, 'namedHospital'>,
 ): boolean {
   const scope = scopeOf(principalOf(req));
   if (scope === undefined) return false;
   const problem = scopeProblem(
     { kind: 'http', hospitalScope: scope },
-    intake.namedHospital(xml) ?? scope,
+    intake.namedHospital(arrival) ?? scope,
   );
   if (problem === null) return false;
   sendProblems(res, 403, 'forbidden', [problem]);
@@ -229,6 +239,22 @@ export function sendOutcome(req: Request, res: Response, o: Outcome): void {
   }
 }
 
+/**
+ * A message decoded at the edge, submitted to the intake, timed and counted like Kafka's (the
+ * runtime's `submit` takes bytes; this is its decoded twin, so nothing is decoded twice).
+ */
+export async function submitArrival(
+  runtime: Pick<GatewayRuntime, 'intake' | 'record'>,
+  arrival: Arrival,
+  source: Source,
+  route: string,
+): Promise<Outcome> {
+  const started = process.hrtime.bigint();
+  const outcome = await runtime.intake.submitDecoded(arrival, source);
+  runtime.record(outcome, 'http', route, Number(process.hrtime.bigint() - started) / 1e9);
+  return outcome;
+}
+
 export function notFound(res: Response, message: string): void {
   sendProblems(res, 404, 'not-found', [
     { code: 'NOT_FOUND', field: null, rule: 'an existing settlement', message },
@@ -244,13 +270,13 @@ export class HttpController {
   @Post('api/v1/settlements/preview')
   @Allow('operator', 'hospital')
   async preview(@Req() req: Request, @Res() res: Response): Promise<void> {
-    const body = messageOf(req);
+    const body = messageOf(req, this.runtime.intake);
     if (!body.ok) {
       sendProblems(res, 400, 'rejected', [body.problem]);
       return;
     }
-    if (foreignHospital(req, res, body.xml, this.runtime.intake)) return;
-    const p = await this.runtime.intake.preview(body.xml);
+    if (foreignHospital(req, res, body.arrival, this.runtime.intake)) return;
+    const p = await this.runtime.intake.preview(body.arrival);
     if (!p.ok || p.result === undefined) {
       sendProblems(res, 422, 'rejected', p.problems);
       return;
@@ -286,14 +312,13 @@ export class HttpController {
     res: Response,
     root: 'discharge' | 'reversal' | 'admission',
   ): Promise<void> {
-    const body = messageOf(req);
+    const body = messageOf(req, this.runtime.intake);
     if (!body.ok) {
       sendProblems(res, 400, 'rejected', [body.problem]);
       return;
     }
-    const text = typeof body.xml === 'string' ? body.xml : messageText(body.xml);
-    const sent =
-      typeof text === 'string' ? rootElement(text) : text.ok ? rootElement(text.text) : null;
+    const decoded = body.arrival.decoded;
+    const sent = decoded.ok ? decoded.message.kind : decoded.kind;
     // a message of another kind on this route (a discharge posted to /admissions): a caller's
     // mistake, answered before anything is stored; malformed XML goes on and is kept with reasons
     if (sent !== null && sent !== root && ROUTED_ROOTS.has(sent)) {
@@ -307,10 +332,11 @@ export class HttpController {
       ]);
       return;
     }
-    if (foreignHospital(req, res, body.xml, this.runtime.intake)) return;
+    if (foreignHospital(req, res, body.arrival, this.runtime.intake)) return;
     const correlation = req.headers['x-correlation-id'];
-    const outcome = await this.runtime.submit(
-      body.xml,
+    const outcome = await submitArrival(
+      this.runtime,
+      body.arrival,
       {
         kind: 'http',
         submittedBy: principalOf(req).name,

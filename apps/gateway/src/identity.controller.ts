@@ -36,16 +36,24 @@ export class IdentityController {
   @Allow('operator')
   async change(@Req() req: Request, @Res() res: Response): Promise<void> {
     const body: unknown = req.body;
+    // decoded once: the body parser's tree is mapped, not serialised and parsed again; the
+    // request's bytes are what is stored
+    const rawBody: unknown = (req as Request & { rawBody?: unknown }).rawBody;
+    const parsed = typeof body === 'object' && body !== null;
     const raw =
       typeof body === 'string'
         ? body
-        : typeof body === 'object' && body !== null
-          ? JSON.stringify(body)
-          : '';
-    const o = await this.runtime.identities.process(raw, {
-      kind: 'http',
-      submittedBy: principalOf(req).name,
-    });
+        : Buffer.isBuffer(rawBody)
+          ? rawBody.toString('utf8')
+          : parsed
+            ? JSON.stringify(body)
+            : '';
+    const identities = this.runtime.identities;
+    const o = await identities.processDecoded(
+      raw,
+      identities.decode(parsed ? { parsed: body } : raw),
+      { kind: 'http', submittedBy: principalOf(req).name },
+    );
     await this.runtime.recordAction(
       principalOf(req),
       'identity-change',

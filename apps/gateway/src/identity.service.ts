@@ -32,8 +32,11 @@ import {
   type IdentityChange,
   type IdentityProblem,
   decodeAcceptedDischarge,
-  decodeIdentityChange,
+  decodeIdentityMessage,
 } from '@onebill/messaging';
+
+/** An identity change decoded once into the canonical message, or its problems. */
+export type IdentityDecoded = ReturnType<typeof decodeIdentityMessage>;
 import type { RuleBook } from '@onebill/rules';
 import { formatTime } from './intake.service';
 import type { Logger } from './log';
@@ -99,8 +102,22 @@ export class IdentityService {
     this.categories = new Set(rules.ruleSets.flatMap((rs) => rs.categories.map((c) => c.code)));
   }
 
+  /** An identity change decoded once, at the edge, into the canonical message. */
+  decode(raw: string | { parsed: unknown }): IdentityDecoded {
+    return decodeIdentityMessage(raw, this.categories);
+  }
+
   /** One identity change to its outcome, in one transaction. */
-  async process(raw: string, source: IdentitySource): Promise<IdentityOutcome> {
+  process(raw: string, source: IdentitySource): Promise<IdentityOutcome> {
+    return this.processDecoded(raw, this.decode(raw), source);
+  }
+
+  /** One identity change decoded at the edge to its outcome, in one transaction. */
+  async processDecoded(
+    raw: string,
+    decoded: IdentityDecoded,
+    source: IdentitySource,
+  ): Promise<IdentityOutcome> {
     const correlationId = source.correlationId ?? randomUUID();
     return this.db.transaction(async (tx) => {
       const inbox = await this.inbox(tx, raw, source, correlationId);
@@ -108,62 +125,75 @@ export class IdentityService {
         // the same Kafka record again: it was processed once, its effects are in place
         return { status: 'duplicate', changeId: null, correlationId };
       }
-      const decoded = decodeIdentityChange(raw, this.categories);
-      if (!decoded.ok) {
-        return this.reject(
-          tx,
-          inbox.id,
-          raw,
-          decoded.problems.map((p) => ({ code: 'INVALID_FIELD', ...p })),
-          correlationId,
-        );
-      }
-      const c = decoded.change;
-      const content = sha256(
-        JSON.stringify([c.psn_no, c.admdvs, c.category, c.valid_from, c.valid_to]),
-      );
-      const row = await insertIdentityChange(tx, {
-        issuer: c.issuer,
-        reference: c.reference,
-        psnNo: c.psn_no,
-        admdvs: c.admdvs,
-        category: c.category,
-        validFrom: c.valid_from,
-        validTo: c.valid_to,
-        contentSha256: content,
-        inboxId: inbox.id,
-      });
-      if (row === null) {
-        const known = await findIdentityChange(tx, c.issuer, c.reference);
-        if (known !== null && known.contentSha256 === content) {
-          await setInboxStatus(tx, inbox.id, 'duplicate');
-          return { status: 'duplicate', changeId: known.id, correlationId };
-        }
-        return this.reject(
-          tx,
-          inbox.id,
-          raw,
-          [
-            {
-              code: 'CONFLICT',
-              field: 'reference',
-              rule: 'one reference of an issuer is one change; send a correction under a new reference',
-              message: `${c.issuer} ${c.reference} was received before with other content`,
-            },
-          ],
-          correlationId,
-        );
-      }
-      const topups = await this.retroactive(tx, row, c, correlationId);
-      await setInboxStatus(tx, inbox.id, 'recorded');
-      this.log.info('identity change recorded', {
-        correlationId,
-        category: c.category,
-        validFrom: c.valid_from,
-        topups: topups.length,
-      });
-      return { status: 'recorded', changeId: row.id, topups, correlationId };
+      return this.handle(tx, inbox.id, raw, decoded, correlationId);
     });
+  }
+
+  /**
+   * The identity-change handler: records the decoded change (once per issuer and reference) and
+   * tops up the person's bills it reaches, in the caller's transaction (none of its own).
+   */
+  async handle(
+    tx: Queryable,
+    inboxId: string,
+    raw: string,
+    decoded: IdentityDecoded,
+    correlationId: string,
+  ): Promise<IdentityOutcome> {
+    if (!decoded.ok) {
+      return this.reject(
+        tx,
+        inboxId,
+        raw,
+        decoded.problems.map((p) => ({ code: 'INVALID_FIELD', ...p })),
+        correlationId,
+      );
+    }
+    const c = decoded.message.change;
+    const content = sha256(
+      JSON.stringify([c.psn_no, c.admdvs, c.category, c.valid_from, c.valid_to]),
+    );
+    const row = await insertIdentityChange(tx, {
+      issuer: c.issuer,
+      reference: c.reference,
+      psnNo: c.psn_no,
+      admdvs: c.admdvs,
+      category: c.category,
+      validFrom: c.valid_from,
+      validTo: c.valid_to,
+      contentSha256: content,
+      inboxId: inboxId,
+    });
+    if (row === null) {
+      const known = await findIdentityChange(tx, c.issuer, c.reference);
+      if (known !== null && known.contentSha256 === content) {
+        await setInboxStatus(tx, inboxId, 'duplicate');
+        return { status: 'duplicate', changeId: known.id, correlationId };
+      }
+      return this.reject(
+        tx,
+        inboxId,
+        raw,
+        [
+          {
+            code: 'CONFLICT',
+            field: 'reference',
+            rule: 'one reference of an issuer is one change; send a correction under a new reference',
+            message: `${c.issuer} ${c.reference} was received before with other content`,
+          },
+        ],
+        correlationId,
+      );
+    }
+    const topups = await this.retroactive(tx, row, c, correlationId);
+    await setInboxStatus(tx, inboxId, 'recorded');
+    this.log.info('identity change recorded', {
+      correlationId,
+      category: c.category,
+      validFrom: c.valid_from,
+      topups: topups.length,
+    });
+    return { status: 'recorded', changeId: row.id, topups, correlationId };
   }
 
   /**

@@ -19,7 +19,7 @@ import { type InboundMessage, Topics } from '@onebill/messaging';
 import { Public } from './auth';
 import { type IdentityOutcome, IdentityService } from './identity.service';
 import { IntakeService, type Outcome } from './intake.service';
-import { kafkaSource, processWithRetries } from './kafka.ingress';
+import { arrivalOf, kafkaSource, processWithRetries } from './kafka.ingress';
 import { KAFKA_INGRESS, type KafkaBatchContext } from './kafka.transport';
 import { Logger } from './log';
 import { GatewayRuntime } from './runtime';
@@ -52,10 +52,12 @@ export class KafkaIntakeController {
   ): Promise<IdentityOutcome> {
     const raw = m.value?.toString('utf8') ?? '';
     const source = kafkaSource(m);
+    // decoded once, here; a retry runs on the same decoded change
+    const decoded = this.identities.decode(raw);
     const outcome = await processWithRetries(
       this.log,
       m,
-      () => this.identities.process(raw, source),
+      () => this.identities.processDecoded(raw, decoded, source),
       (error) => this.identities.internalReject(raw, source, error),
       () => ctx.whenReady(),
     );
@@ -65,14 +67,14 @@ export class KafkaIntakeController {
 
   private async settle(m: InboundMessage, ctx: KafkaBatchContext): Promise<Outcome> {
     const started = process.hrtime.bigint();
-    // the bytes as they came: the intake decodes them (docs/adr/0012-hostile-input.md)
-    const raw = m.value ?? Buffer.alloc(0);
+    // decoded once, by the one decoder, when the transport picked its lane (kafka.ingress.ts)
+    const arrival = arrivalOf(this.intake, m);
     const source = kafkaSource(m);
     const outcome = await processWithRetries(
       this.log,
       m,
-      () => this.intake.submit(raw, source),
-      (error) => this.intake.internalReject(raw, source, error),
+      () => this.intake.submitDecoded(arrival, source),
+      (error) => this.intake.internalRejectDecoded(arrival, source, error),
       () => ctx.whenReady(),
     );
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;

@@ -6,7 +6,7 @@
  * batch has its outcome committed in the database.
  *
  * Messages of one batch run in parallel lanes; `laneOf` (the transport is given it) chooses the
- * lane by the person (psn_no), so one person's bills are settled in the order they were published.
+ * lane by the person the one decoder read in the message, so one person's bills are settled in the order they were published.
  * A message that fails for an unexpected reason is retried; if it keeps failing it is recorded as
  * a reject (INTERNAL_ERROR) so that it never blocks its partition. The database being unavailable is not the message's
  * fault (docs/adr/0010): the batch waits (the consumer heartbeating) until the store is back and
@@ -15,17 +15,40 @@
  */
 import { isStoreUnavailable } from '@onebill/ledger';
 import type { InboundMessage } from '@onebill/messaging';
+import type { Arrival, IntakeService } from './intake.service';
+import { namedPersonOf } from './intake/arrival';
 import type { Logger } from './log';
 
-const PSN = /<psn_no>\s*([^<\s]{1,64})\s*<\/psn_no>/;
+/**
+ * Each Kafka message decoded once (docs/adr/0012, issue 12): the transport's `laneOf` decodes it
+ * to pick the lane, and its handler reads the same decoded message back; a retry reuses it.
+ */
+const arrivals = new WeakMap<InboundMessage, Arrival>();
 
-/** The lane of a message among `lanes`, by its person: one person's bills keep their order. */
-export function laneOf(m: InboundMessage, lanes: number): number {
-  const text = m.value?.subarray(0, 4096).toString('utf8') ?? '';
-  const key = PSN.exec(text)?.[1] ?? m.offset;
+/** The message decoded by the one decoder, once per record. */
+export function arrivalOf(intake: IntakeService, m: InboundMessage): Arrival {
+  let arrival = arrivals.get(m);
+  if (arrival === undefined) {
+    arrival = intake.decode(m.value ?? Buffer.alloc(0));
+    arrivals.set(m, arrival);
+  }
+  return arrival;
+}
+
+/**
+ * The lane of a message: by the person the decoder read in it (a reversal names none: by its
+ * offset), so one person's bills are settled in the order they were published.
+ */
+export function laneOfArrival(arrival: Arrival, m: InboundMessage, lanes: number): number {
+  const key = namedPersonOf(arrival) ?? m.offset;
   let h = 0;
   for (let i = 0; i < key.length; i++) h = (Math.imul(h, 31) + key.charCodeAt(i)) >>> 0;
   return h % lanes;
+}
+
+/** The transport's lane function for the intake's group: decodes once, lanes by person. */
+export function laneOf(intake: IntakeService): (m: InboundMessage, lanes: number) => number {
+  return (m, lanes) => laneOfArrival(arrivalOf(intake, m), m, lanes);
 }
 
 /** Where a Kafka message came from, as the intake and the identity service record it. */

@@ -35,10 +35,11 @@ import {
 import {
   type SettlementEvent,
   SETTLEMENT_FUNDS,
-  Topics,
   amountToFen,
-  decodeAcceptedDischarge,
+  decodeAcceptedBill,
   fenToAmount,
+  settlementEventRecord,
+  topupResultRecord,
 } from '@onebill/messaging';
 import type { RuleBook } from '@onebill/rules';
 
@@ -121,7 +122,7 @@ export async function recomputeYear(
   for (const b of bills) {
     const asPaid = (): Accumulators =>
       withContribution(acc, b.effectiveBefore, b.effective.accumulators);
-    const decoded = decodeAcceptedDischarge(b.payload);
+    const decoded = decodeAcceptedBill(b.payload);
     if (!decoded.ok) throw new Error(`settlement ${b.setlId}: its message no longer decodes`);
     const bill = decoded.bill;
     const hospital = rules.hospital(b.fixmedinsCode);
@@ -186,21 +187,6 @@ export async function recomputeYear(
   return { topups, events, accumulators: acc };
 }
 
-function headers(
-  type: string,
-  eventId: string,
-  correlationId: string,
-  fixmedinsCode: string,
-): Record<string, string> {
-  return {
-    'content-type': 'application/json',
-    'correlation-id': correlationId,
-    'event-type': type,
-    'event-id': eventId,
-    'fixmedins-code': fixmedinsCode,
-  };
-}
-
 function topupCountyEvent(
   psnNo: string,
   b: PersonBill,
@@ -236,13 +222,10 @@ function topupCountyEvent(
     })),
     tops_up_event_id: b.eventId,
   };
-  return {
-    eventId: t.eventId,
-    topic: Topics.settlementEvents,
-    key: b.clrOptins,
-    headers: headers('top-up', t.eventId, input.correlationId, b.fixmedinsCode),
-    payload: JSON.stringify(event),
-  };
+  return settlementEventRecord(event, {
+    correlationId: input.correlationId,
+    fixmedinsCode: b.fixmedinsCode,
+  });
 }
 
 /** his.settlement-result.v1 `top-up`: what changed on the hospital's bill and what to refund. */
@@ -254,14 +237,9 @@ function topupHisResult(
   input: RecomputeInput,
   change: IdentityChangeRow,
 ): OutboxEvent {
-  const eventId = randomUUID();
   const changes = moneyChange(b.effective.setlinfo, fresh.setlinfo);
-  return {
-    eventId,
-    topic: Topics.hisSettlementResult,
-    key: b.fixmedinsCode,
-    headers: headers('top-up', eventId, input.correlationId, b.fixmedinsCode),
-    payload: JSON.stringify({
+  return topupResultRecord(
+    {
       status: 'top-up',
       topup_id: t.topupId,
       setl_id: b.setlId,
@@ -280,8 +258,9 @@ function topupHisResult(
       // the patient paid this much too much: the cashier refunds it
       refund_to_patient: fenToAmount(-amountToFen(changes.psn_cash_pay ?? '0.00')),
       totals: moneyOf(fresh.setlinfo),
-    }),
-  };
+    },
+    input.correlationId,
+  );
 }
 
 /** What the bill stands at: the position it started from and its computation as it now stands. */
@@ -343,32 +322,29 @@ export async function reversalOfTopups(
       })),
       reverses_event_id: t.eventId,
     };
-    events.push({
-      eventId,
-      topic: Topics.settlementEvents,
-      key: s.clrOptins,
-      headers: headers('reversed', eventId, ctx.correlationId, s.fixmedinsCode),
-      payload: JSON.stringify(county),
-    });
-    const hisId = randomUUID();
-    events.push({
-      eventId: hisId,
-      topic: Topics.hisSettlementResult,
-      key: s.fixmedinsCode,
-      headers: headers('top-up-reversed', hisId, ctx.correlationId, s.fixmedinsCode),
-      payload: JSON.stringify({
-        status: 'top-up-reversed',
-        topup_id: t.topupId,
-        setl_id: s.setlId,
-        fixmedins_code: s.fixmedinsCode,
-        mdtrt_id: s.mdtrtId,
-        psn_no: s.psnNo,
-        occurred_at: ctx.now.toISOString(),
-        changes: negate(moneyChange(prev.setlinfo, t.result.setlinfo)),
-        // the bill goes back to what it was before this top-up; its own reversal follows
-        totals: moneyOf(prev.setlinfo),
+    events.push(
+      settlementEventRecord(county, {
+        correlationId: ctx.correlationId,
+        fixmedinsCode: s.fixmedinsCode,
       }),
-    });
+    );
+    events.push(
+      topupResultRecord(
+        {
+          status: 'top-up-reversed',
+          topup_id: t.topupId,
+          setl_id: s.setlId,
+          fixmedins_code: s.fixmedinsCode,
+          mdtrt_id: s.mdtrtId,
+          psn_no: s.psnNo,
+          occurred_at: ctx.now.toISOString(),
+          changes: negate(moneyChange(prev.setlinfo, t.result.setlinfo)),
+          // the bill goes back to what it was before this top-up; its own reversal follows
+          totals: moneyOf(prev.setlinfo),
+        },
+        ctx.correlationId,
+      ),
+    );
   }
   return { restored, events, topups };
 }

@@ -3,7 +3,8 @@
  * Pure: no I/O.
  */
 import { D, type Dec, ZERO, formatDecimal } from '@onebill/money';
-import type { Accumulators, FundKind, SetlDetail, SettlementResult } from '@onebill/engine';
+import type { Accumulators, Bill, FundKind, SetlDetail, SettlementResult } from '@onebill/engine';
+import { bodyHashOf, sameBill } from '@onebill/ledger';
 import { SETTLEMENT_FUNDS } from '@onebill/messaging';
 import { SETLINFO_COLUMNS, type SetlInfoKey, type StoredSettlement } from './stored';
 
@@ -98,15 +99,18 @@ function accumulatorDiffs(
 /**
  * What differs between the stored settlement and the replayed result: every setlinfo amount,
  * the category used, each fund's total, the accumulators after the bill, and the bill itself
- * (the replayed input must hash to the body hash stored when the bill was settled).
+ * (the replayed input must have the identity stored when the bill was settled, docs/adr/0017).
  */
 export function compareSettlement(
   stored: StoredSettlement,
   replayed: SettlementResult,
-  replayedBodyHash: string,
+  bill: Bill,
 ): FieldDiff[] {
   const diffs: FieldDiff[] = [];
-  if (replayedBodyHash !== stored.bodyHash) {
+  // the bill's identity under the form it was stored in (docs/adr/0017)
+  if (!sameBill(bill, stored)) {
+    const replayedBodyHash =
+      bodyHashOf(bill, stored.bodyHashForm) ?? `outside form ${stored.bodyHashForm}`;
     diffs.push({ field: 'bill', stored: stored.bodyHash, replayed: replayedBodyHash });
   }
   for (const [key, column] of Object.entries(SETLINFO_COLUMNS)) {

@@ -123,7 +123,9 @@ export async function kafkaRangeAudit(
             });
           }
           try {
-            const diffs = [...extra, ...auditOne({ ...s, payload: value.toString('utf8') }, cache)];
+            // the bill as read from Kafka now, by the one decoder (not the stored canonical bill)
+            const fromKafka = { ...s, bodyCanonical: null, payload: value.toString('utf8') };
+            const diffs = [...extra, ...auditOne(fromKafka, cache)];
             if (diffs.length === 0) matched += 1;
             else {
               differing += 1;

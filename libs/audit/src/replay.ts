@@ -19,8 +19,8 @@ import {
   compiled,
   settle,
 } from '@onebill/engine';
-import { type Queryable, billBodyHash } from '@onebill/ledger';
-import { decodeAcceptedDischarge } from '@onebill/messaging';
+import { type Queryable, billOfCanonical, sha256Text } from '@onebill/ledger';
+import { decodeAcceptedBill } from '@onebill/messaging/canonical';
 import type { RuleBook, RuleBookOptions } from '@onebill/rules';
 import { type FieldDiff, FUNDS, compareSettlement, continuityDiffs, fundTotals } from './compare';
 import {
@@ -115,11 +115,34 @@ export class RuleCache {
   }
 }
 
+/**
+ * The bill that was settled. Where the archived inbound message is, byte for byte, the message
+ * the intake received (its SHA-256 is the inbox's) and the settlement's canonical bill hashes to
+ * the stored body_hash (covered by the archive's chain), the intake's one decoding of that very
+ * message is read back from the canonical text (docs/adr/0017). Otherwise — rows settled before
+ * migration 0012, a message stored as other text than its bytes (GBK), an archived message that
+ * was altered — the archived message is decoded again with the one decoder.
+ */
 function billOf(s: StoredSettlement): Bill {
+  if (
+    s.bodyCanonical !== null &&
+    s.bodyHashForm === 'c1' &&
+    s.payload !== null &&
+    s.payloadSha256 !== null &&
+    sha256Text(s.payload) === s.payloadSha256 &&
+    sha256Text(s.bodyCanonical) === s.bodyHash
+  ) {
+    return billOfCanonical(s.bodyCanonical);
+  }
+  return archivedBill(s);
+}
+
+/** The bill of the archived inbound message, decoded with the one decoder. */
+function archivedBill(s: StoredSettlement): Bill {
   if (s.payload === null) {
     throw new ReplayFailure('no archived inbound message for this settlement');
   }
-  const d = decodeAcceptedDischarge(s.payload);
+  const d = decodeAcceptedBill(s.payload);
   if (!d.ok) {
     throw new ReplayFailure(
       `the archived message does not decode: ${d.errors.map((e) => e.message).join('; ')}`,
@@ -170,7 +193,7 @@ export function auditOne(s: StoredSettlement, cache: RuleCache): FieldDiff[] {
   const bill = billOf(s);
   const ruleSet = cache.byVersion(s.ruleSetVersion, bill.dischargeDate);
   const result = settle({ bill: engineBill(s, bill), accumulators: s.accumulatorsBefore, ruleSet });
-  return [...continuityDiffs(s), ...compareSettlement(s, result, billBodyHash(bill))];
+  return [...continuityDiffs(s), ...compareSettlement(s, result, bill)];
 }
 
 type Outcome = { diffs: FieldDiff[] } | { error: string };

@@ -9,7 +9,7 @@ import {
   emptyAccumulators,
   withoutContribution,
 } from '@onebill/engine';
-import { type Queryable, json } from '@onebill/ledger';
+import { type BodyHashForm, type Queryable, json } from '@onebill/ledger';
 
 export interface ReplayFilter {
   /** settled at or after (ISO date or timestamp; Beijing time when no zone is given) */
@@ -60,6 +60,12 @@ export interface StoredSettlement {
   createdAt: string;
   setlTime: string;
   bodyHash: string;
+  /** the canonical form of body_hash (docs/adr/0017) */
+  bodyHashForm: BodyHashForm;
+  /** the bill in canonical form c1, as stored with the settlement (null before migration 0012) */
+  bodyCanonical: string | null;
+  /** SHA-256 of the inbound message's bytes as received (the inbox's) */
+  payloadSha256: string | null;
   accumulatorsBefore: Accumulators;
   accumulatorsAfter: Accumulators;
   setldetail: SetlDetail[];
@@ -109,6 +115,9 @@ interface Row {
   created_at: string;
   setl_time: string;
   body_hash: string;
+  body_hash_form: BodyHashForm;
+  body_canonical: string | null;
+  payload_sha256: string | null;
   accumulators_before: Accumulators | string;
   acc_after: Accumulators | string;
   setldetail: SetlDetail[] | string;
@@ -231,11 +240,12 @@ async function fetchPage(
   const { rows } = await q.query<Row>(
     `SELECT s.setl_id, s.fixmedins_code, s.mdtrt_id, s.psn_no, s.year, s.clr_optins,
             s.rule_set_version, s.category_used, s.status, s.created_at::text AS created_at,
-            s.setl_time, s.body_hash, s.accumulators_before, s.identities_used,
+            s.setl_time, s.body_hash, s.body_hash_form, s.body_canonical, s.accumulators_before, s.identities_used,
             s.result -> 'accumulators' AS acc_after, s.result -> 'setldetail' AS setldetail,
             ${AMOUNTS},
             (SELECT a.content FROM archive a
              WHERE a.kind = 'in' AND a.ref = s.inbox_id::text ORDER BY a.seq LIMIT 1) AS payload,
+            (SELECT i.payload_sha256 FROM inbox i WHERE i.id = s.inbox_id) AS payload_sha256,
             ${CONTINUITY} AS continuity
      FROM settlements s
      ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
@@ -261,6 +271,9 @@ async function fetchPage(
       createdAt: r.created_at,
       setlTime: r.setl_time,
       bodyHash: r.body_hash,
+      bodyHashForm: r.body_hash_form,
+      bodyCanonical: r.body_canonical,
+      payloadSha256: r.payload_sha256,
       accumulatorsBefore: json(r.accumulators_before),
       accumulatorsAfter: json(r.acc_after),
       setldetail: json(r.setldetail),

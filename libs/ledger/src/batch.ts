@@ -16,6 +16,7 @@
  */
 import type { Accumulators } from '@onebill/engine';
 import type { Queryable } from './db';
+import { BODY_HASH_FORM } from './bill-identity';
 import { type IdentityPeriod, NOT_WITHDRAWN } from './identities';
 import {
   type InboxRef,
@@ -259,7 +260,7 @@ const SETTLEMENT_CASTS: Record<number, string> = {
   29: '::jsonb',
 };
 for (let k = 10; k <= 24; k++) SETTLEMENT_CASTS[k] = '::numeric(14,2)';
-const SETTLEMENT_WIDTH = 30;
+const SETTLEMENT_WIDTH = 31;
 const SETTLEMENT_NAMES = Array.from({ length: SETTLEMENT_WIDTH }, (_v, k) => `c${k}`);
 
 /**
@@ -277,7 +278,9 @@ export async function insertSettlementsBatch(
   if (list.length === 0) return [];
   const values = list.map(settlementInsertValues);
   if (values[0]?.length !== SETTLEMENT_WIDTH) {
-    throw new Error(`a settlement has ${values[0]?.length} columns, the batch writer expects 30`);
+    throw new Error(
+      `a settlement has ${values[0]?.length} columns, the batch writer expects ${SETTLEMENT_WIDTH}`,
+    );
   }
   const cols = SETTLEMENT_NAMES.map((_n, k) => values.map((v) => t(v[k])));
   const select = SETTLEMENT_NAMES.map((n, k) => `u.${n}${SETTLEMENT_CASTS[k] ?? ''}`).join(', ');
@@ -304,6 +307,8 @@ export function settlementRowOf(s: NewSettlement): SettlementRow {
     psnNo: s.bill.psnNo,
     year: s.result.accumulators.year,
     bodyHash: s.bodyHash,
+    // new rows are keyed in the current canonical form (migration 0012's default)
+    bodyHashForm: BODY_HASH_FORM,
     ruleSetVersion: s.result.ruleSetVersion,
     categoryUsed: s.result.categoryUsed,
     clrOptins: s.clrOptins,

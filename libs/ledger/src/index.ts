@@ -14,3 +14,4 @@ export * from './subsidy-county';
 export * from './identity-withdrawals';
 export * from './batch';
 export * from './unit-of-work';
+export * from './bill-identity';

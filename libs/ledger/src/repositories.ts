@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import type { Accumulators, Bill, SettlementResult } from '@onebill/engine';
 import { traceHeaders } from '@onebill/observability/tracing';
 import type { Queryable } from './db';
+import { type BodyHashForm, canonicalBill } from './bill-identity';
 
 export function sha256(text: string | Uint8Array): string {
   return typeof text === 'string'
@@ -26,14 +27,7 @@ export function storableText(text: string | null): string | null {
 
 // ---------------------------------------------------------------- inbox
 
-/**
- * sha256 of the canonical bill body (the decoded Bill as JSON): a redelivered message has the
- * same, a conflicting one differs, and audit replay proves it re-read the very bill that was
- * settled.
- */
-export function billBodyHash(bill: Bill): string {
-  return sha256(JSON.stringify(bill));
-}
+// a bill's identity (body_hash and its form): bill-identity.ts, docs/adr/0017
 
 export type InboxSource = 'kafka' | 'http';
 export type InboxStatus =
@@ -170,6 +164,8 @@ export interface SettlementRow {
   psnNo: string;
   year: number;
   bodyHash: string;
+  /** the canonical form body_hash is in: c0 before migration 0012, c1 since (docs/adr/0017) */
+  bodyHashForm: BodyHashForm;
   ruleSetVersion: string;
   categoryUsed: string | null;
   clrOptins: string;
@@ -190,6 +186,7 @@ export interface SettlementDbRow {
   psn_no: string;
   year: number;
   body_hash: string;
+  body_hash_form: BodyHashForm;
   rule_set_version: string;
   category_used: string | null;
   clr_optins: string;
@@ -203,7 +200,7 @@ export interface SettlementDbRow {
   reversed_at: Date | null;
 }
 
-export const SETTLEMENT_COLUMNS = `setl_id, fixmedins_code, mdtrt_id, psn_no, year, body_hash, rule_set_version,
+export const SETTLEMENT_COLUMNS = `setl_id, fixmedins_code, mdtrt_id, psn_no, year, body_hash, body_hash_form, rule_set_version,
   category_used, clr_optins, inbox_id::text AS inbox_id, setl_time, event_id::text AS event_id,
   accumulators_before, result, status, created_at, reversed_at`;
 
@@ -220,6 +217,7 @@ export function toSettlement(row: SettlementDbRow): SettlementRow {
     psnNo: row.psn_no,
     year: row.year,
     bodyHash: row.body_hash,
+    bodyHashForm: row.body_hash_form,
     ruleSetVersion: row.rule_set_version,
     categoryUsed: row.category_used,
     clrOptins: row.clr_optins,
@@ -294,7 +292,7 @@ const INSERT_COLUMNS = `setl_id, fixmedins_code, mdtrt_id, psn_no, year, body_ha
   medfee_sumamt, fulamt_ownpay_amt, overlmt_selfpay, preselfpay_amt, inscp_scp_amt,
   act_pay_dedc, hifp_pay, hifmi_pay, maf_pay, oth_pay, fund_pay_sumamt, psn_part_amt,
   acct_pay, psn_cash_pay, inscp_psn_part, result, setl_time, event_id, accumulators_before,
-  identities_used`;
+  identities_used, body_canonical`;
 /** casts of the value placeholders, by position (0-based) */
 const INSERT_CASTS: Record<number, string> = {
   9: '::bigint',
@@ -336,6 +334,8 @@ function settlementValues(s: NewSettlement): unknown[] {
     s.eventId,
     JSON.stringify(s.accumulatorsBefore),
     s.identitiesUsed ? JSON.stringify(s.identitiesUsed) : null,
+    // the bill in canonical form c1 (docs/adr/0017): what replay and top-ups read back
+    canonicalBill(s.bill),
   ];
 }
 
@@ -343,7 +343,7 @@ function settlementValues(s: NewSettlement): unknown[] {
 export const SETTLEMENT_INSERT_COLUMNS = INSERT_COLUMNS;
 export const settlementInsertValues = settlementValues;
 
-/** `($1, …, $30), ($31, …)` for `rows` settlements, pushing their values onto `params`. */
+/** `($1, …, $31), ($32, …)` for `rows` settlements, pushing their values onto `params`. */
 function settlementTuples(list: readonly NewSettlement[], params: unknown[]): string {
   return list
     .map((s) => {

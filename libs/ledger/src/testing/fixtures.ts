@@ -5,7 +5,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Accumulators, Bill, SettlementResult } from '@onebill/engine';
-import { sha256, zeroAccumulators } from '../repositories';
+import { zeroAccumulators } from '../repositories';
+import { billBodyHash } from '../bill-identity';
 
 export function sampleBill(overrides: Partial<Bill> = {}): Bill {
   return {
@@ -90,8 +91,9 @@ export function sampleResult(bill: Bill): SettlementResult {
   };
 }
 
+/** The bill's identity as the intake stores it (form c1, docs/adr/0017). */
 export function bodyHashOf(bill: Bill): string {
-  return sha256(JSON.stringify(bill));
+  return billBodyHash(bill);
 }
 
 /** The gateway-side fields of a new settlement: when, its event id, the position before it. */

@@ -8,7 +8,8 @@
  */
 import type { Accumulators } from '@onebill/engine';
 import type { Db, Queryable } from '../db';
-import { billBodyHash, insertInbox, insertReject, type NewInbox, sha256 } from '../repositories';
+import { billBodyHash } from '../bill-identity';
+import { insertInbox, insertReject, type NewInbox, sha256 } from '../repositories';
 import {
   type BatchRun,
   type BillScope,

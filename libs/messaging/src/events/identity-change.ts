@@ -57,6 +57,17 @@ export function decodeIdentityChange(
       ],
     };
   }
+  return identityChangeOf(input, categories);
+}
+
+/**
+ * A JSON value (the transport's parser already read it: the HTTP body) to the identity change;
+ * the same rules as decodeIdentityChange.
+ */
+export function identityChangeOf(
+  input: unknown,
+  categories: ReadonlySet<string>,
+): { ok: true; change: IdentityChange } | { ok: false; problems: IdentityProblem[] } {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     return {
       ok: false,

@@ -110,7 +110,14 @@ class LimitedParser {
 
 const parser = new LimitedParser((name) => name === 'identity', LIMITS.maxElements);
 
-type Pre = { ok: true; body: Record<string, unknown> } | { ok: false; errors: DecodeError[] };
+/**
+ * What the parser read before mapping: the root and its body, or the errors. A message that parses
+ * but fails a later rule (root, version, fields) still carries the body it had (`read`), so the
+ * reject can name the hospital and the person the parser read in it (never a pattern over text).
+ */
+type Pre =
+  | { ok: true; root: string; body: Record<string, unknown> }
+  | { ok: false; errors: DecodeError[]; read?: Record<string, unknown>; root?: string };
 
 function err(
   code: DecodeErrorCode,
@@ -129,12 +136,12 @@ function err(
 export const FORBIDDEN_CHARS =
   /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]/;
 
-function describeChar(c: string): string {
+export function describeChar(c: string): string {
   return `U+${(c.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}`;
 }
 
 /** The first text or attribute value holding a forbidden character, as a field path. */
-function forbiddenIn(node: unknown, path: string): { field: string; char: string } | null {
+export function forbiddenIn(node: unknown, path: string): { field: string; char: string } | null {
   if (typeof node === 'string') {
     const m = FORBIDDEN_CHARS.exec(node);
     return m === null ? null : { field: path, char: m[0] };
@@ -162,10 +169,11 @@ function forbiddenIn(node: unknown, path: string): { field: string; char: string
  */
 function preParse(
   raw: Buffer | string,
-  root: string,
+  roots: string | readonly string[],
   opts?: DecodeOptions,
   using: LimitedParser = parser,
 ): Pre {
+  const accepted: readonly string[] = typeof roots === 'string' ? [roots] : roots;
   const max = opts?.maxBytes ?? DEFAULT_MAX_BYTES;
   const size = typeof raw === 'string' ? Buffer.byteLength(raw, 'utf8') : raw.length;
   if (size > max)
@@ -215,11 +223,12 @@ function preParse(
   const bad = FORBIDDEN_CHARS.exec(text);
   if (bad !== null) {
     const at = forbiddenIn(parsed, '');
+    const top = at?.field.split('.')[0] ?? '';
     const field =
       at === null
         ? null
-        : at.field.startsWith(`${root}.`)
-          ? at.field.slice(root.length + 1)
+        : at.field.startsWith(`${top}.`)
+          ? at.field.slice(top.length + 1)
           : at.field;
     return {
       ok: false,
@@ -235,31 +244,40 @@ function preParse(
     };
   }
   const keys = parsed && typeof parsed === 'object' ? Object.keys(parsed) : [];
-  if (keys.length !== 1 || keys[0] !== root) {
+  const only = keys.length === 1 ? (parsed as Record<string, unknown>)[keys[0]!] : undefined;
+  const read =
+    only !== null && typeof only === 'object' && !Array.isArray(only)
+      ? (only as Record<string, unknown>)
+      : undefined;
+  const root = keys[0] ?? '';
+  if (keys.length !== 1 || !accepted.includes(root)) {
+    const expected =
+      accepted.length === 1 ? `<${accepted[0]}>` : accepted.map((r) => `<${r}>`).join(', ');
     return {
       ok: false,
       errors: [
         err(
           'WRONG_ROOT',
           null,
-          `root:${root}`,
-          `expected one <${root}> root, got ${keys.join(',') || 'none'}`,
+          `root:${accepted.join('|')}`,
+          `expected one ${expected} root, got ${keys.join(',') || 'none'}`,
         ),
       ],
+      ...(read === undefined ? {} : { read, root }),
     };
   }
-  const body = (parsed as Record<string, unknown>)[root];
-  if (!body || typeof body !== 'object' || Array.isArray(body)) {
+  if (read === undefined) {
     return { ok: false, errors: [err('MISSING_FIELD', null, 'isNotEmpty', `<${root}> is empty`)] };
   }
-  const b = body as Record<string, unknown>;
-  if (b['@_version'] !== '1') {
+  if (read['@_version'] !== '1') {
     return {
       ok: false,
       errors: [err('UNSUPPORTED_VERSION', 'version', 'equals:1', `version must be "1"`)],
+      read,
+      root,
     };
   }
-  return { ok: true, body: b };
+  return { ok: true, root, body: read };
 }
 
 const PREDEFINED: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
@@ -411,132 +429,58 @@ function billOf(dto: DischargeDto): Bill {
   };
 }
 
-const NAME_RE = /^[A-Za-z_][\w.-]*$/;
+export const MESSAGE_ROOTS = ['discharge', 'reversal', 'admission'] as const;
+export type MessageRoot = (typeof MESSAGE_ROOTS)[number];
 
-function skipWs(raw: string, i: number): number {
-  while (i < raw.length) {
-    const c = raw.charCodeAt(i);
-    if (c !== 32 && c !== 10 && c !== 13 && c !== 9) break;
-    i += 1;
-  }
-  return i;
+/** The institution and person a parsed body names, where they have the shape of codes. */
+export function namedIn(body: Record<string, unknown> | undefined): {
+  hospital: string | null;
+  person: string | null;
+} {
+  const code = (k: string): string | null => {
+    const v = body?.[k];
+    return typeof v === 'string' && CODE_RE.test(v.trim()) ? v.trim() : null;
+  };
+  return { hospital: code('fixmedins_code'), person: code('psn_no') };
 }
 
 /**
- * The body of a flat message (leaf elements, one <identities> list) read in one pass, as
- * fast-xml-parser with this module's options reads it; null whenever the text holds anything else
- * (comments, CDATA, attributes on an element, a repeated element, nesting, text between
- * elements), and the caller then uses the parser. Only for messages validated when they came in.
+ * The parser's reading of a message text, root one of `roots`: size, entities, well-formedness,
+ * limits, forbidden characters, root and version checked (see preParse).
  */
-function flatBody(raw: string, root: string): Record<string, unknown> | null {
-  if (raw.includes('<!')) return null;
-  let i = skipWs(raw, 0);
-  if (raw.startsWith('<?', i)) {
-    const end = raw.indexOf('?>', i);
-    if (end < 0) return null;
-    i = skipWs(raw, end + 2);
-  }
-  if (!raw.startsWith(`<${root}`, i)) return null;
-  const rootEnd = raw.indexOf('>', i);
-  const after = raw.charCodeAt(i + 1 + root.length);
-  if (rootEnd < 0 || raw.charCodeAt(rootEnd - 1) === 47 || (after !== 62 && after !== 32)) {
-    return null;
-  }
-  i = rootEnd + 1;
-  const body: Record<string, unknown> = {};
-  const closeRoot = `</${root}>`;
-  for (;;) {
-    i = skipWs(raw, i);
-    if (raw.startsWith(closeRoot, i)) {
-      i += closeRoot.length;
-      break;
-    }
-    if (raw.charCodeAt(i) !== 60) return null;
-    const gt = raw.indexOf('>', i);
-    if (gt < 0) return null;
-    let name = raw.slice(i + 1, gt);
-    if (name.endsWith('/')) {
-      name = name.slice(0, -1).trimEnd();
-      if (!NAME_RE.test(name) || name in body) return null;
-      body[name] = '';
-      i = gt + 1;
-      continue;
-    }
-    if (!NAME_RE.test(name) || name in body) return null;
-    if (name === 'identities') {
-      const list: string[] = [];
-      i = gt + 1;
-      for (;;) {
-        i = skipWs(raw, i);
-        if (raw.startsWith('</identities>', i)) {
-          i += 13;
-          break;
-        }
-        if (!raw.startsWith('<identity>', i)) return null;
-        const close = raw.indexOf('</identity>', i + 10);
-        const lt = raw.indexOf('<', i + 10);
-        if (close < 0 || lt !== close) return null;
-        list.push(raw.slice(i + 10, close).trim());
-        i = close + 11;
-      }
-      body['identities'] = list.length > 0 ? { identity: list } : '';
-      continue;
-    }
-    const close = raw.indexOf(`</${name}>`, gt + 1);
-    const lt = raw.indexOf('<', gt + 1);
-    if (close < 0 || lt !== close) return null;
-    body[name] = raw.slice(gt + 1, close).trim();
-    i = close + name.length + 3;
-  }
-  return skipWs(raw, i) === raw.length ? body : null;
-}
-
-const MESSAGE_ROOTS = ['discharge', 'reversal', 'admission'] as const;
-
-/**
- * The institution (fixmedins_code) a message names as the parser reads it — comments, CDATA and
- * odd spacing included — or null when it is not well-formed XML within the limits, holds control
- * characters or an entity declaration, or names none. For attributing a reject; nothing else.
- */
-export function namedInstitution(text: string): string | null {
-  let body: Record<string, unknown> | null = null;
-  for (const root of MESSAGE_ROOTS) {
-    body = flatBody(text, root);
-    if (body !== null) break;
-  }
-  if (body === null) {
-    if (FORBIDDEN_CHARS.test(text) || /<!DOCTYPE|<!ENTITY/i.test(text)) return null;
-    if (XMLValidator.validate(text) !== true) return null;
-    const parsed = parser.parse(text);
-    if (!parsed.ok || parsed.tree === null || typeof parsed.tree !== 'object') return null;
-    const roots = Object.values(parsed.tree as Record<string, unknown>);
-    const only = roots.length === 1 ? roots[0] : undefined;
-    if (only === null || typeof only !== 'object' || Array.isArray(only)) return null;
-    body = only as Record<string, unknown>;
-  }
-  const code = body['fixmedins_code'];
-  return typeof code === 'string' && CODE_RE.test(code.trim()) ? code.trim() : null;
+export function parseMessage(
+  text: string,
+  roots: readonly string[] = MESSAGE_ROOTS,
+  opts?: DecodeOptions,
+): Pre {
+  return preParse(text, roots, opts);
 }
 
 /**
- * The bill of a discharge message the gateway has already accepted (audit replay reads it back
- * from the archive): the same parser and the same mapping as decodeDischarge, without the
- * validation passes that message already went through, so that a million bills re-decode fast.
- * A message that no longer has the shape of a bill (altered in the archive) still fails here.
+ * The parser's reading of a message the gateway has already accepted (audit replay, top-ups):
+ * the same parser, without the validation passes that message already went through.
  */
-export function decodeAcceptedDischarge(raw: string): DischargeDecoded {
-  let body: unknown = flatBody(raw, 'discharge');
-  if (body === null) {
-    const parsed = parser.parse(raw);
-    if (!parsed.ok) return { ok: false, errors: [parsed.error] };
-    body = (parsed.tree as Record<string, unknown> | null)?.['discharge'];
-  }
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    return { ok: false, errors: [err('WRONG_ROOT', null, 'root:discharge', 'no <discharge>')] };
-  }
+export function parseAccepted(text: string): Pre {
+  const parsed = parser.parse(text);
+  if (!parsed.ok) return { ok: false, errors: [parsed.error] };
+  const tree = parsed.tree as Record<string, unknown> | null;
+  const keys = tree === null || typeof tree !== 'object' ? [] : Object.keys(tree);
+  const root = keys[0] ?? '';
+  const body = keys.length === 1 ? tree?.[root] : undefined;
+  if (body === null || typeof body !== 'object' || Array.isArray(body))
+    return { ok: false, errors: [err('WRONG_ROOT', null, 'root', 'no message root')] };
+  return { ok: true, root, body: body as Record<string, unknown> };
+}
+
+/**
+ * The bill of a discharge body the gateway has already accepted: the same mapping as
+ * decodeDischarge, without the validation passes (class-validator, the sums) it went through.
+ * A body that no longer has the shape of a bill (altered in the archive) still fails here.
+ */
+export function acceptedBill(body: Record<string, unknown>): DischargeDecoded {
   const { dto, errors } = toDto(
     DischargeDto,
-    body as Record<string, unknown>,
+    body,
     DISCHARGE_FIELDS,
     ['psn_name', 'certno', 'visit_kind', ...UPSTREAM_FIELDS],
     true,
@@ -545,12 +489,30 @@ export function decodeAcceptedDischarge(raw: string): DischargeDecoded {
   return { ok: true, bill: billOf(dto), person: {} };
 }
 
+/**
+ * The bill of a discharge message the gateway has already accepted (audit replay reads it back
+ * from the archive): the one parser and the same mapping as decodeDischarge, without the
+ * validation passes that message already went through.
+ */
+export function decodeAcceptedDischarge(raw: string): DischargeDecoded {
+  const pre = parseAccepted(raw);
+  if (!pre.ok) return pre;
+  if (pre.root !== 'discharge')
+    return { ok: false, errors: [err('WRONG_ROOT', null, 'root:discharge', 'no <discharge>')] };
+  return acceptedBill(pre.body);
+}
+
 export function decodeDischarge(raw: Buffer | string, opts?: DecodeOptions): DischargeDecoded {
   const pre = preParse(raw, 'discharge', opts);
-  if (!pre.ok) return pre;
+  if (!pre.ok) return { ok: false, errors: pre.errors };
+  return dischargeOf(pre.body);
+}
+
+/** A parsed <discharge> body (XML or the JSON tree) to its bill, every rule checked. */
+export function dischargeOf(body: Record<string, unknown>): DischargeDecoded {
   const { dto, errors } = toDto(
     DischargeDto,
-    pre.body,
+    body,
     DISCHARGE_FIELDS,
     ['psn_name', 'certno', 'visit_kind', ...UPSTREAM_FIELDS],
     true,
@@ -605,13 +567,18 @@ export interface Admission {
   identities: string[];
 }
 
-export function decodeAdmission(
-  raw: Buffer | string,
-  opts?: DecodeOptions,
-): { ok: true; admission: Admission } | { ok: false; errors: DecodeError[] } {
+export function decodeAdmission(raw: Buffer | string, opts?: DecodeOptions): AdmissionDecoded {
   const pre = preParse(raw, 'admission', opts);
-  if (!pre.ok) return pre;
-  const { dto, errors } = toDto(AdmissionDto, pre.body, ADMISSION_FIELDS, [], true);
+  if (!pre.ok) return { ok: false, errors: pre.errors };
+  return admissionOf(pre.body);
+}
+
+export type AdmissionDecoded =
+  { ok: true; admission: Admission } | { ok: false; errors: DecodeError[] };
+
+/** A parsed <admission> body to the admission, every rule checked. */
+export function admissionOf(body: Record<string, unknown>): AdmissionDecoded {
+  const { dto, errors } = toDto(AdmissionDto, body, ADMISSION_FIELDS, [], true);
   const missing = new Set(
     errors.filter((e) => e.code === 'MISSING_FIELD').map((e) => e.field ?? ''),
   );
@@ -642,15 +609,20 @@ export interface Reversal {
   reason: string;
 }
 
-export function decodeReversal(
-  raw: Buffer | string,
-  opts?: DecodeOptions,
-): { ok: true; reversal: Reversal } | { ok: false; errors: DecodeError[] } {
+export function decodeReversal(raw: Buffer | string, opts?: DecodeOptions): ReversalDecoded {
   const pre = preParse(raw, 'reversal', opts);
-  if (!pre.ok) return pre;
+  if (!pre.ok) return { ok: false, errors: pre.errors };
+  return reversalOf(pre.body);
+}
+
+export type ReversalDecoded =
+  { ok: true; reversal: Reversal } | { ok: false; errors: DecodeError[] };
+
+/** A parsed <reversal> body to the reversal, every rule checked. */
+export function reversalOf(body: Record<string, unknown>): ReversalDecoded {
   const { dto, errors } = toDto(
     ReversalDto,
-    pre.body,
+    body,
     ['fixmedins_code', 'mdtrt_id', 'setl_id', 'reason'],
     ['setl_id'],
     false,
@@ -746,7 +718,7 @@ export function decodeDeclaration(
   const max = opts?.maxBytes ?? 16 * 1024 * 1024;
   // <bill> is a list here: the declaration's own parser
   const pre = preParse(raw, 'reconciliation', { maxBytes: max }, declarationParser);
-  if (!pre.ok) return pre;
+  if (!pre.ok) return { ok: false, errors: pre.errors };
   const body = pre.body;
   const errors: DecodeError[] = [];
   const str = (k: 'fixmedins_code' | 'clr_optins' | 'month'): string => {

@@ -121,23 +121,3 @@ export function encodeSettlementResultXml(
   };
   return DECL + builder.build(doc);
 }
-
-const MESSAGE_ROOTS = ['discharge', 'reversal', 'admission'] as const;
-
-/**
- * A message sent as JSON over HTTP (`{"discharge": {…}}`, the XML tree with the same element
- * names) turned into the XML the decoder validates, so both forms pass the same checks. Values
- * must be strings, numbers written as strings, booleans or nested objects/arrays; anything else
- * is reported like any other structural error by the decoder. Returns null when the JSON has no
- * single known root.
- */
-export function jsonMessageToXml(input: unknown): string | null {
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) return null;
-  const keys = Object.keys(input);
-  const root = keys[0];
-  if (keys.length !== 1 || root === undefined) return null;
-  if (!(MESSAGE_ROOTS as readonly string[]).includes(root)) return null;
-  const body = (input as Record<string, unknown>)[root];
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) return null;
-  return `<?xml version="1.0" encoding="UTF-8"?>\n${builder.build({ [root]: { '@_version': '1', ...body } })}`;
-}

@@ -1,6 +1,13 @@
 import { readFileSync } from 'fs';
 import { join } from 'path';
-import { decodeAdmission, decodeDischarge, LIMITS, namedInstitution } from './decode';
+import { decodeAdmission, decodeDischarge, LIMITS } from './decode';
+import { decodeXmlMessage } from '../canonical/inbound';
+
+/** The institution the one decoder reads in a message, decoded or not (the reject's hospital). */
+function namedInstitution(text: string): string | null {
+  const d = decodeXmlMessage(text);
+  return d.ok ? d.message.hospital : d.hospital;
+}
 import { isCalendarDate } from './dto';
 import { messageText } from './text';
 
@@ -213,7 +220,7 @@ describe('bytes to text (messageText), the same for Kafka and HTTP', () => {
   });
 });
 
-describe('namedInstitution', () => {
+describe('the hospital the one decoder reads (a reject is recorded under it)', () => {
   it('reads the institution as the parser does, not as a pattern would', () => {
     expect(namedInstitution(BASE)).toBe('H51040000002');
     expect(

@@ -18,7 +18,13 @@ import { type Dec, ZERO, decimalOf, formatDecimal, sumDecimal } from '@onebill/m
 import type { FundKind, SetlDetail } from '@onebill/engine';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FundInputError, type FundYear, fundStatement, parseFundYear } from '@onebill/funds';
+import {
+  FundInputError,
+  type FundYear,
+  fundStatement,
+  parseFundYear,
+  spendingCounties,
+} from '@onebill/funds';
 import { fileProblems, projectRoot, unknownNames, where } from '@onebill/rules';
 import type { Queryable } from '@onebill/ledger';
 import type { Declaration } from './declarations';
@@ -541,12 +547,12 @@ export async function assistanceSpending(
 
 /** The fund statement of a region's year: the data file's funds against the ledger's spending. */
 export async function fundStatementOf(q: Queryable, data: FundYear) {
-  if (data.region === 'jilin') {
-    // the factor method (003 第七条) allocates the year's subsidies by need factors: no ledger
-    // spending enters it
+  const counties = spendingCounties(data);
+  if (!Array.isArray(counties)) {
+    // e.g. the factor method (003 第七条) allocates the year's subsidies by need factors: no
+    // ledger spending enters it
     return { kind: 'fund-statement' as const, spending: {}, statement: fundStatement(data, {}) };
   }
-  const counties = data.counties.map((c) => c.admdvs);
   const spending = await assistanceSpending(q, data.year, counties);
   return { kind: 'fund-statement' as const, spending, statement: fundStatement(data, spending) };
 }
@@ -613,14 +619,10 @@ export function readSpending(file: string, data: FundYear): Record<string, strin
     problems.push(where(file, `region: '${s.region}' but the fund data is of ${data.region}`));
   if (s.year !== data.year)
     problems.push(where(file, `year: ${s.year} but the fund data is of ${data.year}`));
-  if (data.region !== 'jilin') {
+  const counties = spendingCounties(data);
+  if (Array.isArray(counties)) {
     problems.push(
-      ...unknownNames(
-        Object.keys(s.spending),
-        data.counties.map((c) => c.admdvs),
-        where(file, 'spending'),
-        'county',
-      ),
+      ...unknownNames(Object.keys(s.spending), counties, where(file, 'spending'), 'county'),
     );
   }
   refuse(problems);
@@ -641,12 +643,8 @@ export function fundStatementGiven(
   spending: Record<string, string>,
   source: string,
 ) {
-  if (data.region === 'jilin') {
-    throw new FundInputError(
-      'region',
-      'the Jilin data allocates subsidies (factor method); it has no county spending',
-    );
-  }
+  const counties = spendingCounties(data);
+  if (!Array.isArray(counties)) throw new FundInputError('region', counties.noSpending);
   return {
     kind: 'fund-statement' as const,
     spendingSource: source,

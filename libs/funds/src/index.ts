@@ -27,14 +27,17 @@ export type {
   FactorKind,
   FactorRegion,
 } from './factors';
-export { parseFundYear, fundStatement } from './year';
+export { parseFundYear, fundStatement, fundModuleOf, fundRegions, spendingCounties } from './year';
 export type {
   BaoshanStatement,
   BaoshanYear,
+  FundModule,
   FundStatement,
   FundYear,
   JilinStatement,
   JilinYear,
   PanzhihuaStatement,
   PanzhihuaYear,
+  StatementHead,
+  YearHeader,
 } from './year';

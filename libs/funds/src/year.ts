@@ -24,7 +24,7 @@ import {
   parseManagementDeficits,
 } from './panzhihua';
 
-interface YearHeader {
+export interface YearHeader {
   year: number;
   revision: number;
   /** true while the figures are EXAMPLE figures, not the agencies'. */
@@ -122,43 +122,60 @@ function countyList(
   });
 }
 
-/** Validate a parsed config/funds/*.json; throws FundInputError naming the field. */
+function parsePanzhihua(o: Record<string, unknown>, h: YearHeader): PanzhihuaYear {
+  const counties = countyList(o, PANZHIHUA_COUNTIES, 'Panzhihua').map((r, i) => {
+    const p = `counties[${i}]`;
+    parseMoney(r.raised, `${p}.raised`);
+    parseManagementDeficits(r.managementDeficits ?? [], `${p}.managementDeficits`);
+    return {
+      admdvs: r.admdvs as string,
+      name: r.name as string,
+      raised: r.raised as string,
+      managementDeficits: (r.managementDeficits ?? []) as ManagementDeficit[],
+    };
+  });
+  return { region: 'panzhihua', ...h, counties };
+}
+
+function parseBaoshan(o: Record<string, unknown>, h: YearHeader): BaoshanYear {
+  parseMoney(o.cityAccumulatedSurplus, 'cityAccumulatedSurplus');
+  const counties = countyList(
+    o,
+    BAOSHAN_COUNTIES as Record<string, { name: string }>,
+    'Baoshan',
+  ).map((r, i) => {
+    const budget = parseMoney(r.budget, `counties[${i}].budget`);
+    if (budget.isZero()) throw new FundInputError(`counties[${i}].budget`, 'must be positive');
+    return { admdvs: r.admdvs as string, name: r.name as string, budget: r.budget as string };
+  });
+  return {
+    region: 'baoshan',
+    ...h,
+    cityAccumulatedSurplus: o.cityAccumulatedSurplus as string,
+    counties,
+  };
+}
+
+function parseJilin(o: Record<string, unknown>, h: YearHeader): JilinYear {
+  parseFactorInput(o.allocation, 'allocation');
+  return { region: 'jilin', ...h, allocation: o.allocation as FactorAllocationInput };
+}
+
+/**
+ * Validate a parsed config/funds/*.json; throws FundInputError naming the field. A region without
+ * fund rules here (FUND_MODULES) is refused with the regions that have them: that region has no
+ * fund statement (the gateway answers NO_FUND_RULES before it reads a file).
+ */
 export function parseFundYear(json: unknown): FundYear {
   const o = obj(json, '(root)');
-  const region = o.region;
-  if (region !== 'panzhihua' && region !== 'baoshan' && region !== 'jilin') {
-    throw new FundInputError('region', `"${String(region)}" is not panzhihua, baoshan or jilin`);
+  const m = typeof o.region === 'string' ? fundModuleOf(o.region) : undefined;
+  if (m === undefined) {
+    throw new FundInputError(
+      'region',
+      `"${String(o.region)}" has no fund rules (regions with fund rules: ${fundRegions().join(', ')})`,
+    );
   }
-  const h = header(o);
-  if (region === 'panzhihua') {
-    const counties = countyList(o, PANZHIHUA_COUNTIES, 'Panzhihua').map((r, i) => {
-      const p = `counties[${i}]`;
-      parseMoney(r.raised, `${p}.raised`);
-      parseManagementDeficits(r.managementDeficits ?? [], `${p}.managementDeficits`);
-      return {
-        admdvs: r.admdvs as string,
-        name: r.name as string,
-        raised: r.raised as string,
-        managementDeficits: (r.managementDeficits ?? []) as ManagementDeficit[],
-      };
-    });
-    return { region, ...h, counties };
-  }
-  if (region === 'baoshan') {
-    parseMoney(o.cityAccumulatedSurplus, 'cityAccumulatedSurplus');
-    const counties = countyList(
-      o,
-      BAOSHAN_COUNTIES as Record<string, { name: string }>,
-      'Baoshan',
-    ).map((r, i) => {
-      const budget = parseMoney(r.budget, `counties[${i}].budget`);
-      if (budget.isZero()) throw new FundInputError(`counties[${i}].budget`, 'must be positive');
-      return { admdvs: r.admdvs as string, name: r.name as string, budget: r.budget as string };
-    });
-    return { region, ...h, cityAccumulatedSurplus: o.cityAccumulatedSurplus as string, counties };
-  }
-  parseFactorInput(o.allocation, 'allocation');
-  return { region, ...h, allocation: o.allocation as FactorAllocationInput };
+  return m.parse(o, header(o));
 }
 
 export interface PanzhihuaStatement {
@@ -215,6 +232,13 @@ export interface JilinStatement {
 
 export type FundStatement = PanzhihuaStatement | BaoshanStatement | JilinStatement;
 
+/** What every statement starts with. */
+export interface StatementHead {
+  year: number;
+  revision: number;
+  example: boolean;
+}
+
 function sum(rows: readonly object[], field: string): string {
   let s: Dec = ZERO;
   for (const r of rows) s = s.plus((r as Record<string, string>)[field] ?? '0');
@@ -244,54 +268,46 @@ function spendingFor(
 const byAdmdvs = <T extends { admdvs: string }>(a: T, b: T): number =>
   a.admdvs < b.admdvs ? -1 : a.admdvs > b.admdvs ? 1 : 0;
 
-/**
- * Per-county statement of a region for the year: `spending` is the year's spending per county
- * admdvs ("123.45"), e.g. summed from the ledger; a county with no entry spent "0.00"; an admdvs
- * that is not in the year's data is an error. Rows are ordered by admdvs.
- */
-export function fundStatement(year: FundYear, spending: Record<string, string>): FundStatement {
-  const head = { year: year.year, revision: year.revision, example: year.example };
-  if (year.region === 'jilin') {
-    // the spending is not an input of the factor method (003 第七条)
-    const allocation = allocateByFactors(year.allocation, 'allocation');
-    return {
-      region: 'jilin',
-      ...head,
-      method: 'factor',
-      rows: allocation.rows,
-      totals: { amount: allocation.total },
-    };
-  }
-  if (year.region === 'panzhihua') {
-    const counties = [...year.counties].sort(byAdmdvs);
-    const spent = spendingFor(spending, counties);
-    const rows = counties.map((c) =>
-      panzhihuaDeficit(
-        {
-          county: c.admdvs,
-          raised: c.raised,
-          spending: spent.get(c.admdvs) ?? '0.00',
-          managementDeficits: c.managementDeficits,
-        },
-        `counties.${c.admdvs}`,
-      ),
-    );
-    return {
-      region: 'panzhihua',
-      ...head,
-      rows,
-      totals: {
-        raised: sum(rows, 'raised'),
-        spending: sum(rows, 'spending'),
-        balance: sum(rows, 'balance'),
-        surplus: sum(rows, 'surplus'),
-        generalDeficit: sum(rows, 'generalDeficit'),
-        cityShare: sum(rows, 'cityShare'),
-        countyShare: sum(rows, 'countyShare'),
-        managementDeficit: sum(rows, 'managementDeficit'),
+function panzhihuaStatement(
+  year: PanzhihuaYear,
+  spending: Record<string, string>,
+  head: StatementHead,
+): PanzhihuaStatement {
+  const counties = [...year.counties].sort(byAdmdvs);
+  const spent = spendingFor(spending, counties);
+  const rows = counties.map((c) =>
+    panzhihuaDeficit(
+      {
+        county: c.admdvs,
+        raised: c.raised,
+        spending: spent.get(c.admdvs) ?? '0.00',
+        managementDeficits: c.managementDeficits,
       },
-    };
-  }
+      `counties.${c.admdvs}`,
+    ),
+  );
+  return {
+    region: 'panzhihua',
+    ...head,
+    rows,
+    totals: {
+      raised: sum(rows, 'raised'),
+      spending: sum(rows, 'spending'),
+      balance: sum(rows, 'balance'),
+      surplus: sum(rows, 'surplus'),
+      generalDeficit: sum(rows, 'generalDeficit'),
+      cityShare: sum(rows, 'cityShare'),
+      countyShare: sum(rows, 'countyShare'),
+      managementDeficit: sum(rows, 'managementDeficit'),
+    },
+  };
+}
+
+function baoshanStatement(
+  year: BaoshanYear,
+  spending: Record<string, string>,
+  head: StatementHead,
+): BaoshanStatement {
   const counties = [...year.counties].sort(byAdmdvs);
   const spent = spendingFor(spending, counties);
   const surplus = parseMoney(year.cityAccumulatedSurplus, 'cityAccumulatedSurplus');
@@ -332,4 +348,96 @@ export function fundStatement(year: FundYear, spending: Record<string, string>):
       surplusShortfall: sum(rows, 'surplusShortfall'),
     },
   };
+}
+
+function jilinStatement(year: JilinYear, head: StatementHead): JilinStatement {
+  // the spending is not an input of the factor method (003 第七条)
+  const allocation = allocateByFactors(year.allocation, 'allocation');
+  return {
+    region: 'jilin',
+    ...head,
+    method: 'factor',
+    rows: allocation.rows,
+    totals: { amount: allocation.total },
+  };
+}
+
+/**
+ * A region's fund rules: how its config/funds/<region>-<year>.json is read and what its statement
+ * is. A region whose fund rules differ from every module here adds one module file and its entry
+ * in FUND_MODULES; a region without an entry simply has no fund statement (libs/rules/README.md,
+ * "Adding a region").
+ */
+export interface FundModule<Y extends FundYear = FundYear> {
+  readonly region: Y['region'];
+  /** the rest of the data file after the common header (year, revision, example, note) */
+  parse(o: Record<string, unknown>, header: YearHeader): Y;
+  /**
+   * The counties whose ledger spending the statement takes, or `noSpending`: why spending is not
+   * an input of this region's method.
+   */
+  spendingCounties(year: Y): string[] | { noSpending: string };
+  statement(year: Y, spending: Record<string, string>, head: StatementHead): FundStatement;
+}
+
+const asModule = <Y extends FundYear>(m: FundModule<Y>): FundModule => m;
+
+/** The fund modules by region. */
+const FUND_MODULES: Readonly<Record<string, FundModule>> = {
+  panzhihua: asModule<PanzhihuaYear>({
+    region: 'panzhihua',
+    parse: parsePanzhihua,
+    spendingCounties: (y) => y.counties.map((c) => c.admdvs),
+    statement: panzhihuaStatement,
+  }),
+  baoshan: asModule<BaoshanYear>({
+    region: 'baoshan',
+    parse: parseBaoshan,
+    spendingCounties: (y) => y.counties.map((c) => c.admdvs),
+    statement: baoshanStatement,
+  }),
+  jilin: asModule<JilinYear>({
+    region: 'jilin',
+    parse: parseJilin,
+    spendingCounties: () => ({
+      noSpending: 'the Jilin data allocates subsidies (factor method); it has no county spending',
+    }),
+    statement: (y, _spending, head) => jilinStatement(y, head),
+  }),
+};
+
+/** The fund rules of `region`, or undefined: the region has no fund statement. */
+export function fundModuleOf(region: string): FundModule | undefined {
+  return Object.prototype.hasOwnProperty.call(FUND_MODULES, region)
+    ? FUND_MODULES[region]
+    : undefined;
+}
+
+/** The regions that have fund rules, sorted. */
+export function fundRegions(): string[] {
+  return Object.keys(FUND_MODULES).sort();
+}
+
+function moduleOf(year: FundYear): FundModule {
+  const m = fundModuleOf(year.region);
+  if (m === undefined) throw new FundInputError('region', `"${year.region}" has no fund rules`);
+  return m;
+}
+
+/**
+ * The county admdvs whose ledger spending enters `year`'s statement, or `noSpending` (why none
+ * does, e.g. Jilin's factor method, 003 第七条).
+ */
+export function spendingCounties(year: FundYear): string[] | { noSpending: string } {
+  return moduleOf(year).spendingCounties(year);
+}
+
+/**
+ * Per-county statement of a region for the year: `spending` is the year's spending per county
+ * admdvs ("123.45"), e.g. summed from the ledger; a county with no entry spent "0.00"; an admdvs
+ * that is not in the year's data is an error. Rows are ordered by admdvs.
+ */
+export function fundStatement(year: FundYear, spending: Record<string, string>): FundStatement {
+  const head = { year: year.year, revision: year.revision, example: year.example };
+  return moduleOf(year).statement(year, spending, head);
 }

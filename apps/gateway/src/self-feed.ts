@@ -6,6 +6,7 @@
  */
 import { type RuleBook } from '@onebill/rules';
 import { Feed, type FeedMessage } from '../../his-simulator/src/feed';
+import { hospitalRefs } from '../../his-simulator/src/generate';
 import { pace } from '../../his-simulator/src/pace';
 import type { GatewayConfig } from './config';
 import type { Logger } from './log';
@@ -92,9 +93,7 @@ export class SelfFeed {
     const feed = new Feed({
       seed: this.config.simulatorSeed,
       year: this.config.simulatorYear,
-      hospitals: this.rules
-        .allHospitals()
-        .map((h) => ({ code: h.fixmedins_code, level: h.level, region: h.region })),
+      hospitals: hospitalRefs(this.rules),
       persons: 2000,
       duplicates: 0.05,
       malformed: 0.02,

@@ -1,5 +1,5 @@
 /**
- * Realistic discharge bills from a seed: both regions, every visit type, every category (and none,
+ * Realistic discharge bills from a seed: every region of the registry, every visit type, every category (and none,
  * and several), both insurance types. Deterministic: the same seed gives the same bills.
  */
 import type { Bill, HospitalLevel } from '@onebill/engine';
@@ -20,8 +20,35 @@ export interface HospitalRef {
   code: string;
   level: HospitalLevel;
   region: string;
+  /** the county agency's admdvs: its first two digits (the province) prefix the person numbers */
+  admdvs?: string;
+  /** the identity categories of the region's rule set (RuleBook.categoriesOf); default: below */
+  categories?: readonly string[];
 }
 
+/** The hospitals of a rule book, with their region's categories (what main.ts and the self-feed send). */
+export function hospitalRefs(book: {
+  allHospitals(): {
+    fixmedins_code: string;
+    level: HospitalLevel;
+    region: string;
+    admdvs: string;
+  }[];
+  categoriesOf(region: string): string[];
+}): HospitalRef[] {
+  return book.allHospitals().map((h) => ({
+    code: h.fixmedins_code,
+    level: h.level,
+    region: h.region,
+    admdvs: h.admdvs,
+    categories: book.categoriesOf(h.region),
+  }));
+}
+
+/**
+ * The shipped regions' categories, in their rule sets' order, for callers that pass a region only
+ * (the same picks for the same seed as before `categories` existed).
+ */
 const CATEGORIES: Record<string, string[]> = {
   panzhihua: ['tekun', 'guer', 'dibao', 'monitored', 'dibao_edge', 'illness_poor'],
   baoshan: [
@@ -46,6 +73,10 @@ const COST: Record<string, [number, number]> = {
   '14': [20_000, 1_500_000],
   '21': [200_000, 30_000_000],
 };
+
+/** P + the province of the hospital's admdvs (P51 Sichuan, P53 Yunnan); without one, as before. */
+const psnPrefix = (h: HospitalRef): string =>
+  h.admdvs !== undefined ? `P${h.admdvs.slice(0, 2)}` : h.region === 'panzhihua' ? 'P51' : 'P53';
 
 const fmt = (fen: number): string =>
   `${Math.trunc(fen / 100)}.${String(fen % 100).padStart(2, '0')}`;
@@ -83,7 +114,7 @@ export class BillGenerator {
     const fulamt = this.next() < 0.6 ? this.between(0, Math.floor(inscp / 5)) : 0;
     const overlmt = this.next() < 0.2 ? this.between(0, Math.floor(inscp / 20)) : 0;
     const preself = this.next() < 0.5 ? this.between(0, Math.floor(inscp / 10)) : 0;
-    const cats = CATEGORIES[h.region] ?? [];
+    const cats = h.categories ?? CATEGORIES[h.region] ?? [];
     const roll = this.next();
     const identities =
       roll < 0.4 ? [] : roll < 0.9 ? [this.pick(cats)] : [this.pick(cats), this.pick(cats)];
@@ -97,7 +128,7 @@ export class BillGenerator {
     return {
       fixmedinsCode: h.code,
       mdtrtId: `MD${this.opts.seed}${String(this.seq).padStart(9, '0')}`,
-      psnNo: `${h.region === 'panzhihua' ? 'P51' : 'P53'}${String(person).padStart(8, '0')}`,
+      psnNo: `${psnPrefix(h)}${String(person).padStart(8, '0')}`,
       insutype: this.next() < 0.8 ? '390' : '310',
       medType,
       hospitalLevel: h.level,

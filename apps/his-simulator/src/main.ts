@@ -23,6 +23,7 @@ import {
 } from '@onebill/observability';
 import { RuleBook } from '@onebill/rules';
 import { Feed, type FeedMessage } from './feed';
+import { hospitalRefs } from './generate';
 import { pace } from './pace';
 
 function option(name: string, fallback: string): string {
@@ -61,9 +62,7 @@ async function main(): Promise<void> {
   const feed = new Feed({
     seed: number('seed', 1, 0, 2 ** 31),
     year: number('year', 2024, 2023, 2100),
-    hospitals: book
-      .allHospitals()
-      .map((h) => ({ code: h.fixmedins_code, level: h.level, region: h.region })),
+    hospitals: hospitalRefs(book),
     persons: number('persons', 5000, 1, 10_000_000),
     duplicates: number('duplicates', 0, 0, 1),
     malformed: number('malformed', 0, 0, 1),

@@ -289,6 +289,17 @@ export class RuleBook {
     return [...this.hospitals.values()];
   }
 
+  /**
+   * The identity category codes of `region`'s rule sets that are not superseded, in their files'
+   * order (what a simulated hospital of the region sends); [] for an unknown region.
+   */
+  categoriesOf(region: string): string[] {
+    const codes = this.ruleSets
+      .filter((r) => r.region === region && r.supersededBy === undefined)
+      .flatMap((r) => r.categories.map((c) => c.code));
+    return [...new Set(codes)];
+  }
+
   /** Every identity category's name by its code, over all rule sets (the console's labels). */
   categoryNames(): Record<string, string> {
     const names: Record<string, string> = {};

@@ -22,7 +22,7 @@ describe('contract examples against the hospital registry', () => {
     expect(hospital).toBeDefined();
     const level = tag(xml, 'hosp_lv');
     if (level !== undefined) expect(level).toBe(hospital?.level);
-    const region = /-(panzhihua|baoshan)[.-]/.exec(file)?.[1];
+    const region = new RegExp(`-(${rules.regions().join('|')})[.-]`).exec(file)?.[1];
     expect(region).toBeDefined();
     expect(hospital?.region).toBe(region);
   });

@@ -101,9 +101,11 @@ export interface IntakeOnPglite {
   rules: RuleBook;
 }
 
-/** An intake and an identity service on a fresh, migrated in-memory PGlite. */
-export async function intakeOnPglite(): Promise<IntakeOnPglite> {
-  const rules = RuleBook.load();
+/**
+ * An intake and an identity service on a fresh, migrated in-memory PGlite, with the shipped rule
+ * sets or the given rule book (e.g. one with a throwaway region, libs/rules/src/testing).
+ */
+export async function intakeOnPglite(rules: RuleBook = RuleBook.load()): Promise<IntakeOnPglite> {
   const log = new Logger('error', {}, () => undefined);
   const db = await openTestPglite({ migrate: true });
   return {

@@ -96,15 +96,16 @@ beforeAll(async () => {
 
   // the intake as Nest built it, held for one bill and failing for another
   const intake = app.get(IntakeService);
-  const submit = intake.submit.bind(intake);
-  jest.spyOn(intake, 'submit').mockImplementation(async (raw, source) => {
-    const text = raw.toString();
+  // the transport decodes each record once and hands the decoded message to submitDecoded
+  const submit = intake.submitDecoded.bind(intake);
+  jest.spyOn(intake, 'submitDecoded').mockImplementation(async (arrival, source) => {
+    const text = arrival.received.raw;
     if (text.includes(POISON)) throw new Error('this message fails every time');
     if (text.includes(`${RUN}-HELD`)) {
       heldReached();
       await released;
     }
-    return submit(raw, source);
+    return submit(arrival, source);
   });
   // the stop order, as the parts are asked to stop
   transport = app.get(KafkaIngressTransport);

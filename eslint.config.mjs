@@ -36,6 +36,19 @@ const enginePurity = [
   },
 ];
 
+// The gateway's files that read, sum, compare or negate amounts (docs/adr/0002).
+const gatewayMoney = [
+  'apps/gateway/src/topups.ts',
+  'apps/gateway/src/alerts.ts',
+  'apps/gateway/src/subsidy.ts',
+  'apps/gateway/src/intake/**/*.ts',
+];
+// Only libs/money imports decimal.js: everyone else uses its configured clone (D) and helpers.
+const oneDecimal = {
+  group: ['decimal.js'],
+  message: 'Use @onebill/money (D, decimalOf, sumDecimal, formatDecimal), not decimal.js directly.',
+};
+
 // Money is integer fen or the project's Decimal (libs/money), never a binary float: no Number() of
 // anything in the libs that hold money, nor Number as a callback (`.map(Number)`). A count or an
 // offset that is not money may opt out on its line, saying why:
@@ -61,6 +74,9 @@ const moneyLibs = [
   'libs/funds/**/*.ts',
   'libs/rules/**/*.ts',
   'libs/audit/**/*.ts',
+  'libs/messaging/**/*.ts',
+  // the gateway's files that handle amounts (the rest of the app computes none)
+  ...gatewayMoney,
 ];
 
 export default tseslint.config(
@@ -184,6 +200,8 @@ export default tseslint.config(
       'libs/audit/**/*.ts',
       'libs/money/**/*.ts',
       'libs/ledger/**/*.ts',
+      'libs/messaging/**/*.ts',
+      ...gatewayMoney,
     ],
     rules: {
       'no-restricted-globals': [
@@ -195,6 +213,25 @@ export default tseslint.config(
   {
     files: moneyLibs,
     rules: { 'no-restricted-syntax': ['error', ...focusedOrSkipped, ...noNumberOnMoney] },
+  },
+  {
+    // The codecs decide where an amount is read, libs/money how: no Decimal of their own.
+    files: ['libs/messaging/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['**/apps/*', '**/apps/**'], message: 'libs/* must not import from apps/.' },
+            oneDecimal,
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: gatewayMoney,
+    rules: { 'no-restricted-imports': ['error', { patterns: [oneDecimal] }] },
   },
   {
     // The engine's scenario tests read the shipped rule sets (libs/rules) to test the real rules;

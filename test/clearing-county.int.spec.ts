@@ -9,12 +9,12 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Decimal from 'decimal.js';
 import type { FundKind } from '@onebill/engine';
 import { PgDb, migrate } from '@onebill/ledger';
 import { monthlyClearing, annualClearing, assistanceSpending } from '@onebill/audit';
 import { RuleBook, projectRoot } from '@onebill/rules';
 import type { InboundMessage } from '@onebill/messaging';
+import { type Dec, ZERO, decimalOf, formatDecimal } from '@onebill/money';
 import { IdentityService } from '../apps/gateway/src/identity.service';
 import { IntakeService, formatTime, type Outcome } from '../apps/gateway/src/intake.service';
 import { Logger } from '../apps/gateway/src/log';
@@ -164,20 +164,20 @@ describe('gateway clearing = county payables, top-ups included (PostgreSQL)', ()
       for (const f of e.funds) fundOf.set(f.fund_pay_type, f.fund);
     }
     const payables = await listPayables(db, { month });
-    const county = new Map<string, Decimal>();
+    const county = new Map<string, Dec>();
     for (const p of payables.rows.filter((x) => x.admdvs === COUNTY)) {
       const k = `${p.fixmedins_code}|${fundOf.get(p.fund_pay_type)}`;
-      county.set(k, (county.get(k) ?? new Decimal(0)).plus(p.amount));
+      county.set(k, (county.get(k) ?? ZERO).plus(decimalOf(p.amount, 'payables.amount')));
     }
     const clearing = await monthlyClearing(db, COUNTY, month);
-    const gateway = new Map<string, Decimal>();
+    const gateway = new Map<string, Dec>();
     for (const l of clearing.lines) {
       const k = `${l.fixmedinsCode}|${l.fund}`;
-      gateway.set(k, (gateway.get(k) ?? new Decimal(0)).plus(l.owed));
+      gateway.set(k, (gateway.get(k) ?? ZERO).plus(decimalOf(l.owed, 'clearing.owed')));
     }
     const keys = [...new Set([...county.keys(), ...gateway.keys()])].sort();
-    const show = (m: Map<string, Decimal>) =>
-      keys.map((k) => `${k} ${(m.get(k) ?? new Decimal(0)).toFixed(2)}`);
+    const show = (m: Map<string, Dec>) =>
+      keys.map((k) => `${k} ${formatDecimal(m.get(k) ?? ZERO)}`);
     expect(show(gateway)).toEqual(show(county));
     // the top-ups are in it: assistance owed for person 1 is 800.00 in all (716.00 + 84.00)
     const assistance = clearing.lines.find(
@@ -197,7 +197,7 @@ describe('gateway clearing = county payables, top-ups included (PostgreSQL)', ()
     const spent = await assistanceSpending(db, Number(month.slice(0, 4)), [COUNTY]);
     const owedAssistance = clearing.totals
       .filter((t) => t.fund === 'assistance' || t.fund === 'tilted')
-      .reduce((s, t) => s.plus(t.owed), new Decimal(0));
-    expect(spent[COUNTY]).toBe(owedAssistance.toFixed(2));
+      .reduce((s, t) => s.plus(decimalOf(t.owed, 'clearing.owed')), ZERO);
+    expect(spent[COUNTY]).toBe(formatDecimal(owedAssistance));
   });
 });

@@ -6,7 +6,9 @@
  */
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { KafkaClient, TOPIC_SPECS } from '../../libs/messaging/src';
+// the Kafka part only: jest loads this file without the @onebill/* path mapping, and the rest of
+// libs/messaging imports @onebill/money
+import { KafkaClient, TOPIC_SPECS } from '../../libs/messaging/src/kafka';
 import { provideKafka } from './kafka';
 import { providePostgres } from './postgres';
 

@@ -15,8 +15,9 @@ import {
   raiseHighBurdenAlert,
   reviseAlert,
 } from '@onebill/ledger';
-import { amountToFen, highBurdenAlertRecord } from '@onebill/messaging';
+import { highBurdenAlertRecord } from '@onebill/messaging';
 import type { HighBurdenAlert } from '@onebill/messaging/events/high-burden-alert';
+import { parseWireFen } from '@onebill/money';
 
 function alertEvent(alert: HighBurdenAlert, correlationId: string): OutboxEvent {
   return highBurdenAlertRecord(alert, correlationId);
@@ -35,7 +36,7 @@ export async function raiseAlert(
 ): Promise<OutboxEvent[]> {
   if (rule === null) return [];
   const paid = s.result.accumulators.cashSelfPay;
-  if (amountToFen(paid) <= amountToFen(rule.threshold)) return [];
+  if (parseWireFen(paid, 'cash_self_pay') <= parseWireFen(rule.threshold, 'threshold')) return [];
   const registry = await personCounty(tx, s.psnNo);
   const admdvs = registry ?? s.clrOptins;
   const admdvsSource = registry === null ? 'hospital' : 'registry';
@@ -88,8 +89,9 @@ export async function reviewAlert(
   const alert = await findAlert(tx, psnNo, year);
   if (alert === null || alert.status === 'withdrawn') return [];
   const billGone = ctx.reversedSetlId !== undefined && alert.setlId === ctx.reversedSetlId;
-  const under = amountToFen(cashSelfPay) <= amountToFen(alert.threshold);
-  if (!under && !billGone && amountToFen(cashSelfPay) === amountToFen(alert.cashSelfPay)) return [];
+  const cash = parseWireFen(cashSelfPay, 'cash_self_pay');
+  const under = cash <= parseWireFen(alert.threshold, 'threshold');
+  if (!under && !billGone && cash === parseWireFen(alert.cashSelfPay, 'cash_self_pay')) return [];
   const { rows } = await tx.query<{ payload: string }>(
     `SELECT payload FROM outbox WHERE event_id = $1::uuid`,
     [alert.eventId],

@@ -12,7 +12,7 @@ import {
   registryOver,
   subsidyCounty,
 } from '@onebill/ledger';
-import { amountToFen, fenToAmount } from '@onebill/messaging';
+import { type Fen, formatFen, parseWireFen } from '@onebill/money';
 import type { RuleBook } from '@onebill/rules';
 
 /** The reporting period: [from, to], both YYYY-MM-DD; a calendar year by default. */
@@ -105,17 +105,17 @@ export async function countyReport(
   }
   const rows = new Map<
     string,
-    { category: string; persons: number; subsidy: string; total: bigint }
+    { category: string; persons: number; subsidy: string; total: Fen }
   >();
-  let total = 0n;
+  let total: Fen = 0;
   for (const p of people) {
     const key = p.subsidy.category ?? 'none';
-    const fen = amountToFen(p.subsidy.subsidy);
+    const fen = parseWireFen(p.subsidy.subsidy, 'subsidy');
     const row = rows.get(key) ?? {
       category: key,
       persons: 0,
       subsidy: p.subsidy.subsidy,
-      total: 0n,
+      total: 0,
     };
     row.persons += 1;
     row.total += fen;
@@ -127,14 +127,14 @@ export async function countyReport(
     region,
     period,
     persons: people.length,
-    total: fenToAmount(total),
+    total: formatFen(total),
     byCategory: [...rows.values()]
       .sort((a, b) => a.category.localeCompare(b.category))
       .map((r) => ({
         category: r.category,
         persons: r.persons,
         subsidyPerPerson: r.subsidy,
-        total: fenToAmount(r.total),
+        total: formatFen(r.total),
       })),
     people,
   };

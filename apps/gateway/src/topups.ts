@@ -35,12 +35,19 @@ import {
 import {
   type SettlementEvent,
   SETTLEMENT_FUNDS,
-  amountToFen,
   decodeAcceptedBill,
-  fenToAmount,
   settlementEventRecord,
   topupResultRecord,
 } from '@onebill/messaging';
+import {
+  type Fen,
+  formatFen,
+  negateAmount,
+  negateFen,
+  parseWireFen,
+  sumAmounts,
+  sumFen,
+} from '@onebill/money';
 import type { RuleBook } from '@onebill/rules';
 
 export interface TopupOut {
@@ -54,9 +61,9 @@ export interface TopupOut {
 }
 
 /** Fund totals of a result in fen (integers: no float). */
-export function fundFen(r: SettlementResult): Record<FundKind, bigint> {
-  const out = { basic: 0n, critical: 0n, commercial: 0n, assistance: 0n, tilted: 0n };
-  for (const d of r.setldetail) out[d.fund] += amountToFen(d.fundPayamt);
+export function fundFen(r: SettlementResult): Record<FundKind, Fen> {
+  const out = { basic: 0, critical: 0, commercial: 0, assistance: 0, tilted: 0 };
+  for (const d of r.setldetail) out[d.fund] += parseWireFen(d.fundPayamt, 'fund_payamt');
   return out;
 }
 
@@ -80,13 +87,13 @@ export function moneyChange(before: SetlInfo, after: SetlInfo): Record<string, s
   return Object.fromEntries(
     MONEY.map(([k, w]) => [
       w,
-      fenToAmount(amountToFen(after[k] ?? '0.00') - amountToFen(before[k] ?? '0.00')),
+      formatFen(parseWireFen(after[k] ?? '0.00', w) - parseWireFen(before[k] ?? '0.00', w)),
     ]),
   );
 }
 
 const negate = (m: Record<string, string>): Record<string, string> =>
-  Object.fromEntries(Object.entries(m).map(([k, v]) => [k, fenToAmount(-amountToFen(v))]));
+  Object.fromEntries(Object.entries(m).map(([k, v]) => [k, negateAmount(v, k)]));
 
 export interface RecomputeInput {
   psnNo: string;
@@ -142,20 +149,20 @@ export async function recomputeYear(
     });
     const before = fundFen(b.effective);
     const after = fundFen(fresh);
-    const more = SETTLEMENT_FUNDS.reduce((s, f) => s + after[f] - before[f], 0n);
-    if (more <= 0n) {
+    const more = sumFen(SETTLEMENT_FUNDS.map((f) => after[f] - before[f]));
+    if (more <= 0) {
       acc = asPaid();
       continue;
     }
     const deltas = {} as Record<FundKind, string>;
-    for (const f of SETTLEMENT_FUNDS) deltas[f] = fenToAmount(after[f] - before[f]);
+    for (const f of SETTLEMENT_FUNDS) deltas[f] = formatFen(after[f] - before[f]);
     const topup: TopupOut = {
       topupId: `T${randomUUID().replace(/-/g, '').slice(0, 24).toUpperCase()}`,
       setlId: b.setlId,
       mdtrtId: b.mdtrtId,
       eventId: randomUUID(),
       deltas,
-      psnCashDelta: fenToAmount(-more),
+      psnCashDelta: formatFen(negateFen(more)),
     };
     const inserted = await insertTopup(tx, {
       topupId: topup.topupId,
@@ -213,7 +220,7 @@ function topupCountyEvent(
     rule_set_version: fresh.ruleSetVersion,
     category_used: fresh.categoryUsed,
     medfee_sumamt: '0.00',
-    fund_pay_sumamt: fenToAmount(-amountToFen(t.psnCashDelta)),
+    fund_pay_sumamt: negateAmount(t.psnCashDelta, 'psn_cash_delta'),
     psn_cash_pay: t.psnCashDelta,
     funds: SETTLEMENT_FUNDS.filter((f) => t.deltas[f] !== '0.00').map((f) => ({
       fund_pay_type: codeOf(f),
@@ -256,7 +263,7 @@ function topupHisResult(
       category_used: fresh.categoryUsed,
       changes,
       // the patient paid this much too much: the cashier refunds it
-      refund_to_patient: fenToAmount(-amountToFen(changes.psn_cash_pay ?? '0.00')),
+      refund_to_patient: negateAmount(changes.psn_cash_pay ?? '0.00', 'psn_cash_pay'),
       totals: moneyOf(fresh.setlinfo),
     },
     input.correlationId,
@@ -293,7 +300,6 @@ export async function reversalOfTopups(
     const t = topups[i]!;
     const prev = i === 0 ? s.result : topups[i - 1]!.result;
     const eventId = randomUUID();
-    const neg = (a: string): string => fenToAmount(-amountToFen(a));
     const county: SettlementEvent = {
       event_id: eventId,
       event_type: 'reversed',
@@ -308,17 +314,20 @@ export async function reversalOfTopups(
       rule_set_version: t.result.ruleSetVersion,
       category_used: t.categoryUsed,
       medfee_sumamt: '0.00',
-      fund_pay_sumamt: neg(
-        fenToAmount(SETTLEMENT_FUNDS.reduce((a, f) => a + amountToFen(t.deltas[f]), 0n)),
+      fund_pay_sumamt: negateAmount(
+        sumAmounts(
+          SETTLEMENT_FUNDS.map((f) => t.deltas[f]),
+          'deltas',
+        ),
       ),
-      psn_cash_pay: neg(t.psnCashDelta),
-      funds: SETTLEMENT_FUNDS.filter((f) => amountToFen(t.deltas[f]) !== 0n).map((f) => ({
+      psn_cash_pay: negateAmount(t.psnCashDelta, 'psn_cash_delta'),
+      funds: SETTLEMENT_FUNDS.filter((f) => parseWireFen(t.deltas[f], f) !== 0).map((f) => ({
         fund_pay_type:
           t.result.setldetail.find((d) => d.fund === f)?.fundPayType ??
           prev.setldetail.find((d) => d.fund === f)?.fundPayType ??
           f,
         fund: f,
-        amount: neg(t.deltas[f]),
+        amount: negateAmount(t.deltas[f], f),
       })),
       reverses_event_id: t.eventId,
     };

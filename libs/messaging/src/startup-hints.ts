@@ -74,6 +74,7 @@ export function databaseAddress(url: string): { host: string; port: number } | n
   try {
     const u = new URL(url);
     if (u.hostname === '' || (u.searchParams.get('host') ?? '').startsWith('/')) return null;
+    // eslint-disable-next-line no-restricted-syntax -- a TCP port, not money
     return { host: u.hostname, port: u.port === '' ? 5432 : Number(u.port) };
   } catch {
     return null;
@@ -107,6 +108,7 @@ export function portFree(port: number, host?: string): Promise<boolean> {
 
 function hostPort(broker: string): { host: string; port: number } {
   const i = broker.lastIndexOf(':');
+  // eslint-disable-next-line no-restricted-syntax -- a TCP port, not money
   return { host: broker.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(broker.slice(i + 1)) };
 }
 

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PgliteDb } from '@onebill/ledger';
 import { openTestPglite } from '@onebill/ledger/testing/pglite';
+import { sumAmounts } from '@onebill/money';
 import { RuleBook, projectRoot } from '@onebill/rules';
 import { IdentityService } from '../identity.service';
 import { IntakeService } from '../intake.service';
@@ -21,13 +22,6 @@ export const OUTPATIENT = readFileSync(join(EXAMPLES, 'discharge-panzhihua-11-no
 /** The XML with the first `<name>` element's text replaced. */
 export function setTag(xml: string, name: string, value: string): string {
   return xml.replace(new RegExp(`<${name}>[^<]*</${name}>`), `<${name}>${value}</${name}>`);
-}
-
-/** "150.00" + "12.30" → "162.30", in fen (no binary floats). */
-function addAmounts(a: string, b: string): string {
-  const fen = BigInt(a.replace('.', '')) + BigInt(b.replace('.', ''));
-  const s = fen.toString().padStart(3, '0');
-  return `${s.slice(0, -2)}.${s.slice(-2)}`;
 }
 
 export interface Visit {
@@ -55,7 +49,7 @@ export function outpatientVisit(o: {
   x = setTag(x, 'cmi_flag', '0');
   x = setTag(x, 'begntime', `${o.day} 08:30:00`);
   x = setTag(x, 'endtime', `${o.day} 11:45:00`);
-  x = setTag(x, 'medfee_sumamt', addAmounts(o.inscp, own));
+  x = setTag(x, 'medfee_sumamt', sumAmounts([o.inscp, own]));
   x = setTag(x, 'fulamt_ownpay_amt', own);
   x = setTag(x, 'overlmt_selfpay', '0.00');
   x = setTag(x, 'preselfpay_amt', '0.00');

@@ -8,15 +8,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { DepositWaiver, SettlementResult } from '@onebill/engine';
+import { negateAmount } from '@onebill/money';
 import { Topics } from '../kafka/topics';
 import { toWire } from '../wire';
 import { encodeSettlementResultXml } from '../xml/encode';
-import {
-  type SettlementEvent,
-  amountToFen,
-  fenToAmount,
-  validateSettlementEvent,
-} from '../events/settlement-event';
+import { type SettlementEvent, validateSettlementEvent } from '../events/settlement-event';
 import {
   type RejectProblem,
   type RejectSource,
@@ -67,11 +63,6 @@ export interface SettledBill {
   result: SettlementResult;
 }
 
-/** The amount with its sign turned (a reversal's amounts), in integer fen. */
-function negated(amount: string): string {
-  return fenToAmount(-amountToFen(amount));
-}
-
 /**
  * settlement.events.v1 `settled` or `reversed` for the county: a reversal carries the settled
  * amounts negated, a new event id and `reverses_event_id`, and belongs to the month it happened.
@@ -81,7 +72,7 @@ export function settlementEventOf(
   type: 'settled' | 'reversed',
   at: { occurredAt: Date; eventId?: string; reversalTime?: string },
 ): SettlementEvent {
-  const sign = type === 'settled' ? (a: string): string => a : negated;
+  const sign = type === 'settled' ? (a: string): string => a : negateAmount;
   const info = s.result.setlinfo;
   const time = type === 'settled' ? s.setlTime : (at.reversalTime ?? s.setlTime);
   return {

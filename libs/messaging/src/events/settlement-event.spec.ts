@@ -1,12 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Ajv2020 from 'ajv/dist/2020';
-import {
-  amountToFen,
-  decodeSettlementEvent,
-  fenToAmount,
-  validateSettlementEvent,
-} from './settlement-event';
+import { decodeSettlementEvent, validateSettlementEvent } from './settlement-event';
 
 const root = join(__dirname, '..', '..', '..', '..');
 const example = JSON.parse(
@@ -97,13 +92,29 @@ describe('settlement event validator', () => {
     });
   });
 
-  it('converts amounts to integer fen and back exactly', () => {
-    expect(amountToFen('0.01')).toBe(1n);
-    expect(amountToFen('-123.45')).toBe(-12345n);
-    expect(amountToFen('999999999999.99')).toBe(99999999999999n);
-    expect(fenToAmount(-5n)).toBe('-0.05');
-    expect(fenToAmount(12345n)).toBe('123.45');
-    expect(fenToAmount(0n)).toBe('0.00');
-    expect(() => amountToFen('1.5')).toThrow();
+  it("adds amounts exactly up to the wire form's 12 integer digits (integer fen, no float)", () => {
+    // as binary floats 100000000000.10 + 200000000000.20 = 300000000000.30005
+    const big = {
+      medfee_sumamt: '999999999999.99',
+      fund_pay_sumamt: '300000000000.30',
+      psn_cash_pay: '699999999999.69',
+      funds: [
+        { fund_pay_type: '390100', fund: 'basic', amount: '100000000000.10' },
+        { fund_pay_type: '390200', fund: 'critical', amount: '200000000000.20' },
+      ],
+    };
+    expect(validateSettlementEvent(withChanges(big)).ok).toBe(true);
+    expect(
+      validateSettlementEvent(withChanges({ ...big, psn_cash_pay: '699999999999.70' })),
+    ).toEqual({ ok: false, errors: ['medfee_sumamt: ≠ fund_pay_sumamt + psn_cash_pay'] });
+    const linesOff = withChanges({
+      ...big,
+      fund_pay_sumamt: '300000000000.29',
+      psn_cash_pay: '699999999999.70',
+    });
+    expect(validateSettlementEvent(linesOff)).toEqual({
+      ok: false,
+      errors: ['funds: sum 300000000000.30 ≠ fund_pay_sumamt 300000000000.29'],
+    });
   });
 });

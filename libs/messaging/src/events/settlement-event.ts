@@ -6,6 +6,7 @@
  * Amounts are strings with two decimals (fen); reversals carry negative amounts. The validator is
  * the contract's JSON Schema (ajv, compiled once) plus the money checks a schema cannot express.
  */
+import { formatFen, parseWireFen, sumFen } from '@onebill/money';
 import { schemaErrors } from './schemas';
 
 export const SETTLEMENT_EVENT_TYPES = ['settled', 'reversed', 'top-up'] as const;
@@ -52,32 +53,14 @@ export interface SettlementEvent {
 
 export type ValidationResult<T> = { ok: true; value: T } | { ok: false; errors: string[] };
 
-const AMOUNT = /^-?\d{1,12}\.\d{2}$/;
-
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** Amount in integer fen (exact for ≤ 12 integer digits), e.g. "-123.45" → -12345. */
-export function amountToFen(amount: string): bigint {
-  if (!AMOUNT.test(amount)) throw new Error(`not an amount with 2 decimals: ${amount}`);
-  const negative = amount.startsWith('-');
-  const digits = (negative ? amount.slice(1) : amount).replace('.', '');
-  const fen = BigInt(digits);
-  return negative ? -fen : fen;
-}
-
-export function fenToAmount(fen: bigint): string {
-  const negative = fen < 0n;
-  const abs = negative ? -fen : fen;
-  const s = abs.toString().padStart(3, '0');
-  return `${negative ? '-' : ''}${s.slice(0, -2)}.${s.slice(-2)}`;
 }
 
 /**
  * Validates a settlement event: its shape by the contract's JSON Schema (compiled once with ajv,
  * events/schemas.ts), then what a schema cannot say: the month is setl_time's, the fund lines add
- * up to fund_pay_sumamt and funds + patient cash = medfee_sumamt (integer fen).
+ * up to fund_pay_sumamt and funds + patient cash = medfee_sumamt (integer fen, @onebill/money).
  */
 export function validateSettlementEvent(input: unknown): ValidationResult<SettlementEvent> {
   if (!isRecord(input)) return { ok: false, errors: ['event is not a JSON object'] };
@@ -86,13 +69,14 @@ export function validateSettlementEvent(input: unknown): ValidationResult<Settle
   const e = input as unknown as SettlementEvent;
   if (!e.setl_time.startsWith(e.month))
     errors.push(`month: ${e.month} is not the month of setl_time ${e.setl_time}`);
-  const fundSum = e.funds.reduce((sum, f) => sum + amountToFen(f.amount), 0n);
-  if (fundSum !== amountToFen(e.fund_pay_sumamt)) {
-    errors.push(`funds: sum ${fenToAmount(fundSum)} ≠ fund_pay_sumamt ${e.fund_pay_sumamt}`);
+  const fundSum = sumFen(e.funds.map((f) => parseWireFen(f.amount, 'funds.amount')));
+  const fundPay = parseWireFen(e.fund_pay_sumamt, 'fund_pay_sumamt');
+  if (fundSum !== fundPay) {
+    errors.push(`funds: sum ${formatFen(fundSum)} ≠ fund_pay_sumamt ${e.fund_pay_sumamt}`);
   }
   if (
-    amountToFen(e.fund_pay_sumamt) + amountToFen(e.psn_cash_pay) !==
-    amountToFen(e.medfee_sumamt)
+    fundPay + parseWireFen(e.psn_cash_pay, 'psn_cash_pay') !==
+    parseWireFen(e.medfee_sumamt, 'medfee_sumamt')
   ) {
     errors.push('medfee_sumamt: ≠ fund_pay_sumamt + psn_cash_pay');
   }

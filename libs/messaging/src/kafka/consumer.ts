@@ -368,6 +368,7 @@ export class KafkaBatchConsumer {
       .uncommittedOffsets()
       .topics.find((t) => t.topic === batch.topic)
       // kafkajs reports partitions here as object keys, i.e. strings.
+      // eslint-disable-next-line no-restricted-syntax -- a partition number, not money
       ?.partitions.find((p) => Number(p.partition) === batch.partition)?.offset;
     if (next === undefined) return;
     await payload.commitOffsetsIfNecessary({

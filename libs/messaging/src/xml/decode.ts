@@ -1,7 +1,7 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { validateSync, type ValidationError } from 'class-validator';
-import Decimal from 'decimal.js';
 import type { Bill, HospitalLevel, Insutype, VisitKind } from '@onebill/engine/types';
+import { decimalOf, formatDecimal, normaliseAmount, sumDecimal } from '@onebill/money';
 import { SETTLEMENT_FUNDS, type SettlementFund } from '../events/settlement-event';
 import { AdmissionDto, CALENDAR_DATE, CODE_RE, DischargeDto, ReversalDto } from './dto';
 import type { DecodeError, DecodeErrorCode } from './errors';
@@ -358,13 +358,6 @@ function validationErrors(dto: object, skip: Set<string>): DecodeError[] {
   return out;
 }
 
-/** "0012.5" → "12.50"; exact, via decimal.js. */
-export function normaliseAmount(s: string): string {
-  // already in the canonical form (most messages): no arithmetic needed
-  if (/^(0|[1-9]\d{0,11})\.\d\d$/.test(s)) return s;
-  return new Decimal(s).toFixed(2);
-}
-
 const ADMISSION_FIELDS = [
   'fixmedins_code',
   'mdtrt_id',
@@ -414,18 +407,18 @@ function billOf(dto: DischargeDto): Bill {
     ...(UPSTREAM_FIELDS.some((f) => dto[f] !== undefined)
       ? {
           upstream: {
-            hifpPay: normaliseAmount(dto.hifp_pay ?? '0'),
-            hifmiPay: normaliseAmount(dto.hifmi_pay ?? '0'),
-            hifobPay: normaliseAmount(dto.hifob_pay ?? '0'),
-            actPayDedc: normaliseAmount(dto.act_pay_dedc ?? '0'),
+            hifpPay: normaliseAmount(dto.hifp_pay ?? '0', 'hifp_pay'),
+            hifmiPay: normaliseAmount(dto.hifmi_pay ?? '0', 'hifmi_pay'),
+            hifobPay: normaliseAmount(dto.hifob_pay ?? '0', 'hifob_pay'),
+            actPayDedc: normaliseAmount(dto.act_pay_dedc ?? '0', 'act_pay_dedc'),
           },
         }
       : {}),
-    medfeeSumamt: normaliseAmount(dto.medfee_sumamt),
-    fulamtOwnpayAmt: normaliseAmount(dto.fulamt_ownpay_amt),
-    overlmtSelfpay: normaliseAmount(dto.overlmt_selfpay),
-    preselfpayAmt: normaliseAmount(dto.preselfpay_amt),
-    inscpScpAmt: normaliseAmount(dto.inscp_scp_amt),
+    medfeeSumamt: normaliseAmount(dto.medfee_sumamt, 'medfee_sumamt'),
+    fulamtOwnpayAmt: normaliseAmount(dto.fulamt_ownpay_amt, 'fulamt_ownpay_amt'),
+    overlmtSelfpay: normaliseAmount(dto.overlmt_selfpay, 'overlmt_selfpay'),
+    preselfpayAmt: normaliseAmount(dto.preselfpay_amt, 'preselfpay_amt'),
+    inscpScpAmt: normaliseAmount(dto.inscp_scp_amt, 'inscp_scp_amt'),
   };
 }
 
@@ -522,15 +515,15 @@ export function dischargeOf(body: Record<string, unknown>): DischargeDecoded {
   );
   errors.push(...validationErrors(dto, missing));
   if (errors.length === 0) {
-    const [fee, ...parts] = AMOUNT_FIELDS.map((f) => new Decimal(dto[f]));
-    const sum = parts.reduce((a, b) => a.plus(b), new Decimal(0));
+    const [fee, ...parts] = AMOUNT_FIELDS.map((f) => decimalOf(dto[f], f));
+    const sum = sumDecimal(parts);
     if (!sum.equals(fee!)) {
       errors.push(
         err(
           'AMOUNTS_DO_NOT_ADD_UP',
           'medfee_sumamt',
           'medfee_sumamt=fulamt_ownpay_amt+overlmt_selfpay+preselfpay_amt+inscp_scp_amt',
-          `medfee_sumamt ${fee!.toFixed(2)} but the parts add up to ${sum.toFixed(2)}`,
+          `medfee_sumamt ${formatDecimal(fee!)} but the parts add up to ${formatDecimal(sum)}`,
         ),
       );
     }
@@ -705,7 +698,7 @@ function fundsOf(
       );
       continue;
     }
-    out[k as DeclaredFund] = normaliseAmount(v);
+    out[k as DeclaredFund] = normaliseAmount(v, `${path}.${k}`);
   }
   return out;
 }

@@ -22,6 +22,7 @@ export function isCalendarDate(value: unknown): boolean {
   if (typeof value !== 'string') return true;
   const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(value);
   if (m === null) return true;
+  // eslint-disable-next-line no-restricted-syntax -- year, month and day of a date, not money
   const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
   if (mo < 1 || mo > 12 || d < 1) return true;
   const leap = (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;

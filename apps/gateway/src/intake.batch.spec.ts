@@ -234,6 +234,36 @@ describe('IntakeService.submitBatch (group commit) against one by one', () => {
     );
   });
 
+  it('fails the whole batch, writing nothing, when a handler meets a deadlock (alone it is tried again)', async () => {
+    const run = randomUUID().slice(0, 8);
+    const xmls = [1, 2].map((n) =>
+      withTag(withTag(OUTPATIENT, 'mdtrt_id', `MDT-D-${run}-${n}`), 'psn_no', `PSN-D-${run}`),
+    );
+    jest
+      .spyOn(settleModule, 'settleBill')
+      .mockImplementation((_deps, _ctx, m) =>
+        Promise.reject(
+          m.bill.mdtrtId.endsWith('-2')
+            ? Object.assign(new Error('deadlock detected'), { code: '40P01' })
+            : new Error('an ordinary failure: kept as a reject, undone with the batch'),
+        ),
+      );
+    const inbox = async (): Promise<number> =>
+      (
+        await batchDb.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM inbox WHERE payload LIKE $1`,
+          [`%MDT-D-${run}%`],
+        )
+      ).rows[0]?.n ?? -1;
+
+    await expect(
+      batched.submitBatch(
+        xmls.map((xml) => ({ arrival: batched.decode(xml), source: kafka('deadlock') })),
+      ),
+    ).rejects.toMatchObject({ code: '40P01' });
+    expect(await inbox()).toBe(0);
+  });
+
   it('answers a Kafka record delivered again in a batch with its first outcome, writing nothing', async () => {
     const run = randomUUID().slice(0, 8);
     const xml = withTag(withTag(OUTPATIENT, 'mdtrt_id', `MDT-R-${run}`), 'psn_no', `PSN-R-${run}`);

@@ -150,7 +150,15 @@ export class IntakeService {
    */
   async submitBatch(items: readonly BatchItem[]): Promise<Outcome[]> {
     if (items.length === 0) return [];
-    const outcomes = await settleBatch(this.db, this.deps, items);
+    const outcomes = await settleBatch(this.db, this.deps, items, (source, error) =>
+      this.log.warn('message failed in its batch, kept as a reject', {
+        source: source.kind,
+        ...(source.offset === undefined
+          ? {}
+          : { topic: source.topic, partition: source.partition, offset: source.offset }),
+        error: error instanceof Error ? error.message : String(error),
+      }),
+    );
     outcomes.forEach((outcome, i) => {
       const item = items[i];
       if (item !== undefined) this.logOutcome(outcome, item.source);

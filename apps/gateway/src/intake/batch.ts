@@ -42,6 +42,17 @@ interface Prepared {
   around: <T>(run: () => Promise<T>) => Promise<T>;
 }
 
+/**
+ * A failure the database may not give again (a deadlock, a serialization failure, a lock or
+ * statement timeout, a cancelled query): alone, the Kafka ingress tries such a message again
+ * (processWithRetries), so the batch must not turn it into a reject at once; it fails the batch,
+ * whose messages then go one by one.
+ */
+export function transient(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^(40001|40P01|55P03|57014)$/.test(code);
+}
+
 /** Retry (the unique index refused a settlement) and SettledConcurrently: run the bill again. */
 export function retryable(e: unknown): boolean {
   return e instanceof Retry || e instanceof SettledConcurrently;
@@ -98,6 +109,7 @@ export async function settleBatch(
   db: Db,
   deps: IntakeDeps,
   items: readonly BatchItem[],
+  onFailed: (source: Source, error: unknown) => void = () => undefined,
 ): Promise<Outcome[]> {
   const prepared: Prepared[] = items.map((item) => {
     const source = recorded(item.arrival, item.source);
@@ -128,6 +140,8 @@ export async function settleBatch(
       }),
     failed: (b, p, error, i) =>
       p.around(async () => {
+        if (transient(error)) throw error;
+        onFailed(p.source, error);
         const ref = refs[i] as InboxRef;
         // a redelivery whose answer failed: answer again (a failure now fails the batch)
         if (!ref.inserted) return (await answer(b, p, ref)) as Outcome;

@@ -82,6 +82,8 @@ const KNOBS = [
   'KAFKA_PARTITIONS_CONCURRENTLY',
   'OUTBOX_BATCH',
   'OUTBOX_POLL_MS',
+  'INTAKE_BATCH_SIZE',
+  'INTAKE_LANES',
 ] as const;
 const CLK_TCK = 100; // USER_HZ of /proc/<pid>/stat on Linux
 /** application_name of the bench's own connections (left out of the gateway's connection states) */
@@ -2069,7 +2071,7 @@ class Bench {
       }
       if (r.intake.meanMs !== null && perSecond > 0) {
         out.push(
-          `${phase}: messages in the intake at once (Little's law, ${int(perSecond)}/s × ${r.intake.meanMs} ms) ≈ ${round((perSecond * r.intake.meanMs) / 1000, 1)}; the consumer may run KAFKA_PARTITIONS_CONCURRENTLY × 8 lanes`,
+          `${phase}: messages in the intake at once (Little's law, ${int(perSecond)}/s × ${r.intake.meanMs} ms) ≈ ${round((perSecond * r.intake.meanMs) / 1000, 1)}; the consumer may run KAFKA_PARTITIONS_CONCURRENTLY × INTAKE_LANES transactions of up to INTAKE_BATCH_SIZE bills`,
         );
       }
       const c = r.pgConnections;

@@ -2,9 +2,9 @@
  * The Kafka transport in process (docs/adr/0018): the real GatewayModule under Nest in jest, its
  * KafkaIngressTransport connected as a microservice (`app.connectMicroservice({ strategy })`), the
  * shared broker and the real PostgreSQL. A bill published to his.discharge.v1 is settled by the
- * `@EventPattern` handler, and the group's offset moves past it only after the settlement is
- * committed in the database; a message that always fails becomes a reject and does not stop its
- * partition; `app.close()` stops the consumers before the relay, the producer and the store.
+ * intake's chunk handler (`@EventPattern(INTAKE_CHUNK)`, group commit), and the group's offset
+ * moves past it only after the settlement is committed in the database; a message that always
+ * fails (its chunk failing with it, then alone) becomes a reject and does not stop its partition; `app.close()` stops the consumers before the relay, the producer and the store.
  */
 import 'reflect-metadata';
 import type { INestApplication } from '@nestjs/common';
@@ -16,6 +16,7 @@ import { GatewayModule } from '../apps/gateway/src/app.module';
 import { loadConfig } from '../apps/gateway/src/config';
 import { IntakeService } from '../apps/gateway/src/intake.service';
 import { KafkaConnection } from '../apps/gateway/src/kafka.connection';
+import { INTAKE_CHUNK } from '../apps/gateway/src/kafka.ingress';
 import { KafkaIngressTransport } from '../apps/gateway/src/kafka.transport';
 import { OutboxRelay } from '../apps/gateway/src/outbox.relay';
 import { GatewayStore } from '../apps/gateway/src/store';
@@ -94,18 +95,23 @@ beforeAll(async () => {
   });
   await app.init();
 
-  // the intake as Nest built it, held for one bill and failing for another
+  // the intake as Nest built it, held for one bill and failing for another: a chunk (group
+  // commit) with the poison fails as a whole and its messages go one by one, where it fails again
   const intake = app.get(IntakeService);
-  // the transport decodes each record once and hands the decoded message to submitDecoded
-  const submit = intake.submitDecoded.bind(intake);
-  jest.spyOn(intake, 'submitDecoded').mockImplementation(async (arrival, source) => {
-    const text = arrival.received.raw;
-    if (text.includes(POISON)) throw new Error('this message fails every time');
-    if (text.includes(`${RUN}-HELD`)) {
+  const submitBatch = intake.submitBatch.bind(intake);
+  const submitDecoded = intake.submitDecoded.bind(intake);
+  jest.spyOn(intake, 'submitBatch').mockImplementation(async (items) => {
+    const texts = items.map((i) => i.arrival.received.raw);
+    if (texts.some((t) => t.includes(POISON))) throw new Error('this chunk fails every time');
+    if (texts.some((t) => t.includes(`${RUN}-HELD`))) {
       heldReached();
       await released;
     }
-    return submit(arrival, source);
+    return submitBatch(items);
+  });
+  jest.spyOn(intake, 'submitDecoded').mockImplementation(async (arrival, source) => {
+    if (arrival.received.raw.includes(POISON)) throw new Error('this message fails every time');
+    return submitDecoded(arrival, source);
   });
   // the stop order, as the parts are asked to stop
   transport = app.get(KafkaIngressTransport);
@@ -137,9 +143,9 @@ afterAll(async () => {
 });
 
 describe('the Kafka transport (CustomTransportStrategy) with @EventPattern handlers', () => {
-  it('registers the controller handlers of its three topics', () => {
+  it('registers the controller handlers of its three topics and of the intake’s chunks', () => {
     expect([...transport.getHandlers().keys()].sort()).toEqual(
-      [Topics.hisAdmission, Topics.hisDischarge, Topics.identityChanges].sort(),
+      [Topics.hisAdmission, Topics.hisDischarge, Topics.identityChanges, INTAKE_CHUNK].sort(),
     );
   });
 

@@ -19,7 +19,7 @@ import { IdentityService } from './identity.service';
 import { IntakeService } from './intake.service';
 import { KafkaConnection } from './kafka.connection';
 import { KafkaIntakeController } from './kafka.controller';
-import { laneOf } from './kafka.ingress';
+import { INTAKE_CHUNK, laneOf } from './kafka.ingress';
 import { type IngressGroup, KafkaIngressTransport } from './kafka.transport';
 import { Logger } from './log';
 import { GatewayMetrics } from './metrics';
@@ -28,7 +28,11 @@ import { OutboxRelay } from './outbox.relay';
 import { GatewayCredentials, GatewayRuntime, gatewayMetricsOf, healthMonitorOf } from './runtime';
 import { GatewayStore } from './store';
 
-/** The Kafka transport's consumer groups: the intake (lanes by person) and the identity feed. */
+/**
+ * The Kafka transport's consumer groups: the intake (INTAKE_LANES lanes by person, each cut into
+ * chunks of INTAKE_BATCH_SIZE settled in one transaction: group commit, docs/adr/0020) and the
+ * identity feed.
+ */
 export function ingressGroups(
   config: GatewayConfig,
   log: Logger,
@@ -38,8 +42,9 @@ export function ingressGroups(
     {
       groupId: config.kafkaGroupId,
       topics: [Topics.hisDischarge, Topics.hisAdmission],
-      lanes: 8,
+      lanes: config.intakeLanes,
       laneOf: laneOf(intake),
+      chunks: { pattern: INTAKE_CHUNK, size: config.intakeBatchSize },
       partitionsConcurrently: config.kafkaPartitionsConcurrently,
       onGateWait: (waiting) =>
         waiting

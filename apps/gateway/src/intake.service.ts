@@ -10,6 +10,9 @@
  * caller acknowledges the message (commits the Kafka offset, answers the HTTP call) only after
  * that transaction has committed. A Kafka record is recognised by (topic, partition, offset): a
  * redelivery gets the first answer.
+ *
+ * Group commit (docs/adr/0020): `submitBatch` settles a chunk of Kafka messages in one
+ * transaction (`intake/batch.ts`), each message with the outcome it would get alone.
  */
 import type { Db } from '@onebill/ledger';
 import type { RuleBook } from '@onebill/rules';
@@ -22,11 +25,11 @@ import {
   namedHospitalOf,
 } from './intake/arrival';
 import type { IntakeDeps } from './intake/context';
+import { type BatchItem, retryable, settleBatch } from './intake/batch';
 import {
   type Outcome,
   type PreviewOutcome,
   type Source,
-  Retry,
   fromDecode,
   newCorrelationId,
   summary,
@@ -49,6 +52,7 @@ export {
   waiverWire,
 } from './intake/model';
 export type { Arrival } from './intake/arrival';
+export type { BatchItem } from './intake/batch';
 
 export interface IntakeOptions {
   maxMessageBytes: number;
@@ -129,20 +133,48 @@ export class IntakeService {
         const outcome = await this.db.transaction((tx) =>
           route(this.deps, tx, arrival, source, correlationId),
         );
-        this.log.debug(`message ${outcome.status}`, {
-          correlationId: outcome.correlationId,
-          source: source.kind,
-          ...(source.offset === undefined
-            ? {}
-            : { partition: source.partition, offset: source.offset }),
-          ...summary(outcome),
-        });
+        this.logOutcome(outcome, source);
         return outcome;
       } catch (e) {
-        if (e instanceof Retry && attempt < 5) continue;
+        if (retryable(e) && attempt < 5) continue;
         throw e;
       }
     }
+  }
+
+  /**
+   * Processes messages decoded at the edge in ONE transaction (group commit, docs/adr/0020):
+   * resolves after it committed, with each message's outcome in order — the outcome each would
+   * get alone. Rejects when the batch fails outside any message (the store gone:
+   * StoreUnavailableError; anything else: the caller runs the messages one by one).
+   */
+  async submitBatch(items: readonly BatchItem[]): Promise<Outcome[]> {
+    if (items.length === 0) return [];
+    const outcomes = await settleBatch(this.db, this.deps, items, (source, error) =>
+      this.log.warn('message failed in its batch, kept as a reject', {
+        source: source.kind,
+        ...(source.offset === undefined
+          ? {}
+          : { topic: source.topic, partition: source.partition, offset: source.offset }),
+        error: error instanceof Error ? error.message : String(error),
+      }),
+    );
+    outcomes.forEach((outcome, i) => {
+      const item = items[i];
+      if (item !== undefined) this.logOutcome(outcome, item.source);
+    });
+    return outcomes;
+  }
+
+  private logOutcome(outcome: Outcome, source: Source): void {
+    this.log.debug(`message ${outcome.status}`, {
+      correlationId: outcome.correlationId,
+      source: source.kind,
+      ...(source.offset === undefined
+        ? {}
+        : { partition: source.partition, offset: source.offset }),
+      ...summary(outcome),
+    });
   }
 
   /** Keeps a message that failed for an unexpected reason as a reject, so it blocks nothing. */

@@ -75,6 +75,56 @@ export function kafkaSource(m: InboundMessage): {
 const AFTER_OUTAGE_MS = 100;
 
 /**
+ * The intake's chunk pattern (group commit, docs/adr/0020): the transport hands each lane's
+ * messages of a fetched batch, `INTAKE_BATCH_SIZE` at a time, to the one `@EventPattern` handler
+ * of this pattern (kafka.controller.ts), which settles them in one transaction.
+ */
+export const INTAKE_CHUNK = 'onebill.intake.chunk';
+
+async function waitForStore(whenReady: () => Promise<void>): Promise<void> {
+  await whenReady();
+  await new Promise((r) => setTimeout(r, AFTER_OUTAGE_MS));
+}
+
+/**
+ * A chunk of messages settled together (`batch`: one transaction, IntakeService.submitBatch).
+ * A store outage is not the chunk's fault: wait for the store (`whenReady`, rejects when the
+ * batch is abandoned) and run the chunk again, no retry spent. Any other failure of the whole
+ * chunk (a bug, a failure outside any message, a deadlock) runs its messages one by one through
+ * the per-message path (`one`: processWithRetries → a reject at worst), so a bad chunk never
+ * blocks its partition. `batched` says which path gave the outcomes.
+ */
+export async function processChunk<T>(
+  log: Logger,
+  chunk: readonly InboundMessage[],
+  batch: () => Promise<T[]>,
+  one: (m: InboundMessage) => Promise<T>,
+  whenReady: () => Promise<void>,
+): Promise<{ outcomes: T[]; batched: boolean }> {
+  for (;;) {
+    try {
+      return { outcomes: await batch(), batched: true };
+    } catch (e) {
+      if (isStoreUnavailable(e)) {
+        await waitForStore(whenReady);
+        continue;
+      }
+      const first = chunk[0];
+      log.warn('batch failed, settling its messages one by one', {
+        topic: first?.topic,
+        partition: first?.partition,
+        from: first?.offset,
+        messages: chunk.length,
+        error: e instanceof Error ? e.message : String(e),
+      });
+      const outcomes: T[] = [];
+      for (const m of chunk) outcomes.push(await one(m));
+      return { outcomes, batched: false };
+    }
+  }
+}
+
+/**
  * Runs `run` up to three times; a message that keeps failing for an unexpected reason is
  * kept by `keep` with the reason, so it never blocks its partition. A store outage
  * (`StoreUnavailableError`) is not counted: `whenReady` waits until the store is back (it rejects
@@ -87,17 +137,13 @@ export async function processWithRetries<T>(
   keep: (error: unknown) => Promise<T>,
   whenReady: () => Promise<void>,
 ): Promise<T> {
-  const waitForStore = async (): Promise<void> => {
-    await whenReady();
-    await new Promise((r) => setTimeout(r, AFTER_OUTAGE_MS));
-  };
   let lastError: unknown;
   for (let attempt = 1; attempt <= 3;) {
     try {
       return await run();
     } catch (e) {
       if (isStoreUnavailable(e)) {
-        await waitForStore();
+        await waitForStore(whenReady);
         continue;
       }
       lastError = e;
@@ -117,7 +163,7 @@ export async function processWithRetries<T>(
       return await keep(lastError);
     } catch (e) {
       if (!isStoreUnavailable(e)) throw e;
-      await waitForStore();
+      await waitForStore(whenReady);
     }
   }
 }

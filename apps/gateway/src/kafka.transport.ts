@@ -10,6 +10,11 @@
  *   resolves, and the batch handler resolves when every `@EventPattern` handler's result did;
  * - within a batch, messages run in parallel lanes; the group's `laneOf` picks the lane (by
  *   person), so the messages of one key keep their order; `lanes: 1` handles a batch in order;
+ * - a group with `chunks` (the intake, group commit: docs/adr/0020) hands each lane's messages to
+ *   ONE `@EventPattern(chunks.pattern)` handler, `chunks.size` at a time, in order (a chunk's
+ *   payload is its messages, `@Ctx()` a KafkaChunkContext); the handler settles a chunk in one
+ *   transaction and makes each message's span itself. Without `chunks`, each message goes to the
+ *   `@EventPattern(topic)` handler inside a CONSUMER span of its own;
  * - a handler that fails fails its batch: nothing is committed and Kafka delivers it again. The
  *   handlers turn a message that keeps failing into a reject themselves (processWithRetries in
  *   kafka.ingress.ts), so a poison message never blocks its partition;
@@ -44,6 +49,11 @@ export interface IngressGroup {
   lanes: number;
   /** the lane of a message (required when lanes > 1) */
   laneOf?: LaneOf;
+  /**
+   * Group commit: each lane cut into chunks of at most `size` messages, each chunk handed to the
+   * `@EventPattern(pattern)` handler at once (instead of one handler call per message by topic).
+   */
+  chunks?: { pattern: string; size: number };
   /** partitions handled at the same time */
   partitionsConcurrently: number;
   /** called once when batches start waiting for the store, and once when they go on */
@@ -75,6 +85,30 @@ export class KafkaBatchContext extends BaseRpcContext<[InboundMessage, InboundBa
 
   getTopic(): string {
     return this.args[0].topic;
+  }
+
+  /** Waits for the store; rejects when the batch is abandoned (stop, rebalance). */
+  whenReady(): Promise<void> {
+    return this.args[1].whenReady();
+  }
+}
+
+/**
+ * What a chunk's `@EventPattern` handler gets with `@Ctx()`: the chunk (one lane's messages, in
+ * offset order per partition), its batch, the store gate.
+ */
+export class KafkaChunkContext extends BaseRpcContext<[readonly InboundMessage[], InboundBatch]> {
+  getMessages(): readonly InboundMessage[] {
+    return this.args[0];
+  }
+
+  getBatch(): InboundBatch {
+    return this.args[1];
+  }
+
+  /** A context for one of the chunk's messages (the per-message path, when a chunk falls back). */
+  forMessage(m: InboundMessage): KafkaBatchContext {
+    return new KafkaBatchContext([m, this.args[1]]);
   }
 
   /** Waits for the store; rejects when the batch is abandoned (stop, rebalance). */
@@ -145,13 +179,15 @@ export class KafkaIngressTransport
 
   private async start(): Promise<void> {
     const missing = this.options.groups
-      .flatMap((g) => g.topics)
-      .filter((topic) => this.getHandlerByPattern(topic) === null);
+      .flatMap((g) => (g.chunks === undefined ? g.topics : [g.chunks.pattern]))
+      .filter((pattern) => this.getHandlerByPattern(pattern) === null);
     if (missing.length > 0)
       throw new Error(`no @EventPattern handler for ${missing.join(', ')}: nothing would read it`);
     for (const group of this.options.groups) {
       if (group.lanes > 1 && group.laneOf === undefined)
         throw new Error(`consumer group ${group.groupId}: ${group.lanes} lanes need a laneOf`);
+      if (group.chunks !== undefined && !(group.chunks.size >= 1))
+        throw new Error(`consumer group ${group.groupId}: chunks of ${group.chunks.size}`);
       const consumer = this.options.client.batchConsumer({
         groupId: group.groupId,
         topics: group.topics,
@@ -184,6 +220,18 @@ export class KafkaIngressTransport
         group.lanes === 1 || group.laneOf === undefined ? 0 : group.laneOf(m, group.lanes);
       lanes[lane]?.push(m);
     }
+    const chunks = group.chunks;
+    if (chunks !== undefined) {
+      await Promise.all(
+        lanes.map(async (lane) => {
+          for (let from = 0; from < lane.length; from += chunks.size) {
+            if (batch.signal.aborted) return;
+            await this.dispatchChunk(chunks.pattern, lane.slice(from, from + chunks.size), batch);
+          }
+        }),
+      );
+      return;
+    }
     await Promise.all(
       lanes.map(async (lane) => {
         for (const m of lane) {
@@ -204,14 +252,28 @@ export class KafkaIngressTransport
   private async dispatch(m: InboundMessage, batch: InboundBatch): Promise<void> {
     const handler = this.getHandlerByPattern(m.topic);
     if (handler === null) throw new Error(`no @EventPattern handler for ${m.topic}`);
-    const result: unknown = await handler(m, new KafkaBatchContext([m, batch]));
-    if (isObservable(result)) {
-      try {
-        await lastValueFrom(result, { defaultValue: undefined });
-      } catch (error) {
-        throw error instanceof Error ? error : new Error(describe(error));
-      }
-    }
+    await settled(await handler(m, new KafkaBatchContext([m, batch])));
+  }
+
+  /** Runs the chunk's `@EventPattern` handler and waits for its result (or its failure). */
+  private async dispatchChunk(
+    pattern: string,
+    chunk: readonly InboundMessage[],
+    batch: InboundBatch,
+  ): Promise<void> {
+    const handler = this.getHandlerByPattern(pattern);
+    if (handler === null) throw new Error(`no @EventPattern handler for ${pattern}`);
+    await settled(await handler(chunk, new KafkaChunkContext([chunk, batch])));
+  }
+}
+
+/** A handler's result settled: an Observable to its last value (or its error). */
+async function settled(result: unknown): Promise<void> {
+  if (!isObservable(result)) return;
+  try {
+    await lastValueFrom(result, { defaultValue: undefined });
+  } catch (error) {
+    throw error instanceof Error ? error : new Error(describe(error));
   }
 }
 

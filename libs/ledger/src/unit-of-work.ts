@@ -39,6 +39,7 @@
  * its bill's savepoint and fails that bill alone, exactly as it would fail alone.
  */
 import type { Accumulators } from '@onebill/engine';
+import { traceHeaders } from '@onebill/observability/tracing';
 import type { Db, Queryable, QueryResult } from './db';
 import { type IdentityPeriod, identityPeriods } from './identities';
 import { isConnectionError, isStoreUnavailable } from './store-health';
@@ -517,7 +518,9 @@ export class UnitOfWork {
       },
       insertOutbox: async (events) => {
         const no = this.current().no;
-        for (const event of events) this.outbox.push({ bill: no, event });
+        // the trace is the bill's (its span is active now, not at the flush): stamped as staged,
+        // as insertOutbox stamps a row it writes at once
+        for (const event of events) this.outbox.push({ bill: no, event: traced(event) });
         if (eager) await this.own();
       },
       setInboxStatus: async (id, status, ref = {}) => {
@@ -536,6 +539,15 @@ export class UnitOfWork {
       },
     };
   }
+}
+
+/** The event with the active span's `traceparent`, unless it carries one (as insertOutbox). */
+function traced(event: OutboxEvent): OutboxEvent {
+  if (event.headers.traceparent !== undefined) return event;
+  const trace = traceHeaders();
+  return Object.keys(trace).length === 0
+    ? event
+    : { ...event, headers: { ...event.headers, ...trace } };
 }
 
 /**

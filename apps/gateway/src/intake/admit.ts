@@ -8,11 +8,8 @@ import {
   type Queryable,
   admissionAnswerOf,
   identitiesOf,
-  identityPeriods,
   insertAdmission,
-  insertOutbox,
   saveAdmissionAnswer,
-  setInboxStatus,
 } from '@onebill/ledger';
 import { admittedResultRecord } from '@onebill/messaging/builders';
 import type { AdmissionMessage } from '@onebill/messaging/canonical';
@@ -34,7 +31,7 @@ export async function admitVisit(
   ctx: MessageContext,
   m: AdmissionMessage,
 ): Promise<Outcome> {
-  const { tx, inboxId, correlationId } = ctx;
+  const { tx, scope, inboxId, correlationId } = ctx;
   const a = m.admission;
   const hospital = deps.rules.hospital(a.fixmedinsCode);
   if (hospital === undefined) {
@@ -48,7 +45,7 @@ export async function admitVisit(
     ]);
   }
   // the registry merged with the message, by the one rule (docs/adr/0009)
-  const used = identitiesOf(await identityPeriods(tx, a.psnNo), a.identities, a.admissionDate);
+  const used = identitiesOf(await scope.identityPeriods(a.psnNo), a.identities, a.admissionDate);
   const identities: IdentitiesUsed = { categories: used.categories, source: used.source };
   let waiver: DepositWaiver;
   try {
@@ -75,8 +72,8 @@ export async function admitVisit(
     identities,
   };
   // the hospital's answer: whether the patient is admitted without a deposit, and why
-  await insertOutbox(tx, admittedResultRecord(answer, correlationId));
-  await setInboxStatus(tx, inboxId, 'admitted');
+  await scope.insertOutbox([admittedResultRecord(answer, correlationId)]);
+  await scope.setInboxStatus(inboxId, 'admitted');
   return { status: 'admitted', ...answer, correlationId };
 }
 

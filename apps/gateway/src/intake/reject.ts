@@ -3,7 +3,7 @@
  * inbox row says so, and the hospital hears of it on his.discharge.rejected.v1 — all in the
  * caller's transaction.
  */
-import { insertOutbox, insertReject, setInboxStatus, type InboxStatus } from '@onebill/ledger';
+import { insertReject, type InboxStatus } from '@onebill/ledger';
 import { rejectRecord } from '@onebill/messaging/builders';
 import type { MessageContext } from './context';
 import type { Outcome, Problem } from './model';
@@ -25,8 +25,7 @@ export async function rejectRow(
     fixmedinsCode: ctx.hospital,
   });
   // a bounded excerpt and a reference to the stored original, never all of it (docs/adr/0011)
-  await insertOutbox(
-    ctx.tx,
+  await ctx.scope.insertOutbox([
     rejectRecord({
       rejectId,
       status,
@@ -36,8 +35,8 @@ export async function rejectRow(
       hospital: ctx.hospital,
       correlationId: ctx.correlationId,
     }),
-  );
-  await setInboxStatus(ctx.tx, ctx.inboxId, status, { rejectId });
+  ]);
+  await ctx.scope.setInboxStatus(ctx.inboxId, status, { rejectId });
   return rejectId;
 }
 

@@ -7,14 +7,9 @@ import { type Accumulators } from '@onebill/engine';
 import {
   type Queryable,
   type SettlementRow,
+  SettledConcurrently,
   findLatestSettlementOfBill,
   findSettlement,
-  findSettlementByBill,
-  insertOutboxMany,
-  lockAccumulators,
-  reverseSettlement,
-  saveAccumulators,
-  setInboxStatus,
 } from '@onebill/ledger';
 import {
   hisSettlementResultRecord,
@@ -25,7 +20,7 @@ import type { ReversalMessage } from '@onebill/messaging/canonical';
 import { reviewAlert } from '../alerts';
 import { reversalOfTopups } from '../topups';
 import type { IntakeDeps, MessageContext } from './context';
-import { type Outcome, Retry, formatTime } from './model';
+import { type Outcome, formatTime } from './model';
 import { reject } from './reject';
 
 /**
@@ -51,7 +46,7 @@ export async function reverseBill(
   ctx: MessageContext,
   m: ReversalMessage,
 ): Promise<Outcome> {
-  const { tx, inboxId, correlationId } = ctx;
+  const { tx, scope, inboxId, correlationId } = ctx;
   const { fixmedinsCode, mdtrtId, setlId, reason } = m.reversal;
   const notSettled = (): Promise<Outcome> =>
     reject(ctx, [
@@ -62,18 +57,18 @@ export async function reverseBill(
         message: `visit ${mdtrtId} of ${fixmedinsCode} has no settlement in force`,
       },
     ]);
-  const found = await findSettlementByBill(tx, fixmedinsCode, mdtrtId);
+  const found = await scope.settlementOfBill(fixmedinsCode, mdtrtId);
   if (found === null) {
     // a reversal sent again (the cashier's retry, a HIS resend) after it was applied: answer the
     // reversal it already is, change nothing
     const repeated = await reversedAlready(tx, fixmedinsCode, mdtrtId, setlId);
     if (repeated === null) return notSettled();
-    await setInboxStatus(tx, inboxId, 'duplicate', { setlId: repeated.setlId });
+    await scope.setInboxStatus(inboxId, 'duplicate', { setlId: repeated.setlId });
     return { status: 'duplicate', settlement: repeated, correlationId };
   }
-  const locked = await lockAccumulators(tx, found.psnNo, found.year);
+  const locked = await scope.accumulators(found.psnNo, found.year);
   // read again under the person's lock: a concurrent reversal may have won
-  const settled = await findSettlementByBill(tx, fixmedinsCode, mdtrtId);
+  const settled = await scope.settlementOfBill(fixmedinsCode, mdtrtId);
   if (settled === null) return notSettled();
   if (setlId !== undefined && setlId !== settled.setlId) {
     return reject(ctx, [
@@ -93,12 +88,14 @@ export async function reverseBill(
     now,
   });
   const restored: Accumulators = topups.restored;
-  const reversed = await reverseSettlement(tx, settled.setlId, { inboxId, reason });
-  if (reversed === null) throw new Retry();
-  await saveAccumulators(tx, settled.psnNo, restored, locked.version);
+  const reversed = await scope.reverseSettlement(settled.setlId, { inboxId, reason });
+  // another transaction changed the visit first: run again (the batch forgets what it read of
+  // the visit, so the next attempt reads it afresh)
+  if (reversed === null) throw new SettledConcurrently(fixmedinsCode, mdtrtId);
+  await scope.saveAccumulators(settled.psnNo, restored, locked.version);
   // a reversal belongs to the month it happened
   const occurredAt = deps.now();
-  await insertOutboxMany(tx, [
+  await scope.insertOutbox([
     ...topups.events,
     settlementEventRecord(
       settlementEventOf(reversed, 'reversed', { occurredAt, reversalTime: formatTime(occurredAt) }),
@@ -112,6 +109,6 @@ export async function reverseBill(
       reversedSetlId: settled.setlId,
     })),
   ]);
-  await setInboxStatus(tx, inboxId, 'reversed', { setlId: settled.setlId });
+  await scope.setInboxStatus(inboxId, 'reversed', { setlId: settled.setlId });
   return { status: 'reversed', settlement: reversed, correlationId };
 }

@@ -4,8 +4,17 @@
  * or to the reject handler. Everything runs in the transaction the caller passes; the router
  * opens none, so a batch can share one (group commit).
  */
-import { findReject, findSettlement, insertInbox, markResubmitted } from '@onebill/ledger';
-import type { Queryable } from '@onebill/ledger';
+import {
+  type BillScope,
+  type InboxRef,
+  type NewInbox,
+  type Queryable,
+  directScope,
+  findReject,
+  findSettlement,
+  insertInbox,
+  markResubmitted,
+} from '@onebill/ledger';
 import { admissionAnswer, admitVisit } from './admit';
 import { type Arrival, namedHospitalOf } from './arrival';
 import type { IntakeDeps, MessageContext } from './context';
@@ -54,16 +63,10 @@ export function attributedHospital(source: Source): string | null {
   return source.attributedTo ?? null;
 }
 
-/** Records the message; for a Kafka redelivery of a message already processed, its outcome. */
-async function recordInbox(
-  deps: IntakeDeps,
-  tx: Queryable,
-  arrival: Arrival,
-  source: Source,
-  correlationId: string,
-): Promise<string | Outcome> {
+/** The message's inbox row, as first recorded (status `received`). */
+export function inboxOf(arrival: Arrival, source: Source, correlationId: string): NewInbox {
   const { received } = arrival;
-  const ref = await insertInbox(tx, {
+  return {
     source: source.kind,
     topic: source.topic ?? null,
     partition: source.partition ?? null,
@@ -78,7 +81,33 @@ async function recordInbox(
     fixmedinsCode: attributedHospital(source),
     submittedBy: source.submittedBy ?? null,
     resubmissionOf: source.resubmissionOf ?? null,
-  });
+  };
+}
+
+/** Records the message; for a Kafka redelivery of a message already processed, its outcome. */
+async function recordInbox(
+  deps: IntakeDeps,
+  tx: Queryable,
+  arrival: Arrival,
+  source: Source,
+  correlationId: string,
+): Promise<string | Outcome> {
+  const ref = await insertInbox(tx, inboxOf(arrival, source, correlationId));
+  return recordedAs(deps, tx, arrival, source, correlationId, ref);
+}
+
+/**
+ * What an inbox row just written means: the row's id for a new message (a resubmission linked to
+ * its reject), else the first outcome of a Kafka record delivered again.
+ */
+export async function recordedAs(
+  deps: IntakeDeps,
+  tx: Queryable,
+  arrival: Arrival,
+  source: Source,
+  correlationId: string,
+  ref: InboxRef,
+): Promise<string | Outcome> {
   if (ref.inserted) {
     if (
       source.resubmissionOf !== undefined &&
@@ -129,14 +158,35 @@ export async function route(
 ): Promise<Outcome> {
   const inbox = await recordInbox(deps, tx, arrival, source, correlationId);
   if (typeof inbox !== 'string') return inbox;
-  const ctx: MessageContext = {
-    tx,
-    inboxId: inbox,
+  return dispatch(deps, contextOf(directScope(tx), inbox, arrival, source, correlationId), arrival);
+}
+
+/** The handler's context for a message whose inbox row is `inboxId`, in `scope`. */
+export function contextOf(
+  scope: BillScope,
+  inboxId: string,
+  arrival: Arrival,
+  source: Source,
+  correlationId: string,
+): MessageContext {
+  return {
+    tx: scope.tx,
+    scope,
+    inboxId,
     source,
     correlationId,
     received: arrival.received,
     hospital: attributedHospital(source),
   };
+}
+
+/** Hands a recorded message to the handler of its kind (or rejects it), in `ctx`'s scope. */
+export async function dispatch(
+  deps: IntakeDeps,
+  ctx: MessageContext,
+  arrival: Arrival,
+): Promise<Outcome> {
+  const { source } = ctx;
   const decoded = arrival.decoded;
   if (!decoded.ok) return reject(ctx, fromDecode(decoded.errors));
   const m = decoded.message;
@@ -170,23 +220,18 @@ export async function routeInternalReject(
   correlationId: string,
   error: unknown,
 ): Promise<Outcome> {
-  const problem: Problem = {
+  const problem = internalProblem(error);
+  const inbox = await recordInbox(deps, tx, arrival, source, correlationId);
+  if (typeof inbox !== 'string') return inbox;
+  return reject(contextOf(directScope(tx), inbox, arrival, source, correlationId), [problem]);
+}
+
+/** The reject a message that failed for an unexpected reason is kept as. */
+export function internalProblem(error: unknown): Problem {
+  return {
     code: 'INTERNAL_ERROR',
     field: null,
     rule: 'the gateway could not process this message; an operator can resubmit it',
     message: error instanceof Error ? error.message : String(error),
   };
-  const inbox = await recordInbox(deps, tx, arrival, source, correlationId);
-  if (typeof inbox !== 'string') return inbox;
-  return reject(
-    {
-      tx,
-      inboxId: inbox,
-      source,
-      correlationId,
-      received: arrival.received,
-      hospital: attributedHospital(source),
-    },
-    [problem],
-  );
 }

@@ -20,18 +20,13 @@ import {
 } from '@onebill/engine';
 import {
   type IdentitiesUsed,
+  type IdentityPeriod,
   type Queryable,
   billBodyHash,
-  findSettlementByBill,
   identitiesOf,
   identityPeriods,
-  insertOutboxMany,
-  insertSettlement,
-  lockAccumulators,
   readAccumulators,
   sameBill,
-  saveAccumulators,
-  setInboxStatus,
 } from '@onebill/ledger';
 import { hisSettlementResultRecord, settlementEventOf } from '@onebill/messaging/builders';
 import { settlementEventRecord } from '@onebill/messaging/builders';
@@ -55,10 +50,10 @@ import { reject, rejectRow } from './reject';
  * of docs/adr/0009 (identitiesOf); with a warning on the bill when the registry overruled it.
  */
 async function registryIdentities(
-  tx: Queryable,
+  periods: (psnNo: string) => Promise<IdentityPeriod[]>,
   bill: Bill,
 ): Promise<IdentitiesUsed & { warning: string | null }> {
-  return identitiesOf(await identityPeriods(tx, bill.psnNo), bill.identities, bill.dischargeDate);
+  return identitiesOf(await periods(bill.psnNo), bill.identities, bill.dischargeDate);
 }
 
 /** The bill as computed: the message's identities replaced by the registry's where it wins. */
@@ -66,7 +61,8 @@ function withIdentities(bill: Bill, used: IdentitiesUsed & { warning: string | n
   return used.warning === null ? bill : { ...bill, identities: used.categories };
 }
 
-function yearOf(bill: Bill): number {
+/** The accumulators year a bill counts in (its discharge date's). */
+export function yearOf(bill: Bill): number {
   return Number.parseInt(bill.dischargeDate.slice(0, 4), 10);
 }
 
@@ -107,7 +103,7 @@ export async function previewBill(
     const year = yearOf(bill);
     const accumulators = (await readAccumulators(q, bill.psnNo, year)) ?? emptyAccumulators(year);
     // the same identities the settlement would use (docs/adr/0009)
-    const used = await registryIdentities(q, bill);
+    const used = await registryIdentities((psnNo) => identityPeriods(q, psnNo), bill);
     let result = settle({ bill: withIdentities(bill, used), accumulators, ruleSet });
     if (used.warning !== null) result = { ...result, warnings: [...result.warnings, used.warning] };
     return {
@@ -128,7 +124,7 @@ export async function settleBill(
   ctx: MessageContext,
   m: DischargeMessage,
 ): Promise<Outcome> {
-  const { tx, inboxId, correlationId } = ctx;
+  const { tx, scope, inboxId, correlationId } = ctx;
   const bill = m.bill;
   let admitted: { hospital: Hospital; ruleSet: CompiledRuleSet };
   try {
@@ -139,12 +135,12 @@ export async function settleBill(
   const { hospital, ruleSet } = admitted;
   const year = yearOf(bill);
   // 1. the person's row lock serialises all of this person's settlements
-  const locked = await lockAccumulators(tx, bill.psnNo, year);
+  const locked = await scope.accumulators(bill.psnNo, year);
   // 2. settled already? The same bill when its canonical form is (docs/adr/0017)
-  const existing = await findSettlementByBill(tx, bill.fixmedinsCode, bill.mdtrtId);
+  const existing = await scope.settlementOfBill(bill.fixmedinsCode, bill.mdtrtId);
   if (existing !== null) {
     if (sameBill(bill, existing)) {
-      await setInboxStatus(tx, inboxId, 'duplicate', { setlId: existing.setlId });
+      await scope.setInboxStatus(inboxId, 'duplicate', { setlId: existing.setlId });
       return { status: 'duplicate', settlement: existing, correlationId };
     }
     const problem: Problem = {
@@ -164,7 +160,7 @@ export async function settleBill(
     };
   }
   // 3. the identities: the registry's, where it knows the person (docs/adr/0009)
-  const registry = await registryIdentities(tx, bill);
+  const registry = await registryIdentities((psnNo) => scope.identityPeriods(psnNo), bill);
   // 4. compute
   let result: SettlementResult;
   try {
@@ -177,7 +173,7 @@ export async function settleBill(
   }
   // 5. the unique index decides between concurrent duplicates
   const now = deps.now();
-  const stored = await insertSettlement(tx, {
+  const stored = await scope.insertSettlement({
     setlId: `S${randomUUID().replace(/-/g, '').slice(0, 24).toUpperCase()}`,
     bill,
     bodyHash: billBodyHash(bill),
@@ -190,8 +186,8 @@ export async function settleBill(
     identitiesUsed: registry.warning === null ? null : registry.categories,
   });
   if (stored === null) throw new Retry();
-  await saveAccumulators(tx, bill.psnNo, result.accumulators, locked.version);
-  await insertOutboxMany(tx, [
+  await scope.saveAccumulators(bill.psnNo, result.accumulators, locked.version);
+  await scope.insertOutbox([
     settlementEventRecord(settlementEventOf(stored, 'settled', { occurredAt: deps.now() }), {
       correlationId,
       fixmedinsCode: stored.fixmedinsCode,
@@ -203,6 +199,6 @@ export async function settleBill(
       now: deps.now(),
     })),
   ]);
-  await setInboxStatus(tx, inboxId, 'settled', { setlId: stored.setlId });
+  await scope.setInboxStatus(inboxId, 'settled', { setlId: stored.setlId });
   return { status: 'settled', settlement: stored, correlationId };
 }

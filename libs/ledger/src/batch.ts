@@ -17,7 +17,12 @@
 import type { Accumulators } from '@onebill/engine';
 import type { Queryable } from './db';
 import { BODY_HASH_FORM } from './bill-identity';
-import { type IdentityPeriod, NOT_WITHDRAWN } from './identities';
+import {
+  type IdentityPeriod,
+  type PeriodRow,
+  currentPeriodsSql,
+  periodsByPerson,
+} from './identities';
 import {
   type InboxRef,
   type InboxStatus,
@@ -465,8 +470,8 @@ export async function insertOutboxBatch(
 // ---------------------------------------------------------------- identities
 
 /**
- * identityPeriods for many people in one statement: the same periods, withdrawn ones left out
- * (NOT_WITHDRAWN, the condition identityPeriods uses), in the same order per person.
+ * identityPeriods for many people in one statement: the same query (currentPeriodsSql, withdrawn
+ * periods left out), so the same periods in the same order per person.
  */
 export async function identityPeriodsBatch(
   q: Queryable,
@@ -475,30 +480,8 @@ export async function identityPeriodsBatch(
   const people = [...new Set(psnNos)];
   const out = new Map<string, IdentityPeriod[]>(people.map((p) => [p, []]));
   if (people.length === 0) return out;
-  const { rows } = await q.query<{
-    psn_no: string;
-    category: string;
-    valid_from: string;
-    valid_to: string | null;
-    admdvs: string;
-    id: string;
-  }>(
-    `SELECT DISTINCT ON (c.psn_no, c.category, c.valid_from) c.psn_no, c.category,
-            to_char(c.valid_from, 'YYYY-MM-DD') AS valid_from,
-            to_char(c.valid_to, 'YYYY-MM-DD') AS valid_to, c.admdvs, c.id::text AS id
-       FROM identity_changes c
-      WHERE c.psn_no = ANY($1::text[]) AND ${NOT_WITHDRAWN}
-      ORDER BY c.psn_no, c.category, c.valid_from, c.id DESC`,
-    [people],
-  );
-  for (const r of rows) {
-    out.get(r.psn_no)?.push({
-      category: r.category,
-      validFrom: r.valid_from,
-      validTo: r.valid_to,
-      admdvs: r.admdvs,
-      changeId: r.id,
-    });
-  }
-  return out;
+  const { rows } = await q.query<PeriodRow>(currentPeriodsSql('c.psn_no = ANY($1::text[])'), [
+    people,
+  ]);
+  return periodsByPerson(rows, out);
 }

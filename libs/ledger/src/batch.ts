@@ -24,6 +24,7 @@ import {
   periodsByPerson,
 } from './identities';
 import {
+  type FirstDeliveryRow,
   type InboxRef,
   type InboxStatus,
   type LockedAccumulators,
@@ -34,6 +35,8 @@ import {
   SETTLEMENT_INSERT_COLUMNS,
   type SettlementDbRow,
   type SettlementRow,
+  insertedRef,
+  redeliveryRef,
   settlementInsertValues,
   sha256,
   storableText,
@@ -151,27 +154,11 @@ export async function insertInboxBatch(
   const missing = messages.filter(
     (m) => isKafka(m) && !byPosition.has(position(m.topic, m.partition, m.offset)),
   );
-  const firstRows = new Map<
-    string,
-    {
-      id: string;
-      status: InboxStatus;
-      setl_id: string | null;
-      reject_id: string | null;
-      correlation_id: string | null;
-    }
-  >();
+  const firstRows = new Map<string, FirstDeliveryRow>();
   if (missing.length > 0) {
-    const { rows: found } = await q.query<{
-      id: string;
-      topic: string;
-      partition: number;
-      offset: string;
-      status: InboxStatus;
-      setl_id: string | null;
-      reject_id: string | null;
-      correlation_id: string | null;
-    }>(
+    const { rows: found } = await q.query<
+      FirstDeliveryRow & { topic: string; partition: number; offset: string }
+    >(
       `SELECT i.id::text AS id, i.topic, i.partition, i."offset"::text AS "offset", i.status,
               i.setl_id, i.reject_id::text AS reject_id, i.correlation_id
          FROM inbox i JOIN ${unnestOf(['topic', 'part', 'off'])}
@@ -188,42 +175,20 @@ export async function insertInboxBatch(
     if (!isKafka(m)) {
       const r = others[other++];
       if (!r) throw new Error('inbox batch returned fewer rows than it was given');
-      return {
-        id: r.id,
-        inserted: true,
-        status: r.status,
-        setlId: null,
-        rejectId: null,
-        correlationId: m.correlationId ?? null,
-      };
+      return insertedRef(r, m);
     }
     const key = position(m.topic, m.partition, m.offset);
     const mine = byPosition.get(key);
     if (mine && !seen.has(key)) {
       seen.set(key, m.correlationId ?? null);
-      return {
-        id: mine.id,
-        inserted: true,
-        status: mine.status,
-        setlId: null,
-        rejectId: null,
-        correlationId: m.correlationId ?? null,
-      };
+      return insertedRef(mine, m);
     }
     const first =
       firstRows.get(key) ??
       (mine
         ? { ...mine, setl_id: null, reject_id: null, correlation_id: seen.get(key) ?? null }
-        : null);
-    if (!first) throw new Error('inbox conflict without an existing row');
-    return {
-      id: first.id,
-      inserted: false,
-      status: first.status,
-      setlId: first.setl_id,
-      rejectId: first.reject_id,
-      correlationId: first.correlation_id,
-    };
+        : undefined);
+    return redeliveryRef(first);
   });
 }
 

@@ -11,12 +11,12 @@ import { kafkaRangeAudit, parseCsv } from '@onebill/audit';
 import { type Db, openDb } from '@onebill/ledger';
 import { KafkaClient, Topics } from '@onebill/messaging';
 import { RuleBook } from '@onebill/rules';
-import { Feed } from '../apps/his-simulator/src/feed';
 import { newRun } from './support/bills';
 import { writeCredentials } from './support/credentials';
 import { eventually } from './support/eventually';
 import { ROOT } from './support/gateway-process';
 import { GatewayHarness } from './support/harness';
+import { runFeed } from './support/feed';
 
 const execFileAsync = promisify(execFile);
 const CRED = writeCredentials();
@@ -94,16 +94,7 @@ describe('audit replay of a real run (real Kafka, real PostgreSQL, the compiled 
       logLevel: 'nothing',
     });
     before = await client.admin().watermarks(Topics.hisDischarge);
-    const feed = new Feed({
-      seed: Number.parseInt(RUN.slice(1), 16) % 100_000,
-      year: 2024,
-      hospitals: rules
-        .allHospitals()
-        .map((h) => ({ code: h.fixmedins_code, level: h.level, region: h.region })),
-      persons: 400,
-      duplicates: 0.02,
-      malformed: 0.01,
-    });
+    const feed = runFeed(RUN, rules, { persons: 400, duplicates: 0.02, malformed: 0.01 });
     const messages = Array.from({ length: BILLS }, () => feed.message());
     settledCount = messages.filter((m) => m.kind === 'bill').length;
     const xmls = messages.map((m) =>

@@ -11,7 +11,6 @@ import { join } from 'node:path';
 import { type Db, openDb } from '@onebill/ledger';
 import { Topics, validateSettlementEvent, type SettlementEvent } from '@onebill/messaging';
 import { RuleBook } from '@onebill/rules';
-import { Feed } from '../apps/his-simulator/src/feed';
 import { writeCredentials } from './support/credentials';
 import {
   type BillOptions,
@@ -26,6 +25,7 @@ import { eventually } from './support/eventually';
 import { ROOT } from './support/gateway-process';
 import { GatewayHarness } from './support/harness';
 import { KafkaTap } from './support/kafka-tap';
+import { runFeed } from './support/feed';
 
 const CREDENTIALS = writeCredentials();
 const AUTH = CREDENTIALS.header(CREDENTIALS.operator);
@@ -437,16 +437,7 @@ describe('gateway end to end (real Kafka, real PostgreSQL, the compiled process)
   });
 
   it('settles every bill exactly once across a SIGKILL in the middle of a stream', async () => {
-    const feed = new Feed({
-      seed: Number.parseInt(RUN.slice(1), 16) % 100_000,
-      year: 2024,
-      hospitals: rules
-        .allHospitals()
-        .map((h) => ({ code: h.fixmedins_code, level: h.level, region: h.region })),
-      persons: 300,
-      duplicates: 0,
-      malformed: 0,
-    });
+    const feed = runFeed(RUN, rules, { persons: 300, duplicates: 0, malformed: 0 });
     const total = 600;
     const xmls = Array.from({ length: total }, () =>
       feed

@@ -12,12 +12,12 @@ import { Client } from 'pg';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { Topics, validateSettlementEvent } from '@onebill/messaging';
 import { RuleBook } from '@onebill/rules';
-import { Feed } from '../apps/his-simulator/src/feed';
 import { fen, newRun } from './support/bills';
 import { writeCredentials } from './support/credentials';
 import { eventually } from './support/eventually';
 import { GatewayProcess } from './support/gateway-process';
 import { KafkaTap, positionGroupAtEnd } from './support/kafka-tap';
+import { runFeed } from './support/feed';
 
 const RUN = newRun('N');
 const GROUP = `instances-${RUN}`;
@@ -100,16 +100,7 @@ describe('two gateway instances in one consumer group, one SIGKILLed mid-stream'
 
   it('settles every bill exactly once and the county events sum to the ledger', async () => {
     const rules = RuleBook.load();
-    const feed = new Feed({
-      seed: Number.parseInt(RUN.slice(1), 16) % 100_000,
-      year: 2024,
-      hospitals: rules
-        .allHospitals()
-        .map((h) => ({ code: h.fixmedins_code, level: h.level, region: h.region })),
-      persons: 200,
-      duplicates: 0,
-      malformed: 0,
-    });
+    const feed = runFeed(RUN, rules, { persons: 200, duplicates: 0, malformed: 0 });
     const bills = Array.from({ length: TOTAL }, () => {
       const m = feed.message();
       if (m.bill === undefined) throw new Error(`the simulator gave a ${m.kind} message`);

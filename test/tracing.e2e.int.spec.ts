@@ -19,7 +19,7 @@ import { writeCredentials } from './support/credentials';
 import { eventually } from './support/eventually';
 import { GatewayProcess } from './support/gateway-process';
 import { KafkaTap, positionGroupAtEnd } from './support/kafka-tap';
-import { OtlpReceiver } from './support/otlp-receiver';
+import { OtlpReceiver, type ReceivedSpan } from './support/otlp-receiver';
 
 const RUN = newRun('T');
 const CREDENTIALS = writeCredentials();
@@ -148,6 +148,17 @@ describe('traces from the HIS message to the county event (real Kafka, real Post
       { timeoutMs: 60_000, intervalMs: 100 },
     );
 
+  /** The first span of `trace` the gateway exported over OTLP. */
+  const gatewaySpan = (trace: string): Promise<ReceivedSpan> =>
+    eventually(
+      () => {
+        const s = receiver.spans.find((span) => span.traceId === trace);
+        if (s === undefined) throw new Error(`no exported span of trace ${trace} yet`);
+        return s;
+      },
+      { timeoutMs: 30_000, intervalMs: 100 },
+    );
+
   it('continues a discharge’s traceparent (Kafka header) to the settlement event and the county', async () => {
     const trace = id(16);
     const hisSpan = id(8);
@@ -166,14 +177,7 @@ describe('traces from the HIS message to the county event (real Kafka, real Post
     expect(await tapped(Topics.hisSettlementResult, `${RUN}-K1`, trace)).toBe(intakeSpan);
 
     // the gateway exported its consumer span over OTLP: the HIS message's child, the event's parent
-    const exported = await eventually(
-      () => {
-        const s = receiver.spans.find((span) => span.traceId === trace);
-        if (s === undefined) throw new Error(`no exported span of trace ${trace} yet`);
-        return s;
-      },
-      { timeoutMs: 30_000, intervalMs: 100 },
-    );
+    const exported = await gatewaySpan(trace);
     expect(exported).toMatchObject({
       service: 'gateway',
       name: 'his.discharge.v1 process',
@@ -208,14 +212,7 @@ describe('traces from the HIS message to the county event (real Kafka, real Post
     expect(res.status).toBe(201);
 
     const serverSpan = await tapped(Topics.settlementEvents, `${RUN}-H1`, trace);
-    const exported = await eventually(
-      () => {
-        const s = receiver.spans.find((span) => span.traceId === trace);
-        if (s === undefined) throw new Error(`no exported span of trace ${trace} yet`);
-        return s;
-      },
-      { timeoutMs: 30_000, intervalMs: 100 },
-    );
+    const exported = await gatewaySpan(trace);
     expect(exported).toMatchObject({
       service: 'gateway',
       name: 'POST /api/v1/settlements',

@@ -7,7 +7,8 @@
  *
  * Kept apart from app.js: it hooks into the page only through the Alerts tab (nav button
  * #nav-alerts and section #tab-alerts, shown and hidden by app.js like every tab), the signed-in
- * role app.js writes on #whoami (data-role) and the token it keeps in sessionStorage.
+ * role app.js writes on #whoami (data-role), the token it keeps in sessionStorage and the helpers
+ * it shares on window.OneBillConsole (el, clear, pad2, fmtMoney, maskPsnNo).
  */
 (function () {
   'use strict';
@@ -17,13 +18,15 @@
   /** the roles GET /api/v1/alerts allows, and the one that acknowledges (alerts.controller.ts) */
   const READERS = ['operator', 'auditor'];
   const ACKNOWLEDGER = 'operator';
-  const BEIJING_MS = 8 * 3600 * 1000;
 
   const $ = (id) => document.getElementById(id);
   const tab = $('tab-alerts');
   const nav = $('nav-alerts');
   const whoami = $('whoami');
-  if (!tab || !nav || !whoami) return;
+  // el, clear, pad2, fmtMoney, maskPsnNo and Beijing time come from app.js (loaded first)
+  const shared = window.OneBillConsole;
+  if (!tab || !nav || !whoami || !shared) return;
+  const { el, clear, pad2, fmtMoney, maskPsnNo, BEIJING_MS } = shared;
 
   const state = {
     role: null,
@@ -39,27 +42,6 @@
 
   // ------------------------------------------------------------------ helpers (no markup parsed)
 
-  function el(tag, attrs, children) {
-    const e = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs || {})) {
-      if (v === undefined || v === null) continue;
-      if (k === 'className') e.className = v;
-      else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
-      else e.setAttribute(k, String(v));
-    }
-    for (const c of children || []) {
-      if (c === undefined || c === null) continue;
-      e.appendChild(typeof c === 'object' ? c : document.createTextNode(String(c)));
-    }
-    return e;
-  }
-
-  function clear(node) {
-    while (node.firstChild) node.removeChild(node.firstChild);
-    return node;
-  }
-
-  const pad2 = (n) => String(n).padStart(2, '0');
   /** An ISO time in Beijing time, as everywhere on the console. */
   function fmtTime(iso) {
     if (!iso) return '';
@@ -70,21 +52,6 @@
       `${d.getUTCFullYear()}-${pad2(d.getUTCMonth() + 1)}-${pad2(d.getUTCDate())} ` +
       `${pad2(d.getUTCHours())}:${pad2(d.getUTCMinutes())}`
     );
-  }
-
-  /** "21783.50" → "21,783.50", as text (amounts are never floats). */
-  function fmtMoney(amount) {
-    const text = String(amount === undefined || amount === null ? '' : amount);
-    const m = /^(-?)(\d+)(\.\d+)?$/.exec(text);
-    if (!m) return text;
-    return `${m[1]}${m[2].replace(/\B(?=(\d{3})+(?!\d))/g, ',')}${m[3] || ''}`;
-  }
-
-  /** P1234567890 → P123****7890 (the server's maskPsnNo): never the whole number on screen. */
-  function maskPsnNo(p) {
-    if (!p) return '';
-    if (p.length <= 8) return p.slice(0, 2) + '*'.repeat(Math.max(1, p.length - 2));
-    return p.slice(0, 4) + '*'.repeat(p.length - 8) + p.slice(-4);
   }
 
   function countyLabel(admdvs) {

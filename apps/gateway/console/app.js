@@ -149,6 +149,12 @@
     return p.slice(0, 4) + '*'.repeat(p.length - 8) + p.slice(-4);
   }
 
+  /**
+   * The helpers other console scripts share (alerts.js, loaded after this one by index.html):
+   * one definition each, so the panels build, mask and format alike.
+   */
+  window.OneBillConsole = Object.freeze({ el, clear, pad2, fmtMoney, maskPsnNo, BEIJING_MS });
+
   // ------------------------------------------------------------------ API
 
   /** Calls the gateway with the bearer token; a 401 signs out (with the server's reason). */

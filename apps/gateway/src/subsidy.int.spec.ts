@@ -7,8 +7,8 @@
  * EXAMPLE values); 004 第六条: 特困 in full (400.00), 低保 75 % (300.00).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { Pool } from 'pg';
-import { PgDb, identityPeriods, migrate } from '@onebill/ledger';
+import { type PgDb, identityPeriods, migrate } from '@onebill/ledger';
+import { createSchema, dropSchemaAndClose, openInSchema } from '@onebill/ledger/testing/postgres';
 import { RuleBook } from '@onebill/rules';
 import { IdentityService } from './identity.service';
 import { IntakeService, type Outcome } from './intake.service';
@@ -29,21 +29,14 @@ describe('subsidy reports and withdrawn identity periods (PostgreSQL)', () => {
   let identities: IdentityService;
 
   beforeAll(async () => {
-    const url = process.env.DATABASE_URL;
-    if (!url) throw new Error('DATABASE_URL is not set: the integration global setup did not run');
-    const admin = PgDb.fromUrl(url, 1);
-    await admin.exec(`CREATE SCHEMA ${schema}`);
-    await admin.close();
-    db = new PgDb(new Pool({ connectionString: url, max: 3, options: `-c search_path=${schema}` }));
+    await createSchema(schema);
+    db = openInSchema(schema, 3);
     await migrate(db);
     intake = new IntakeService(db, rules, log, { maxMessageBytes: 65536 });
     identities = new IdentityService(db, rules, log);
   });
 
-  afterAll(async () => {
-    await db.exec(`DROP SCHEMA ${schema} CASCADE`);
-    await db.close();
-  });
+  afterAll(() => dropSchemaAndClose(db, schema));
 
   /** Records an identity change; its change id. */
   const identify = async (

@@ -13,7 +13,6 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { Pool } from 'pg';
 import {
   type Accumulators,
   type FundKind,
@@ -21,7 +20,8 @@ import {
   emptyAccumulators,
   settle,
 } from '@onebill/engine';
-import { PgDb, categoriesInForce, migrate, type IdentityPeriod } from '@onebill/ledger';
+import { type PgDb, categoriesInForce, migrate, type IdentityPeriod } from '@onebill/ledger';
+import { createSchema, dropSchemaAndClose, openInSchema } from '@onebill/ledger/testing/postgres';
 import { decodeDischarge } from '@onebill/messaging/xml';
 import { RuleBook, projectRoot } from '@onebill/rules';
 import { IdentityService } from './identity.service';
@@ -127,21 +127,14 @@ describe('top-ups, reversals and identity changes in any order (PostgreSQL, prop
   let offset = 0;
 
   beforeAll(async () => {
-    const url = process.env.DATABASE_URL;
-    if (!url) throw new Error('DATABASE_URL is not set: the integration global setup did not run');
-    const admin = PgDb.fromUrl(url, 1);
-    await admin.exec(`CREATE SCHEMA ${schema}`);
-    await admin.close();
-    db = new PgDb(new Pool({ connectionString: url, max: 3, options: `-c search_path=${schema}` }));
+    await createSchema(schema);
+    db = openInSchema(schema, 3);
     await migrate(db);
     intake = new IntakeService(db, rules, log, { maxMessageBytes: 65536 });
     identities = new IdentityService(db, rules, log);
   });
 
-  afterAll(async () => {
-    await db.exec(`DROP SCHEMA ${schema} CASCADE`);
-    await db.close();
-  });
+  afterAll(() => dropSchemaAndClose(db, schema));
 
   it('ends where settling the surviving bills once, in order, under the identities in force ends', async () => {
     await fc.assert(

@@ -11,7 +11,15 @@ import type { Queryable } from '@onebill/ledger';
 import type { InboundMessage, KafkaClient, RangeBounds, PartitionRange } from '@onebill/messaging';
 import type { RuleBook } from '@onebill/rules';
 import type { FieldDiff } from './compare';
-import { type BillDifference, type Progress, Meter, RuleCache, auditOne, message } from './replay';
+import {
+  type BillDifference,
+  type Progress,
+  Meter,
+  RuleCache,
+  auditOne,
+  differenceHead,
+  message,
+} from './replay';
 import { type StoredSettlement, scanSettlements } from './stored';
 
 export interface KafkaAuditReport {
@@ -103,15 +111,7 @@ export async function kafkaRangeAudit(
       for (const s of stored) {
         for (const m of wanted.get(s.setlId) ?? []) {
           total += 1;
-          const head = {
-            setlId: s.setlId,
-            fixmedinsCode: s.fixmedinsCode,
-            mdtrtId: s.mdtrtId,
-            psnNo: s.psnNo,
-            clrOptins: s.clrOptins,
-            ruleSetVersion: s.ruleSetVersion,
-            status: s.status,
-          };
+          const head = differenceHead(s);
           const value = m.value ?? Buffer.alloc(0);
           const extra: FieldDiff[] = [];
           // the bytes read now against the archived copy (equal bytes need no hashing)

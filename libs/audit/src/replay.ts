@@ -70,6 +70,19 @@ export interface BillDifference {
   error?: string;
 }
 
+/** The bill a BillDifference is about, as stored (what it names before its diffs). */
+export function differenceHead(s: StoredSettlement): Omit<BillDifference, 'diffs' | 'error'> {
+  return {
+    setlId: s.setlId,
+    fixmedinsCode: s.fixmedinsCode,
+    mdtrtId: s.mdtrtId,
+    psnNo: s.psnNo,
+    clrOptins: s.clrOptins,
+    ruleSetVersion: s.ruleSetVersion,
+    status: s.status,
+  };
+}
+
 export interface AuditReport {
   kind: 'audit';
   filter: ReplayFilter;
@@ -333,15 +346,7 @@ export async function auditReplay(
       async (page) => {
         const outcomes = await computer.compute(page);
         page.forEach((s, i) => {
-          const head = {
-            setlId: s.setlId,
-            fixmedinsCode: s.fixmedinsCode,
-            mdtrtId: s.mdtrtId,
-            psnNo: s.psnNo,
-            clrOptins: s.clrOptins,
-            ruleSetVersion: s.ruleSetVersion,
-            status: s.status,
-          };
+          const head = differenceHead(s);
           const o = outcomes[i]!;
           if ('error' in o) {
             failed += 1;

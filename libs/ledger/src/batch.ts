@@ -17,8 +17,14 @@
 import type { Accumulators } from '@onebill/engine';
 import type { Queryable } from './db';
 import { BODY_HASH_FORM } from './bill-identity';
-import { type IdentityPeriod, NOT_WITHDRAWN } from './identities';
 import {
+  type IdentityPeriod,
+  type PeriodRow,
+  currentPeriodsSql,
+  periodsByPerson,
+} from './identities';
+import {
+  type FirstDeliveryRow,
   type InboxRef,
   type InboxStatus,
   type LockedAccumulators,
@@ -29,6 +35,8 @@ import {
   SETTLEMENT_INSERT_COLUMNS,
   type SettlementDbRow,
   type SettlementRow,
+  insertedRef,
+  redeliveryRef,
   settlementInsertValues,
   sha256,
   storableText,
@@ -146,27 +154,11 @@ export async function insertInboxBatch(
   const missing = messages.filter(
     (m) => isKafka(m) && !byPosition.has(position(m.topic, m.partition, m.offset)),
   );
-  const firstRows = new Map<
-    string,
-    {
-      id: string;
-      status: InboxStatus;
-      setl_id: string | null;
-      reject_id: string | null;
-      correlation_id: string | null;
-    }
-  >();
+  const firstRows = new Map<string, FirstDeliveryRow>();
   if (missing.length > 0) {
-    const { rows: found } = await q.query<{
-      id: string;
-      topic: string;
-      partition: number;
-      offset: string;
-      status: InboxStatus;
-      setl_id: string | null;
-      reject_id: string | null;
-      correlation_id: string | null;
-    }>(
+    const { rows: found } = await q.query<
+      FirstDeliveryRow & { topic: string; partition: number; offset: string }
+    >(
       `SELECT i.id::text AS id, i.topic, i.partition, i."offset"::text AS "offset", i.status,
               i.setl_id, i.reject_id::text AS reject_id, i.correlation_id
          FROM inbox i JOIN ${unnestOf(['topic', 'part', 'off'])}
@@ -183,42 +175,20 @@ export async function insertInboxBatch(
     if (!isKafka(m)) {
       const r = others[other++];
       if (!r) throw new Error('inbox batch returned fewer rows than it was given');
-      return {
-        id: r.id,
-        inserted: true,
-        status: r.status,
-        setlId: null,
-        rejectId: null,
-        correlationId: m.correlationId ?? null,
-      };
+      return insertedRef(r, m);
     }
     const key = position(m.topic, m.partition, m.offset);
     const mine = byPosition.get(key);
     if (mine && !seen.has(key)) {
       seen.set(key, m.correlationId ?? null);
-      return {
-        id: mine.id,
-        inserted: true,
-        status: mine.status,
-        setlId: null,
-        rejectId: null,
-        correlationId: m.correlationId ?? null,
-      };
+      return insertedRef(mine, m);
     }
     const first =
       firstRows.get(key) ??
       (mine
         ? { ...mine, setl_id: null, reject_id: null, correlation_id: seen.get(key) ?? null }
-        : null);
-    if (!first) throw new Error('inbox conflict without an existing row');
-    return {
-      id: first.id,
-      inserted: false,
-      status: first.status,
-      setlId: first.setl_id,
-      rejectId: first.reject_id,
-      correlationId: first.correlation_id,
-    };
+        : undefined);
+    return redeliveryRef(first);
   });
 }
 
@@ -465,8 +435,8 @@ export async function insertOutboxBatch(
 // ---------------------------------------------------------------- identities
 
 /**
- * identityPeriods for many people in one statement: the same periods, withdrawn ones left out
- * (NOT_WITHDRAWN, the condition identityPeriods uses), in the same order per person.
+ * identityPeriods for many people in one statement: the same query (currentPeriodsSql, withdrawn
+ * periods left out), so the same periods in the same order per person.
  */
 export async function identityPeriodsBatch(
   q: Queryable,
@@ -475,30 +445,8 @@ export async function identityPeriodsBatch(
   const people = [...new Set(psnNos)];
   const out = new Map<string, IdentityPeriod[]>(people.map((p) => [p, []]));
   if (people.length === 0) return out;
-  const { rows } = await q.query<{
-    psn_no: string;
-    category: string;
-    valid_from: string;
-    valid_to: string | null;
-    admdvs: string;
-    id: string;
-  }>(
-    `SELECT DISTINCT ON (c.psn_no, c.category, c.valid_from) c.psn_no, c.category,
-            to_char(c.valid_from, 'YYYY-MM-DD') AS valid_from,
-            to_char(c.valid_to, 'YYYY-MM-DD') AS valid_to, c.admdvs, c.id::text AS id
-       FROM identity_changes c
-      WHERE c.psn_no = ANY($1::text[]) AND ${NOT_WITHDRAWN}
-      ORDER BY c.psn_no, c.category, c.valid_from, c.id DESC`,
-    [people],
-  );
-  for (const r of rows) {
-    out.get(r.psn_no)?.push({
-      category: r.category,
-      validFrom: r.valid_from,
-      validTo: r.valid_to,
-      admdvs: r.admdvs,
-      changeId: r.id,
-    });
-  }
-  return out;
+  const { rows } = await q.query<PeriodRow>(currentPeriodsSql('c.psn_no = ANY($1::text[])'), [
+    people,
+  ]);
+  return periodsByPerson(rows, out);
 }

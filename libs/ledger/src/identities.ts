@@ -113,29 +113,59 @@ export const NOT_WITHDRAWN = `NOT EXISTS (
   WHERE w.psn_no = c.psn_no AND w.category = c.category AND w.valid_from = c.valid_from
     AND c.id <= w.last_change_id)`;
 
-/** The periods every reader uses: withdrawn ones left out. */
-export async function identityPeriods(q: Queryable, psnNo: string): Promise<IdentityPeriod[]> {
-  const { rows } = await q.query<{
-    category: string;
-    valid_from: string;
-    valid_to: string | null;
-    admdvs: string;
-    id: string;
-  }>(
-    `SELECT DISTINCT ON (category, valid_from) category,
-            to_char(valid_from, 'YYYY-MM-DD') AS valid_from,
-            to_char(valid_to, 'YYYY-MM-DD') AS valid_to, admdvs, id::text AS id
-     FROM identity_changes c WHERE psn_no = $1 AND ${NOT_WITHDRAWN}
-     ORDER BY category, valid_from, id DESC`,
-    [psnNo],
-  );
-  return rows.map((r) => ({
+/** A row of `currentPeriodsSql`: one period as it stands. */
+export interface PeriodRow {
+  psn_no: string;
+  category: string;
+  valid_from: string;
+  valid_to: string | null;
+  admdvs: string;
+  id: string;
+}
+
+/**
+ * SQL: the identity periods as they stand — the latest change of each (psn_no, category,
+ * valid_from), withdrawn ones left out (NOT_WITHDRAWN) — as `PeriodRow`s, of the changes `c`
+ * matching `where` too (an SQL condition on `c`, e.g. `c.psn_no = $1`; none: everyone's). Every
+ * reader of periods (one person, many, a county's registry) selects them through this one query.
+ */
+export function currentPeriodsSql(where?: string): string {
+  return `SELECT DISTINCT ON (c.psn_no, c.category, c.valid_from) c.psn_no, c.category,
+            to_char(c.valid_from, 'YYYY-MM-DD') AS valid_from,
+            to_char(c.valid_to, 'YYYY-MM-DD') AS valid_to, c.admdvs, c.id::text AS id
+       FROM identity_changes c
+      WHERE ${where === undefined ? '' : `${where} AND `}${NOT_WITHDRAWN}
+      ORDER BY c.psn_no, c.category, c.valid_from, c.id DESC`;
+}
+
+/** A `PeriodRow` as an IdentityPeriod (its change id is what a withdrawal names). */
+export function periodOf(r: PeriodRow): IdentityPeriod {
+  return {
     category: r.category,
     validFrom: r.valid_from,
     validTo: r.valid_to,
     admdvs: r.admdvs,
     changeId: r.id,
-  }));
+  };
+}
+
+/** `PeriodRow`s grouped by person, in their order, added to `into` (a new map by default). */
+export function periodsByPerson(
+  rows: readonly PeriodRow[],
+  into = new Map<string, IdentityPeriod[]>(),
+): Map<string, IdentityPeriod[]> {
+  for (const r of rows) {
+    const list = into.get(r.psn_no) ?? [];
+    list.push(periodOf(r));
+    into.set(r.psn_no, list);
+  }
+  return into;
+}
+
+/** The periods every reader uses: withdrawn ones left out. */
+export async function identityPeriods(q: Queryable, psnNo: string): Promise<IdentityPeriod[]> {
+  const { rows } = await q.query<PeriodRow>(currentPeriodsSql('c.psn_no = $1'), [psnNo]);
+  return rows.map(periodOf);
 }
 
 /**
@@ -205,34 +235,13 @@ export async function registryOn(
   admdvs?: string,
 ): Promise<{ psnNo: string; admdvs: string; categories: string[] }[]> {
   const params: unknown[] = admdvs === undefined ? [] : [admdvs];
-  const { rows } = await q.query<{
-    psn_no: string;
-    category: string;
-    valid_from: string;
-    valid_to: string | null;
-    admdvs: string;
-  }>(
-    `SELECT * FROM (
-       SELECT DISTINCT ON (psn_no, category, valid_from) psn_no, category,
-              to_char(valid_from, 'YYYY-MM-DD') AS valid_from,
-              to_char(valid_to, 'YYYY-MM-DD') AS valid_to, admdvs
-       FROM identity_changes c WHERE ${NOT_WITHDRAWN}
-       ORDER BY psn_no, category, valid_from, id DESC) p
+  const { rows } = await q.query<PeriodRow>(
+    `SELECT * FROM (${currentPeriodsSql()}) p
      ${admdvs === undefined ? '' : 'WHERE p.admdvs = $1'}
      ORDER BY psn_no`,
     params,
   );
-  const byPerson = new Map<string, IdentityPeriod[]>();
-  for (const r of rows) {
-    const list = byPerson.get(r.psn_no) ?? [];
-    list.push({
-      category: r.category,
-      validFrom: r.valid_from,
-      validTo: r.valid_to,
-      admdvs: r.admdvs,
-    });
-    byPerson.set(r.psn_no, list);
-  }
+  const byPerson = periodsByPerson(rows);
   const out: { psnNo: string; admdvs: string; categories: string[] }[] = [];
   for (const [psnNo, periods] of byPerson) {
     const categories = categoriesInForce(periods, date);

@@ -5,8 +5,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { formatFen, parseWireFen } from '@onebill/money';
-import { Pool } from 'pg';
-import { PgDb, type Queryable } from './db';
+import type { PgDb, Queryable } from './db';
 import { loadMigrations, migrate } from './migrate';
 import {
   claimOutboxBatch,
@@ -20,62 +19,29 @@ import {
   type SettlementRow,
 } from './repositories';
 import { bodyHashOf, sampleBill, sampleResult, settlementExtras } from './testing/fixtures';
-
-function databaseUrl(): string {
-  const url = process.env.DATABASE_URL;
-  if (!url) throw new Error('DATABASE_URL is not set: the integration global setup did not run');
-  return url;
-}
+import {
+  createSchema,
+  dropSchemaAndClose,
+  openInSchema,
+  signal,
+  untilSomeoneWaitsOnALock,
+} from './testing/postgres';
 
 const schema = `ledger_it_${randomBytes(5).toString('hex')}`;
-
-function openInSchema(): PgDb {
-  return new PgDb(
-    new Pool({ connectionString: databaseUrl(), max: 5, options: `-c search_path=${schema}` }),
-  );
-}
-
-/** A promise with its resolve, to make two transactions meet at a chosen point. */
-function signal(): { promise: Promise<void>; fire: () => void } {
-  let fire = (): void => undefined;
-  const promise = new Promise<void>((resolve) => {
-    fire = resolve;
-  });
-  return { promise, fire };
-}
-
-/** Waits until the backend of another session is blocked on a lock. */
-async function untilSomeoneWaitsOnALock(db: PgDb): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
-    const { rows } = await db.query<{ waiting: string }>(
-      `SELECT count(*)::text AS waiting FROM pg_stat_activity
-       WHERE wait_event_type = 'Lock' AND datname = current_database()`,
-    );
-    if (rows[0]?.waiting !== '0') return;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error('no session started waiting on a lock within 10 s');
-}
 
 describe('ledger on PostgreSQL', () => {
   let db: PgDb;
 
   beforeAll(async () => {
-    const admin = PgDb.fromUrl(databaseUrl(), 1);
-    await admin.exec(`CREATE SCHEMA ${schema}`);
-    await admin.close();
-    db = openInSchema();
+    await createSchema(schema);
+    db = openInSchema(schema, 5);
   });
 
-  afterAll(async () => {
-    await db.exec(`DROP SCHEMA ${schema} CASCADE`);
-    await db.close();
-  });
+  afterAll(() => dropSchemaAndClose(db, schema));
 
   it('applies the migrations once even when two gateways start together', async () => {
     const all = loadMigrations().map((m) => m.name);
-    const other = openInSchema();
+    const other = openInSchema(schema, 5);
     try {
       const [first, second] = await Promise.all([migrate(db), migrate(other)]);
       // One of the two applied everything; the other waited on the advisory lock and found it done.

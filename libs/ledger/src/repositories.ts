@@ -107,28 +107,41 @@ export async function insertInbox(q: Queryable, message: NewInbox): Promise<Inbo
     params,
   );
   const row = inserted.rows[0];
-  if (row) {
-    return {
-      id: row.id,
-      inserted: true,
-      status: row.status,
-      setlId: null,
-      rejectId: null,
-      correlationId: message.correlationId ?? null,
-    };
-  }
-  const existing = await q.query<{
-    id: string;
-    status: InboxStatus;
-    setl_id: string | null;
-    reject_id: string | null;
-    correlation_id: string | null;
-  }>(
+  if (row) return insertedRef(row, message);
+  const existing = await q.query<FirstDeliveryRow>(
     `SELECT id::text AS id, status, setl_id, reject_id::text AS reject_id, correlation_id FROM inbox
      WHERE source = 'kafka' AND topic = $1 AND partition = $2 AND "offset" = $3`,
     [message.topic, message.partition, message.offset],
   );
-  const first = existing.rows[0];
+  return redeliveryRef(existing.rows[0]);
+}
+
+/** The InboxRef of a message just recorded (nothing it became yet). */
+export function insertedRef(
+  row: { id: string; status: InboxStatus },
+  message: Pick<NewInbox, 'correlationId'>,
+): InboxRef {
+  return {
+    id: row.id,
+    inserted: true,
+    status: row.status,
+    setlId: null,
+    rejectId: null,
+    correlationId: message.correlationId ?? null,
+  };
+}
+
+/** The inbox row first recorded at a Kafka position, as a redelivery reads it. */
+export interface FirstDeliveryRow {
+  id: string;
+  status: InboxStatus;
+  setl_id: string | null;
+  reject_id: string | null;
+  correlation_id: string | null;
+}
+
+/** The InboxRef of a redelivery: the first delivery's row and what it became. */
+export function redeliveryRef(first: FirstDeliveryRow | undefined): InboxRef {
   if (!first) throw new Error('inbox conflict without an existing row');
   return {
     id: first.id,

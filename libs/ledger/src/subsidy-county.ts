@@ -17,7 +17,13 @@
  *    county: the most generous applies, never two — 004 第十四条, 002 第十四条).
  */
 import type { Queryable } from './db';
-import { type IdentityPeriod, NOT_WITHDRAWN, categoriesInForce } from './identities';
+import {
+  type IdentityPeriod,
+  type PeriodRow,
+  categoriesInForce,
+  currentPeriodsSql,
+  periodsByPerson,
+} from './identities';
 
 export interface SubsidyCounty {
   /** the one county (admdvs) that subsidises the person for the period */
@@ -112,37 +118,15 @@ export async function registryOver(
 ): Promise<Map<string, IdentityPeriod[]>> {
   const params: unknown[] = [from, to];
   if (admdvs !== undefined) params.push(admdvs);
-  const { rows } = await q.query<{
-    psn_no: string;
-    category: string;
-    valid_from: string;
-    valid_to: string | null;
-    admdvs: string;
-    id: string;
-  }>(
-    `SELECT * FROM (
-       SELECT DISTINCT ON (psn_no, category, valid_from) psn_no, category,
-              to_char(valid_from, 'YYYY-MM-DD') AS valid_from,
-              to_char(valid_to, 'YYYY-MM-DD') AS valid_to, admdvs, id::text AS id
-       FROM identity_changes c
-       WHERE ${NOT_WITHDRAWN}
-         ${admdvs === undefined ? '' : 'AND c.psn_no IN (SELECT psn_no FROM identity_changes WHERE admdvs = $3)'}
-       ORDER BY psn_no, category, valid_from, id DESC) p
+  const { rows } = await q.query<PeriodRow>(
+    `SELECT * FROM (${currentPeriodsSql(
+      admdvs === undefined
+        ? undefined
+        : 'c.psn_no IN (SELECT psn_no FROM identity_changes WHERE admdvs = $3)',
+    )}) p
      WHERE p.valid_from <= $2::text AND (p.valid_to IS NULL OR p.valid_to >= $1::text)
      ORDER BY psn_no, valid_from, id`,
     params,
   );
-  const byPerson = new Map<string, IdentityPeriod[]>();
-  for (const r of rows) {
-    const list = byPerson.get(r.psn_no) ?? [];
-    list.push({
-      category: r.category,
-      validFrom: r.valid_from,
-      validTo: r.valid_to,
-      admdvs: r.admdvs,
-      changeId: r.id,
-    });
-    byPerson.set(r.psn_no, list);
-  }
-  return byPerson;
+  return periodsByPerson(rows);
 }

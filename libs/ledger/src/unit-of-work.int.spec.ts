@@ -6,18 +6,18 @@
  * deadlock.
  */
 import { randomBytes } from 'node:crypto';
-import { Pool } from 'pg';
 import { lockAccumulatorsBatch } from './batch';
 import { PgDb } from './db';
 import { migrate } from './migrate';
 import { groupCommitCases } from './testing/group-commit-cases';
+import {
+  createSchema,
+  databaseUrl,
+  openInSchema,
+  signal,
+  untilSomeoneWaitsOnALock,
+} from './testing/postgres';
 import { UnitOfWork } from './unit-of-work';
-
-function databaseUrl(): string {
-  const url = process.env.DATABASE_URL;
-  if (!url) throw new Error('DATABASE_URL is not set: the integration global setup did not run');
-  return url;
-}
 
 const schemas: string[] = [];
 
@@ -25,12 +25,8 @@ const schemas: string[] = [];
 async function freshDb(): Promise<PgDb> {
   const schema = `uow_it_${randomBytes(5).toString('hex')}`;
   schemas.push(schema);
-  const admin = PgDb.fromUrl(databaseUrl(), 1);
-  await admin.exec(`CREATE SCHEMA ${schema}`);
-  await admin.close();
-  const db = new PgDb(
-    new Pool({ connectionString: databaseUrl(), max: 6, options: `-c search_path=${schema}` }),
-  );
+  await createSchema(schema);
+  const db = openInSchema(schema, 6);
   await migrate(db);
   return db;
 }
@@ -40,27 +36,6 @@ afterAll(async () => {
   for (const schema of schemas) await admin.exec(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
   await admin.close();
 });
-
-function signal(): { promise: Promise<void>; fire: () => void } {
-  let fire = (): void => undefined;
-  const promise = new Promise<void>((resolve) => {
-    fire = resolve;
-  });
-  return { promise, fire };
-}
-
-async function untilSomeoneWaitsOnALock(db: PgDb): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
-    const { rows } = await db.query<{ waiting: string }>(
-      `SELECT count(*)::text AS waiting FROM pg_stat_activity
-       WHERE wait_event_type = 'Lock' AND datname = current_database()`,
-    );
-    if (rows[0]?.waiting !== '0') return;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error('no session started waiting on a lock within 10 s');
-}
 
 describe('group commit on PostgreSQL', () => {
   groupCommitCases(freshDb);

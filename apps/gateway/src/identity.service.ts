@@ -42,18 +42,15 @@ import { formatTime } from './intake.service';
 import type { Logger } from './log';
 import { type TopupOut, recomputeYear } from './topups';
 import { reviewAlert } from './alerts';
+import type { Source } from './intake/model';
 
 export type { TopupOut };
 
-export interface IdentitySource {
-  kind: 'kafka' | 'http';
-  topic?: string;
-  partition?: number;
-  offset?: string;
-  key?: string | null;
-  correlationId?: string;
-  submittedBy?: string;
-}
+/** Where an identity change came from: the intake's Source, without what only bills carry. */
+export type IdentitySource = Pick<
+  Source,
+  'kind' | 'topic' | 'partition' | 'offset' | 'key' | 'correlationId' | 'submittedBy'
+>;
 
 export type IdentityOutcome =
   | { status: 'recorded'; changeId: string; topups: TopupOut[]; correlationId: string }

@@ -29,8 +29,17 @@ export function linkHash(
 interface Watermark {
   /** the archive sequence's last allocated value when it was taken */
   upTo: bigint;
-  /** the first transaction id not yet started when it was taken */
+  /** a transaction id assigned just after the sequence was read: every writer of an entry up to
+   * `upTo` has a lower one */
   xmax: bigint;
+}
+
+/** The archive's last allocated number now ('0' before the first entry). */
+export async function archiveLastSeq(q: Queryable): Promise<string> {
+  const { rows } = await q.query<{ last: string }>(
+    `SELECT (CASE WHEN is_called THEN last_value ELSE 0 END)::text AS last FROM archive_seq_seq`,
+  );
+  return rows[0]?.last ?? '0';
 }
 
 async function watermark(q: Queryable): Promise<Watermark & { xmin: bigint }> {
@@ -41,9 +50,14 @@ async function watermark(q: Queryable): Promise<Watermark & { xmin: bigint }> {
   const { rows: seq } = await q.query<{ last: string }>(
     `SELECT (CASE WHEN is_called THEN last_value ELSE 0 END)::text AS last FROM archive_seq_seq`,
   );
+  // `xmax` is a transaction id assigned now, after the sequence was read: every entry numbered up
+  // to `upTo` was written by a transaction whose id is lower (its first write, the archived row,
+  // came before the archive's insert took the number). A snapshot's own xmax will not do: it is
+  // one past the highest *completed* id, and a long transaction (a group-commit chunk) can hold an
+  // id above it and a number under the watermark — sealed past, it was left out of the chain.
   const { rows } = await q.query<{ xmin: string; xmax: string }>(
     `SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin,
-            pg_snapshot_xmax(pg_current_snapshot())::text AS xmax`,
+            pg_current_xact_id()::text AS xmax`,
   );
   const r = rows[0]!;
   return { xmin: BigInt(r.xmin), xmax: BigInt(r.xmax), upTo: BigInt(seq[0]?.last ?? '0') };
@@ -270,7 +284,17 @@ function billOf(kind: string, content: string | null): Partial<BrokenLink> {
  */
 export async function verifyArchive(
   q: Queryable,
-  opts: { batchSize?: number; maxBroken?: number; onProgress?: (checked: number) => void } = {},
+  opts: {
+    batchSize?: number;
+    maxBroken?: number;
+    onProgress?: (checked: number) => void;
+    /**
+     * count as unsealed only entries numbered up to this (the archive's last number when the
+     * verification was asked for): the request's own operator action, archived as it starts, is
+     * not yet sealed and is not what the caller asks about
+     */
+    unsealedUpTo?: string;
+  } = {},
 ): Promise<VerifyReport> {
   const batchSize = opts.batchSize ?? 2000;
   const maxBroken = opts.maxBroken ?? 100;
@@ -443,8 +467,10 @@ export async function verifyArchive(
     });
   }
   const { rows: un } = await q.query<{ n: string }>(
-    `SELECT count(*)::text AS n FROM archive WHERE seq > $1::bigint`,
-    [after],
+    opts.unsealedUpTo === undefined
+      ? `SELECT count(*)::text AS n FROM archive WHERE seq > $1::bigint`
+      : `SELECT count(*)::text AS n FROM archive WHERE seq > $1::bigint AND seq <= $2::bigint`,
+    opts.unsealedUpTo === undefined ? [after] : [after, opts.unsealedUpTo],
   );
   return {
     ok: brokenCount === 0,

@@ -72,6 +72,10 @@ export async function runBaseline(o: BaselineOptions): Promise<BaselineResult> {
   const outbox = `baseline_outbox_${tag}`;
   const admin = o.kafka.admin();
   const pool = new Pool({ connectionString: o.databaseUrl, max: o.poolSize ?? 10 });
+  // an idle session's connection dying (a restart) must fail the phase, not end the process
+  pool.on('error', (e) => {
+    console.error(`[baseline] idle database session lost: ${e.message}`);
+  });
   let pipeline: Consumer | undefined;
   let counter: Consumer | undefined;
   let producer: Producer | undefined;

@@ -10,7 +10,6 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
-import { Pool } from 'pg';
 import {
   insertOutboxMany,
   listParkedOutbox,
@@ -131,13 +130,7 @@ describe('outbox relay against a broker of its own', () => {
     const admin = PgDb.fromUrl(process.env.DATABASE_URL ?? '', 1);
     await admin.exec(`CREATE SCHEMA ${schema}`);
     await admin.close();
-    db = new PgDb(
-      new Pool({
-        connectionString: process.env.DATABASE_URL,
-        max: 6,
-        options: `-c search_path=${schema}`,
-      }),
-    );
+    db = PgDb.fromUrl(process.env.DATABASE_URL ?? '', { poolSize: 6, searchPath: schema });
     await migrate(db);
     client = new KafkaClient({
       brokers: [BROKER],

@@ -90,6 +90,8 @@ export interface PgSettings {
   queryTimeoutMs: number;
   /** the probe's period while up, and the longest back-off between probes while down */
   probeIntervalMs: number;
+  /** every session's search_path (a test's or a bench's own schema); absent = the server's */
+  searchPath?: string;
 }
 
 export const PG_DEFAULTS: PgSettings = {
@@ -134,6 +136,7 @@ export class PgDb implements Db {
         ...(s.queryTimeoutMs > 0 ? { query_timeout: s.queryTimeoutMs } : {}),
         // a dead peer (a primary gone without a FIN) is noticed by TCP keep-alive
         keepAlive: true,
+        ...(s.searchPath === undefined ? {} : { options: `-c search_path=${s.searchPath}` }),
       }),
       s,
     );

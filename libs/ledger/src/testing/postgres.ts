@@ -3,7 +3,6 @@
  * a schema of its own per suite, and the helpers to make two sessions meet on a lock. Test
  * support only.
  */
-import { Pool } from 'pg';
 import { PgDb } from '../db';
 
 /** The integration database; throws when the global setup did not run. */
@@ -23,11 +22,10 @@ export async function createSchema(schema: string): Promise<void> {
   }
 }
 
-/** A pool of at most `max` sessions whose search_path is `schema`. */
+/** A pool of at most `max` sessions whose search_path is `schema` (PgDb: its pool's errors are
+ * handled, a restart marks the store down instead of ending the process). */
 export function openInSchema(schema: string, max: number): PgDb {
-  return new PgDb(
-    new Pool({ connectionString: databaseUrl(), max, options: `-c search_path=${schema}` }),
-  );
+  return PgDb.fromUrl(databaseUrl(), { poolSize: max, searchPath: schema });
 }
 
 /** Drops `schema` with everything in it through `db`, then closes `db`. */

@@ -6,7 +6,8 @@
  * background while the database faults run) with a second, quiet gateway on it — the shared broker
  * is never stopped. On the quiet gateway: a partition held up by a lock is reported stalled by
  * name, and a frozen broker (SIGSTOP: no answer at all, the worst case for a probe) is reported
- * with the relay stalled while HTTP intake stays ready and settles.
+ * with the relay stalled while HTTP intake stays ready and settles; a gateway started on the quiet
+ * gateway's database with the shared broker (another cluster) refuses to start (docs/adr/0022).
  *
  * With bills flowing over Kafka and HTTP: a fast restart, a stop of OUTAGE_MS, and every session
  * terminated. The process stays alive, /health/ready names the database down with the reason
@@ -35,10 +36,31 @@ const RELAY_STALL_MS = 3_000;
 
 const RUN = newRun('F');
 /**
- * The quiet gateway's store: the run's shared database (no other gateway runs on it while this
- * file runs in band), so the faults of this test's own cluster do not reach it.
+ * The quiet gateway's store: a database of its own on the run's server (not this test's cluster,
+ * whose faults must not reach it). Not the run's shared database: that one holds the Kafka
+ * positions of the run's broker, and the quiet gateway reads a broker of its own, whose offsets
+ * start at 0 again: the gateway refuses such a database (docs/adr/0022), as the last test shows.
  */
 const SHARED_DB = process.env.DATABASE_URL ?? '';
+const QUIET_DB_NAME = `onebill_quiet_${RUN.toLowerCase().replace(/[^a-z0-9]/g, '_')}`;
+const QUIET_DB = (() => {
+  const url = new URL(SHARED_DB);
+  url.pathname = `/${QUIET_DB_NAME}`;
+  return url.toString();
+})();
+
+/** Runs one statement on the run's server (outside any database of this test). */
+async function onServer(sql: string): Promise<void> {
+  const { Client } = await import('pg');
+  const c = new Client({ connectionString: SHARED_DB });
+  c.on('error', () => undefined);
+  await c.connect();
+  try {
+    await c.query(sql);
+  } finally {
+    await c.end();
+  }
+}
 
 /** scripts/kafka/<name> for the broker of this test's own (KAFKA_CACHE_DIR if set). */
 async function runScript(name: string): Promise<string> {
@@ -188,9 +210,10 @@ describe('PostgreSQL faults and truthful health (own cluster, the compiled gatew
     const out = await runScript('start.sh');
     const pid = Number(/^KAFKA_PID=(\d+)$/m.exec(out)?.[1]);
     if (!Number.isInteger(pid) || pid <= 0) throw new Error(`no broker pid in: ${out}`);
+    await onServer(`CREATE DATABASE ${QUIET_DB_NAME}`);
     const gateway = await GatewayProcess.start({
       KAFKA_BROKERS: `127.0.0.1:${OWN_KAFKA_PORT}`,
-      DATABASE_URL: SHARED_DB,
+      DATABASE_URL: QUIET_DB,
       KAFKA_GROUP_ID: `${GROUP}-b`,
       GATEWAY_CREDENTIALS_FILE: CRED.file,
       HEALTH_INTERVAL_MS: '250',
@@ -253,6 +276,7 @@ describe('PostgreSQL faults and truthful health (own cluster, the compiled gatew
     await own?.producer.disconnect();
     await own?.gateway.stop('SIGTERM');
     await runScript('stop.sh').catch(() => undefined);
+    await onServer(`DROP DATABASE IF EXISTS ${QUIET_DB_NAME} WITH (FORCE)`).catch(() => undefined);
     await traffic?.stop();
     await gw?.stop('SIGTERM');
     await producer?.disconnect();
@@ -420,7 +444,7 @@ describe('PostgreSQL faults and truthful health (own cluster, the compiled gatew
         timeoutMs: 30_000,
       });
       const { Client } = await import('pg');
-      const blocker = new Client({ connectionString: SHARED_DB });
+      const blocker = new Client({ connectionString: QUIET_DB });
       // the cluster is stopped in afterAll: a client left open must not crash the test process
       blocker.on('error', () => undefined);
       await blocker.connect();
@@ -464,7 +488,7 @@ describe('PostgreSQL faults and truthful health (own cluster, the compiled gatew
       await eventually(async () => expect(await health(base)).toMatchObject({ code: 200 }), {
         timeoutMs: 30_000,
       });
-      const check = new Client({ connectionString: SHARED_DB });
+      const check = new Client({ connectionString: QUIET_DB });
       check.on('error', () => undefined);
       await check.connect();
       try {
@@ -529,5 +553,41 @@ describe('PostgreSQL faults and truthful health (own cluster, the compiled gatew
       );
       expect(b.exited).toBe(false);
     });
+
+    it("refuses to start on a database that holds another Kafka cluster's positions", async () => {
+      // the quiet database holds its broker's positions (offsets from 0, like every new cluster's);
+      // the shared broker's records at those offsets would be taken for redeliveries and skipped
+      const { gateway: b } = await ownSide;
+      const before = await inboxCount(QUIET_DB);
+      const refused = await GatewayProcess.refused({
+        KAFKA_BROKERS: brokers.join(','),
+        DATABASE_URL: QUIET_DB,
+        KAFKA_GROUP_ID: `${GROUP}-wrong-cluster`,
+        GATEWAY_CREDENTIALS_FILE: CRED.file,
+      });
+      expect(refused.code).toBe(1);
+      // one line that says what is wrong and what to do, no stack
+      expect(refused.output).toMatch(
+        /this database holds the Kafka positions of cluster \S+ \(bound [^)]+\), but the brokers in KAFKA_BROKERS are cluster \S+/,
+      );
+      expect(refused.output).toContain('Point KAFKA_BROKERS at cluster');
+      expect(refused.output).not.toMatch(/^\s+at /m);
+      // nothing was read into it, and the gateway on its own cluster goes on
+      expect(await inboxCount(QUIET_DB)).toBe(before);
+      expect((await health(b.base)).code).toBe(200);
+    });
   });
 });
+
+async function inboxCount(url: string): Promise<number> {
+  const { Client } = await import('pg');
+  const c = new Client({ connectionString: url });
+  c.on('error', () => undefined);
+  await c.connect();
+  try {
+    const { rows } = await c.query<{ n: number }>('SELECT count(*)::int AS n FROM inbox');
+    return rows[0]?.n ?? -1;
+  } finally {
+    await c.end();
+  }
+}

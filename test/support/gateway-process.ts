@@ -60,6 +60,46 @@ export class GatewayProcess {
     return gw;
   }
 
+  /**
+   * Starts a gateway that must refuse to start: resolves with its exit code and output once it
+   * exits; rejects if it answers /health/ready 200 instead (and kills it) or runs past `timeoutMs`.
+   */
+  static async refused(
+    env: Record<string, string>,
+    timeoutMs = 90_000,
+  ): Promise<{ code: number | null; output: string }> {
+    const p = await freePort();
+    const child = spawn(
+      process.execPath,
+      ['-r', './scripts/register-paths.js', 'dist/apps/gateway/src/main.js'],
+      {
+        cwd: ROOT,
+        env: { ...process.env, PORT: String(p), LOG_LEVEL: 'warn', STATS_INTERVAL_MS: '0', ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    const gw = new GatewayProcess(child, `http://127.0.0.1:${p}`);
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const code = await Promise.race([
+        exited,
+        new Promise<'running'>((r) => setTimeout(() => r('running'), 250)),
+      ]);
+      if (code !== 'running') return { code, output: gw.output.join('') };
+      const ready = await fetch(`${gw.base}/health/ready`).then(
+        (r) => r.status === 200,
+        () => false,
+      );
+      if (ready || Date.now() > deadline) {
+        child.kill('SIGKILL');
+        throw new Error(
+          `gateway ${ready ? 'became ready' : `still running after ${timeoutMs} ms`} instead of refusing to start:\n${gw.output.join('')}`,
+        );
+      }
+    }
+  }
+
   get exited(): boolean {
     return this.child.exitCode !== null || this.child.signalCode !== null;
   }

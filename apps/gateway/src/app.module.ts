@@ -125,9 +125,14 @@ function providers(config: GatewayConfig): Provider[] {
     },
     {
       provide: KafkaConnection,
-      useFactory: (c: GatewayConfig, log: Logger, monitor: HealthMonitor, m: GatewayMetrics) =>
-        new KafkaConnection(c, log, monitor, m),
-      inject: [GATEWAY_CONFIG, Logger, HealthMonitor, GatewayMetrics],
+      useFactory: (
+        c: GatewayConfig,
+        log: Logger,
+        store: GatewayStore,
+        monitor: HealthMonitor,
+        m: GatewayMetrics,
+      ) => new KafkaConnection(c, log, store, monitor, m),
+      inject: [GATEWAY_CONFIG, Logger, GatewayStore, HealthMonitor, GatewayMetrics],
     },
     {
       // without Kafka (embedded mode) there is no relay: the outbox waits

@@ -1,10 +1,12 @@
 /**
  * The gateway's one Kafka client and producer, as a Nest provider (null members in embedded mode,
- * without KAFKA_BROKERS). `onModuleInit` creates the topics and hands the admin to the health
- * monitor; `onApplicationShutdown` closes the producer and the client, after the relay and the
+ * without KAFKA_BROKERS). `onModuleInit` creates the topics, binds the database to the broker's
+ * cluster (a database holds one cluster's record positions: docs/adr/0022) and hands the admin to
+ * the health monitor; `onApplicationShutdown` closes the producer and the client, after the relay and the
  * sealer (which depend on it) have stopped, and before the store closes (which it depends on, by
  * way of the monitor). docs/adr/0018-nest-runtime-and-kafka-transport.md.
  */
+import { bindKafkaCluster } from '@onebill/ledger';
 import {
   KafkaClient,
   type KafkaLogSink,
@@ -15,6 +17,7 @@ import type { GatewayConfig } from './config';
 import type { HealthMonitor } from './health.monitor';
 import type { Logger } from './log';
 import type { GatewayMetrics } from './metrics';
+import type { GatewayStore } from './store';
 
 export class KafkaConnection {
   readonly client: KafkaClient | null;
@@ -22,7 +25,8 @@ export class KafkaConnection {
 
   constructor(
     config: GatewayConfig,
-    log: Logger,
+    private readonly log: Logger,
+    private readonly store: GatewayStore,
     private readonly monitor: HealthMonitor,
     metrics: GatewayMetrics,
   ) {
@@ -51,8 +55,14 @@ export class KafkaConnection {
 
   async onModuleInit(): Promise<void> {
     if (this.client === null) return;
-    await this.client.admin().ensureTopics(TOPIC_SPECS);
-    this.monitor.attachKafka(this.client.admin());
+    const admin = this.client.admin();
+    await admin.ensureTopics(TOPIC_SPECS);
+    // before any record is read or any event published: the database's Kafka positions must be
+    // this cluster's (docs/adr/0022); another cluster's throws KafkaClusterMismatchError
+    const clusterId = await admin.clusterId();
+    const { boundNow } = await bindKafkaCluster(this.store.db, clusterId);
+    if (boundNow) this.log.info('database bound to the Kafka cluster', { cluster: clusterId });
+    this.monitor.attachKafka(admin);
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -8,7 +8,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { isStoreOpenError } from '@onebill/ledger';
+import { isKafkaClusterMismatch, isStoreOpenError } from '@onebill/ledger';
 import { preflight, startupHint, type StartupTarget } from '@onebill/messaging';
 import { NestLogger, setupTracing, traceRequests } from '@onebill/observability';
 import { RuleBook } from '@onebill/rules';
@@ -121,7 +121,15 @@ async function main(): Promise<void> {
 main().catch((error: unknown) => {
   const hint = target === undefined ? null : startupHint(error, target);
   process.stderr.write(
-    `${hint !== null ? `error: ${hint}` : error instanceof ConfigError || isStoreOpenError(error) ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    `${
+      hint !== null
+        ? `error: ${hint}`
+        : error instanceof ConfigError || isStoreOpenError(error) || isKafkaClusterMismatch(error)
+          ? error.message
+          : error instanceof Error
+            ? (error.stack ?? error.message)
+            : String(error)
+    }\n`,
   );
   process.exit(1);
 });

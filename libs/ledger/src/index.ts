@@ -15,3 +15,4 @@ export * from './identity-withdrawals';
 export * from './batch';
 export * from './unit-of-work';
 export * from './bill-identity';
+export * from './kafka-binding';

@@ -127,6 +127,12 @@ export class TopicAdmin {
     await admin.deleteTopics({ topics: [...topics] });
   }
 
+  /** The cluster's id (KRaft `cluster.id`): what the positions of its records belong to. */
+  async clusterId(): Promise<string> {
+    const admin = await this.connected();
+    return (await admin.describeCluster()).clusterId;
+  }
+
   /** What a consumer group has committed on a topic, per partition (`-1` = nothing yet). */
   async committedOffsets(groupId: string, topic: string): Promise<PartitionOffset[]> {
     const admin = await this.connected();

@@ -1,0 +1,40 @@
+import {
+  bindKafkaCluster,
+  isKafkaClusterMismatch,
+  KafkaClusterMismatchError,
+} from './kafka-binding';
+import type { PgliteDb } from './db';
+import { openTestPglite } from './testing/pglite';
+
+describe('the database bound to one Kafka cluster (docs/adr/0022)', () => {
+  let db: PgliteDb;
+  beforeAll(async () => {
+    db = await openTestPglite({ migrate: true });
+  });
+  afterAll(async () => {
+    await db.close();
+  });
+
+  it('binds on the first start, takes the same cluster again, refuses another by name', async () => {
+    expect(await bindKafkaCluster(db, 'cluster-A')).toEqual({ boundNow: true });
+    expect(await bindKafkaCluster(db, 'cluster-A')).toEqual({ boundNow: false });
+
+    const refused = await bindKafkaCluster(db, 'cluster-B').catch((e: unknown) => e);
+    expect(isKafkaClusterMismatch(refused)).toBe(true);
+    const error = refused as KafkaClusterMismatchError;
+    expect(error.boundTo).toBe('cluster-A');
+    expect(error.offered).toBe('cluster-B');
+    expect(error.boundAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    expect(error.message).toContain('holds the Kafka positions of cluster cluster-A');
+    expect(error.message).toContain('are cluster cluster-B');
+    // the binding stays as it was: a refused start changes nothing
+    const { rows } = await db.query<{ cluster_id: string }>(
+      'SELECT cluster_id FROM kafka_cluster_binding',
+    );
+    expect(rows).toEqual([{ cluster_id: 'cluster-A' }]);
+  });
+
+  it('refuses an empty cluster id rather than bind to it', async () => {
+    await expect(bindKafkaCluster(db, ' ')).rejects.toThrow(/no cluster id/);
+  });
+});

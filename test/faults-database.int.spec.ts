@@ -49,18 +49,23 @@ const QUIET_DB = (() => {
   return url.toString();
 })();
 
-/** Runs one statement on the run's server (outside any database of this test). */
-async function onServer(sql: string): Promise<void> {
+/** One query on its own connection to `url` (a cluster stopped later must not crash the test). */
+async function queryOnce<R extends object>(url: string, sql: string): Promise<R[]> {
   const { Client } = await import('pg');
-  const c = new Client({ connectionString: SHARED_DB });
+  const c = new Client({ connectionString: url });
   c.on('error', () => undefined);
   await c.connect();
   try {
-    await c.query(sql);
+    return (await c.query<R>(sql)).rows;
   } finally {
     await c.end();
   }
 }
+
+/** Runs one statement on the run's server (outside any database of this test). */
+const onServer = async (sql: string): Promise<void> => {
+  await queryOnce(SHARED_DB, sql);
+};
 
 /** scripts/kafka/<name> for the broker of this test's own (KAFKA_CACHE_DIR if set). */
 async function runScript(name: string): Promise<string> {
@@ -580,14 +585,6 @@ describe('PostgreSQL faults and truthful health (own cluster, the compiled gatew
 });
 
 async function inboxCount(url: string): Promise<number> {
-  const { Client } = await import('pg');
-  const c = new Client({ connectionString: url });
-  c.on('error', () => undefined);
-  await c.connect();
-  try {
-    const { rows } = await c.query<{ n: number }>('SELECT count(*)::int AS n FROM inbox');
-    return rows[0]?.n ?? -1;
-  } finally {
-    await c.end();
-  }
+  const rows = await queryOnce<{ n: number }>(url, 'SELECT count(*)::int AS n FROM inbox');
+  return rows[0]?.n ?? -1;
 }

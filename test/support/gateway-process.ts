@@ -33,19 +33,30 @@ export class GatewayProcess {
     child.stderr?.on('data', (d: Buffer) => this.output.push(d.toString()));
   }
 
-  /** Starts the gateway and waits until /health/ready answers 200. */
-  static async start(env: Record<string, string>, port?: number): Promise<GatewayProcess> {
-    const p = port ?? (await freePort());
+  /** The compiled gateway (npm run build) on `port`, quiet but for warnings. */
+  private static spawn(env: Record<string, string>, port: number): GatewayProcess {
     const child = spawn(
       process.execPath,
       ['-r', './scripts/register-paths.js', 'dist/apps/gateway/src/main.js'],
       {
         cwd: ROOT,
-        env: { ...process.env, PORT: String(p), LOG_LEVEL: 'warn', STATS_INTERVAL_MS: '0', ...env },
+        env: {
+          ...process.env,
+          PORT: String(port),
+          LOG_LEVEL: 'warn',
+          STATS_INTERVAL_MS: '0',
+          ...env,
+        },
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );
-    const gw = new GatewayProcess(child, `http://127.0.0.1:${p}`);
+    return new GatewayProcess(child, `http://127.0.0.1:${port}`);
+  }
+
+  /** Starts the gateway and waits until /health/ready answers 200. */
+  static async start(env: Record<string, string>, port?: number): Promise<GatewayProcess> {
+    const gw = GatewayProcess.spawn(env, port ?? (await freePort()));
+    const { child } = gw;
     await eventually(
       async () => {
         if (child.exitCode !== null) throw new Error(`gateway exited with ${child.exitCode}`);
@@ -68,17 +79,8 @@ export class GatewayProcess {
     env: Record<string, string>,
     timeoutMs = 90_000,
   ): Promise<{ code: number | null; output: string }> {
-    const p = await freePort();
-    const child = spawn(
-      process.execPath,
-      ['-r', './scripts/register-paths.js', 'dist/apps/gateway/src/main.js'],
-      {
-        cwd: ROOT,
-        env: { ...process.env, PORT: String(p), LOG_LEVEL: 'warn', STATS_INTERVAL_MS: '0', ...env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    const gw = new GatewayProcess(child, `http://127.0.0.1:${p}`);
+    const gw = GatewayProcess.spawn(env, await freePort());
+    const { child } = gw;
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     const deadline = Date.now() + timeoutMs;
     for (;;) {

@@ -1,7 +1,7 @@
 import {
   bindKafkaCluster,
   isKafkaClusterMismatch,
-  KafkaClusterMismatchError,
+  type KafkaClusterMismatchError,
 } from './kafka-binding';
 import type { PgliteDb } from './db';
 import { openTestPglite } from './testing/pglite';

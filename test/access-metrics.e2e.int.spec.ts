@@ -273,6 +273,18 @@ describe('access control and metrics (real Kafka, real PostgreSQL, the compiled 
       reversalXml(good[1] as string, setlId),
     );
     expect(reversed.status).toBe(200);
+    // an operator's reversal over HTTP is in the operators' audit log, by name (docs/adr/0015)
+    const log = await call(['GET', '/api/v1/audit/actions?limit=1000'], CRED.auditor);
+    expect(
+      (log.json.actions as Array<Record<string, unknown>>).filter((a) => a.target === setlId),
+    ).toEqual([
+      expect.objectContaining({
+        action: 'reverse',
+        actor: 'test-operator',
+        role: 'operator',
+        outcome: 'reversed',
+      }),
+    ]);
 
     const county = (
       (await call(['GET', `/api/v1/settlements/${setlId}`], CRED.operator)).json.setlinfo as {

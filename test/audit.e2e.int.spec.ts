@@ -5,6 +5,7 @@
  * replay and the archive verification, at that bill.
  */
 import { execFile, spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { kafkaRangeAudit, parseCsv } from '@onebill/audit';
@@ -21,6 +22,7 @@ import { runFeed } from './support/feed';
 const execFileAsync = promisify(execFile);
 const CRED = writeCredentials();
 const AUDITOR = CRED.header(CRED.auditor);
+const OPERATOR = CRED.header(CRED.operator);
 const RUN = newRun('A');
 const GROUP = `gateway-audit-${RUN}`;
 const BILLS = 2000;
@@ -299,4 +301,40 @@ describe('audit replay of a real run (real Kafka, real PostgreSQL, the compiled 
       expect(JSON.parse(cli.stdout)).toEqual(api);
     },
   );
+
+  it("an operator's republish of a parked event is in the operators' audit log, and the event goes out", async () => {
+    // an event the relay had parked (docs/adr/0011: the broker refused it), set up as the relay
+    // leaves one; the operator has fixed the cause and puts it back
+    const eventId = randomUUID();
+    await db.query(
+      `INSERT INTO outbox (event_id, topic, key, payload, parked_at, park_reason)
+       VALUES ($1, $2, $3, '{"parked":"for the test"}', now(), 'MESSAGE_TOO_LARGE (test)')`,
+      [eventId, Topics.alertsHighBurden, `${RUN}-PARKED`],
+    );
+    const put = (who: Record<string, string>) =>
+      fetch(`${harness.base}/api/v1/outbox/parked/${eventId}/republish`, {
+        method: 'POST',
+        headers: who,
+      });
+    // an auditor reads, never changes
+    expect((await put(AUDITOR)).status).toBe(403);
+    const res = await put(OPERATOR);
+    expect(res.status).toBe(202);
+    expect(await res.json()).toEqual({ event_id: eventId, status: 'queued' });
+    // not parked any more, so a second request finds nothing to put back
+    expect((await put(OPERATOR)).status).toBe(404);
+    await eventually(async () => {
+      const { rows } = await db.query<{ published: boolean }>(
+        `SELECT published_at IS NOT NULL AS published FROM outbox WHERE event_id = $1`,
+        [eventId],
+      );
+      expect(rows).toEqual([{ published: true }]);
+    });
+    const log = (await (
+      await fetch(`${harness.base}/api/v1/audit/actions?actor=test-operator`, { headers: AUDITOR })
+    ).json()) as { actions: { action: string; role: string; target: string; outcome: string }[] };
+    expect(log.actions.filter((a) => a.target === eventId)).toEqual([
+      expect.objectContaining({ action: 'outbox-republish', role: 'operator', outcome: 'queued' }),
+    ]);
+  });
 });

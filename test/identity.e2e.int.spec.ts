@@ -186,6 +186,30 @@ describe('identity feed, retroactive assistance, alerts, deposit waiver, enrollm
       expect(await r.text()).toMatch(/onebill_duplicates_total\{hospital="H51040000006"\} [2-9]/);
     });
     expect(tap.on(Topics.alertsHighBurden).filter((m) => m.key === psn)).toHaveLength(1);
+
+    // an operator acknowledges it over HTTP, once; the change is in the operators' audit log
+    const ack = await api<{ status: string; alert: { acknowledged_by: string } }>(
+      `/api/v1/alerts/${psn}/2024/acknowledge`,
+      { method: 'POST' },
+    );
+    expect(ack).toMatchObject({ status: 200, body: { status: 'acknowledged' } });
+    expect(ack.body.alert.acknowledged_by).toBe('test-operator');
+    expect((await api(`/api/v1/alerts/${psn}/2024/acknowledge`, { method: 'POST' })).status).toBe(
+      404,
+    );
+    const log = await api<{ actions: Array<Record<string, unknown>> }>(
+      '/api/v1/audit/actions?limit=1000',
+    );
+    const acks = log.body.actions.filter(
+      (a) => a.action === 'alert-acknowledge' && a.target === `${psn}/2024`,
+    );
+    expect(acks).toHaveLength(1);
+    expect(acks[0]).toMatchObject({
+      actor: 'test-operator',
+      role: 'operator',
+      outcome: 'acknowledged',
+      detail: { setl_id: b2.setl_id },
+    });
   });
 
   it.each([

@@ -77,7 +77,8 @@ export class AlertsController {
     @Res() res: Response,
   ): Promise<void> {
     if (!/^\d{4}$/.test(year)) return bad(res, 'year', 'YYYY', 'year is YYYY');
-    const a = await acknowledgeAlert(this.runtime.db, psnNo, Number(year), principalOf(req).name);
+    const who = principalOf(req);
+    const a = await acknowledgeAlert(this.runtime.db, psnNo, Number(year), who.name);
     if (a === null) {
       sendProblems(res, 404, 'not-found', [
         {
@@ -89,6 +90,11 @@ export class AlertsController {
       ]);
       return;
     }
+    // an operator's change: in the audit log (docs/adr/0015)
+    await this.runtime.recordAction(who, 'alert-acknowledge', `${psnNo}/${year}`, 'acknowledged', {
+      setl_id: a.setlId,
+      admdvs: a.admdvs,
+    });
     // 200, as the contract says (Nest answers a POST 201 by default)
     res.status(200).json({ status: 'acknowledged', alert: wire(a) });
   }

@@ -3,10 +3,10 @@
  * invalid), set aside so that the rest flow on. Operators list them and, once the cause is fixed
  * (e.g. the topic's max.message.bytes raised), put one back in the relay's queue.
  */
-import { Controller, Get, Inject, Param, Post, Query, Res } from '@nestjs/common';
-import type { Response } from 'express';
+import { Controller, Get, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
+import type { Request, Response } from 'express';
 import { listParkedOutbox, republishParkedOutbox } from '@onebill/ledger';
-import { Allow } from './auth';
+import { Allow, principalOf } from './auth';
 import { notFound } from './http.controller';
 import { GatewayRuntime } from './runtime';
 
@@ -39,12 +39,18 @@ export class OutboxController {
 
   @Post('api/v1/outbox/parked/:eventId/republish')
   @Allow('operator')
-  async republish(@Param('eventId') eventId: string, @Res() res: Response): Promise<void> {
+  async republish(
+    @Param('eventId') eventId: string,
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
     const n = UUID.test(eventId) ? await republishParkedOutbox(this.runtime.db, [eventId]) : 0;
     if (n === 0) {
       notFound(res, `no parked event ${eventId}`);
       return;
     }
+    // an operator's change: in the audit log (docs/adr/0015)
+    await this.runtime.recordAction(principalOf(req), 'outbox-republish', eventId, 'queued');
     this.runtime.pokeRelay();
     res.status(202).json({ event_id: eventId, status: 'queued' });
   }

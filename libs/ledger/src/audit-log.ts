@@ -11,7 +11,7 @@ export interface OperatorAction {
   /** the credential's name and role */
   actor: string;
   role: string;
-  /** resubmit, reverse, identity-change, audit-replay, audit-verify, reconcile … */
+  /** resubmit, reverse, identity-change, alert-acknowledge, outbox-republish, audit-replay … */
   action: string;
   /** what it acted on: a reject id, a visit, a job id … */
   target?: string | null;

@@ -103,7 +103,7 @@ export async function reviewAlert(
     // the alert now rests on the person's latest bill still in force that year
     const { rows: latest } = await tx.query<{ setl_id: string }>(
       `SELECT setl_id FROM settlements WHERE psn_no = $1 AND year = $2 AND status = 'settled'
-       ORDER BY created_at DESC, setl_id DESC LIMIT 1`,
+       ORDER BY seq DESC LIMIT 1`,
       [psnNo, year],
     );
     setlId = latest[0]?.setl_id ?? setlId;

@@ -58,6 +58,8 @@ export interface StoredSettlement {
   categoryUsed: string | null;
   status: 'settled' | 'reversed';
   createdAt: string;
+  /** the write order (settlements.seq, migration 0014) */
+  seq: string;
   setlTime: string;
   bodyHash: string;
   /** the canonical form of body_hash (docs/adr/0017) */
@@ -113,6 +115,7 @@ interface Row {
   category_used: string | null;
   status: 'settled' | 'reversed';
   created_at: string;
+  seq: string;
   setl_time: string;
   body_hash: string;
   body_hash_form: BodyHashForm;
@@ -199,8 +202,8 @@ export async function countSettlements(q: Queryable, filter: ReplayFilter): Prom
 }
 
 /**
- * Calls `onPage` with the matching settlements in settlement order (the moment each row was
- * written under its person's lock), `pageSize` at a time.
+ * Calls `onPage` with the matching settlements in settlement order (`seq`: the order the rows were
+ * written in, under their person's lock; one transaction may write many), `pageSize` at a time.
  */
 export async function scanSettlements(
   q: Queryable,
@@ -216,7 +219,7 @@ export async function scanSettlements(
     if (page.length === 0) return;
     const last = page[page.length - 1]!;
     const more = page.length === pageSize;
-    if (more) pending = fetchPage(q, filter, { at: last.createdAt, id: last.setlId }, pageSize);
+    if (more) pending = fetchPage(q, filter, last.seq, pageSize);
     await onPage(page);
     if (!more) return;
   }
@@ -225,21 +228,19 @@ export async function scanSettlements(
 async function fetchPage(
   q: Queryable,
   filter: ReplayFilter,
-  after: { at: string; id: string } | null,
+  after: string | null,
   pageSize: number,
 ): Promise<StoredSettlement[]> {
   const params: unknown[] = [];
   const where = whereOf(filter, params);
   if (after !== null) {
-    params.push(after.at, after.id);
-    where.push(
-      `(s.created_at, s.setl_id) > ($${params.length - 1}::timestamptz, $${params.length})`,
-    );
+    params.push(after);
+    where.push(`s.seq > $${params.length}::bigint`);
   }
   params.push(pageSize);
   const { rows } = await q.query<Row>(
     `SELECT s.setl_id, s.fixmedins_code, s.mdtrt_id, s.psn_no, s.year, s.clr_optins,
-            s.rule_set_version, s.category_used, s.status, s.created_at::text AS created_at,
+            s.rule_set_version, s.category_used, s.status, s.created_at::text AS created_at, s.seq::text AS seq,
             s.setl_time, s.body_hash, s.body_hash_form, s.body_canonical, s.accumulators_before, s.identities_used,
             s.result -> 'accumulators' AS acc_after, s.result -> 'setldetail' AS setldetail,
             ${AMOUNTS},
@@ -249,7 +250,7 @@ async function fetchPage(
             ${CONTINUITY} AS continuity
      FROM settlements s
      ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-     ORDER BY s.created_at, s.setl_id
+     ORDER BY s.seq
      LIMIT $${params.length}`,
     params,
   );
@@ -269,6 +270,7 @@ async function fetchPage(
       categoryUsed: r.category_used,
       status: r.status,
       createdAt: r.created_at,
+      seq: r.seq,
       setlTime: r.setl_time,
       bodyHash: r.body_hash,
       bodyHashForm: r.body_hash_form,

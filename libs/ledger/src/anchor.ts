@@ -196,7 +196,7 @@ async function firstBillIn(q: Queryable, after: string, upTo: string): Promise<B
           `SELECT s.setl_id, s.fixmedins_code, s.mdtrt_id FROM settlements s
            WHERE NOT EXISTS (SELECT 1 FROM archive a
                              WHERE a.kind = 'settlement' AND a.ref = s.setl_id)
-           ORDER BY s.created_at, s.setl_id LIMIT 1`,
+           ORDER BY s.seq LIMIT 1`,
         );
   const r = gone[0];
   return r ? { setlId: r.setl_id, fixmedinsCode: r.fixmedins_code, mdtrtId: r.mdtrt_id } : null;

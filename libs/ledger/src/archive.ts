@@ -417,7 +417,7 @@ export async function verifyArchive(
   }>(
     `SELECT s.setl_id, s.fixmedins_code, s.mdtrt_id FROM settlements s
      WHERE NOT EXISTS (SELECT 1 FROM archive a WHERE a.kind = 'settlement' AND a.ref = s.setl_id)
-     ORDER BY s.created_at LIMIT $1`,
+     ORDER BY s.seq LIMIT $1`,
     [maxBroken],
   );
   for (const r of unarchived) {
@@ -515,7 +515,7 @@ async function checkStatuses(
        WHERE a.kind = 'status' AND a.ref = s.setl_id ORDER BY a.seq DESC LIMIT 1) st ON true
      WHERE s.status <> coalesce(st.status, 'settled')
         OR (s.status = 'reversed') <> EXISTS (SELECT 1 FROM reversals r WHERE r.setl_id = s.setl_id)
-     ORDER BY s.created_at, s.setl_id LIMIT $1`,
+     ORDER BY s.seq LIMIT $1`,
     [maxBroken],
   );
   for (const r of rows) {

@@ -267,7 +267,7 @@ export async function findLatestSettlementOfBill(
 ): Promise<SettlementRow | null> {
   const { rows } = await q.query<SettlementDbRow>(
     `SELECT ${SETTLEMENT_COLUMNS} FROM settlements
-     WHERE fixmedins_code = $1 AND mdtrt_id = $2 ORDER BY created_at DESC, setl_id DESC LIMIT 1`,
+     WHERE fixmedins_code = $1 AND mdtrt_id = $2 ORDER BY seq DESC LIMIT 1`,
     [fixmedinsCode, mdtrtId],
   );
   return rows[0] ? toSettlement(rows[0]) : null;

@@ -56,7 +56,7 @@ export async function personBills(
      LEFT JOIN LATERAL (SELECT result, identities_used, accumulators_before FROM topups
                         WHERE topups.setl_id = s.setl_id ORDER BY id DESC LIMIT 1) t ON true
      WHERE s.psn_no = $1 AND s.year = $2 AND s.status = 'settled'
-     ORDER BY s.created_at, s.setl_id`,
+     ORDER BY s.seq`,
     [psnNo, year],
   );
   return rows.map((r) => {
@@ -94,7 +94,7 @@ export async function yearOpening(
 ): Promise<Accumulators | null> {
   const { rows } = await q.query<{ accumulators_before: Json<Accumulators> }>(
     `SELECT accumulators_before FROM settlements WHERE psn_no = $1 AND year = $2
-     ORDER BY created_at, setl_id LIMIT 1`,
+     ORDER BY seq LIMIT 1`,
     [psnNo, year],
   );
   return rows[0] ? json(rows[0].accumulators_before) : null;

@@ -259,7 +259,9 @@ export async function ledgerSnapshot(q: Queryable): Promise<Record<string, unkno
               s.event_id::text AS event_id, s.accumulators_before::text AS before,
               s.medfee_sumamt::text AS medfee, s.fund_pay_sumamt::text AS fund,
               s.psn_part_amt::text AS psn, s.result::text AS result, s.status,
-              s.identities_used::text AS identities_used
+              s.identities_used::text AS identities_used,
+              -- the write order (migration 0014): a batch writes its bills in message order
+              row_number() OVER (ORDER BY s.seq)::int AS write_order
          FROM settlements s LEFT JOIN inbox i ON i.id = s.inbox_id ORDER BY s.setl_id`,
     ),
     accumulators: await rows(

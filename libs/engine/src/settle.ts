@@ -309,7 +309,8 @@ function upstreamTiers(
   if (insured > inscp || actPayDedc > inscp - basicPay) {
     throw new EngineError(
       'UPSTREAM_DOES_NOT_ADD_UP',
-      'hifp_pay',
+      // the field at fault: the tiers when they exceed the cost, else the deductible
+      insured > inscp ? 'hifp_pay' : 'act_pay_dedc',
       'hifp_pay + hifmi_pay + hifob_pay ≤ inscp_scp_amt; act_pay_dedc ≤ inscp_scp_amt − hifp_pay',
       `the tiers settled upstream (${formatFen(basicPay)} + ${formatFen(criticalPay)} + ${formatFen(commercialPay)}, deductible ${formatFen(actPayDedc)}) exceed the in-scope cost ${formatFen(inscp)}`,
     );

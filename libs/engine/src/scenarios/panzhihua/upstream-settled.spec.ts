@@ -85,4 +85,14 @@ describe('Panzhihua upstream-settled insurance tiers', () => {
     expect(e).toBeInstanceOf(EngineError);
     expect(e).toMatchObject({ code: 'UPSTREAM_DOES_NOT_ADD_UP', field: 'hifp_pay' });
   });
+
+  it('names act_pay_dedc when the deductible, not the tiers, exceeds what the in-scope cost leaves', () => {
+    const at = (dedc: string) =>
+      bill({ inscpScpAmt: '1000.00', identities: ['dibao'], upstream: up('800.00', '0.00', dedc) });
+    // 1,000.00 − 800.00 = 200.00 left for the deductible the person bore
+    expect(one(at('200.00')).setlinfo.actPayDedc).toBe('200.00');
+    const e = caught(() => one(at('200.01')));
+    expect(e).toBeInstanceOf(EngineError);
+    expect(e).toMatchObject({ code: 'UPSTREAM_DOES_NOT_ADD_UP', field: 'act_pay_dedc' });
+  });
 });

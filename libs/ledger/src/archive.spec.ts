@@ -5,12 +5,15 @@
 import { randomUUID } from 'node:crypto';
 import { ArchiveSealer, GENESIS_HASH, linkHash, verifyArchive } from './archive';
 import { type PgliteDb } from './db';
+import { insertIdentityChange, insertTopup } from './identities';
 import {
   insertInbox,
   insertOutbox,
   insertSettlement,
   lockAccumulators,
   reverseSettlement,
+  sha256,
+  zeroAccumulators,
 } from './repositories';
 import { bodyHashOf, sampleBill, sampleResult } from './testing/fixtures';
 import { openTestPglite } from './testing/pglite';
@@ -163,6 +166,67 @@ describe('archive (hash chain over the ledger)', () => {
     await expect(db.query(`UPDATE archive SET content = 'x'`)).rejects.toThrow(/append-only/);
     await expect(db.query(`DELETE FROM archive_chain`)).rejects.toThrow(/append-only/);
     await expect(db.query(`TRUNCATE archive CASCADE`)).rejects.toThrow(/append-only/);
+  });
+
+  it('a top-up written around the archive is reported at its bill; one written normally verifies', async () => {
+    const setlId = await settleOne(db, 'MDT-T1');
+    const topup = async (topupId: string, reference: string): Promise<void> => {
+      const change = await insertIdentityChange(db, {
+        issuer: 'civil-affairs',
+        reference,
+        psnNo: 'P-T1',
+        admdvs: '510402',
+        category: 'dibao',
+        validFrom: '2024-01-01',
+        validTo: null,
+        contentSha256: sha256(reference),
+        inboxId: null,
+      });
+      const bill = sampleBill({ mdtrtId: 'MDT-T1' });
+      await insertTopup(db, {
+        topupId,
+        setlId,
+        changeId: change!.id,
+        psnNo: 'P-T1',
+        year: 2024,
+        identitiesUsed: ['dibao'],
+        categoryUsed: 'dibao',
+        result: sampleResult(bill),
+        // illustrative amounts: the ledger stores what the recomputation found
+        deltas: {
+          basic: '0.00',
+          critical: '0.00',
+          commercial: '0.00',
+          assistance: '10.00',
+          tilted: '0.00',
+        },
+        psnCashDelta: '-10.00',
+        eventId: randomUUID(),
+        accumulatorsBefore: zeroAccumulators(2024),
+        setlTime: '2024-04-01 10:00:00',
+      });
+    };
+    await topup('T-ARCHIVED', 'R-1');
+    await new ArchiveSealer(db).sealNow();
+    expect((await verifyArchive(db)).ok).toBe(true);
+    // written with the triggers off, as a database owner can: no archive entry
+    await db.exec(`SET session_replication_role = replica`);
+    await topup('T-FORGED', 'R-2');
+    await db.exec(`SET session_replication_role = origin`);
+    const report = await verifyArchive(db);
+    expect(
+      report.broken.map((b) => [b.seq, b.kind, b.ref, b.reason, b.setlId, b.mdtrtId, b.detail]),
+    ).toEqual([
+      [
+        '-',
+        'topup',
+        'T-FORGED',
+        'LEDGER_ROW_UNARCHIVED',
+        setlId,
+        'MDT-T1',
+        `top-up T-FORGED of settlement ${setlId} has no archive entry (written around the archive)`,
+      ],
+    ]);
   });
 
   it('an archive entry altered with its guard disabled breaks the chain there', async () => {

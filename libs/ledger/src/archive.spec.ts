@@ -3,6 +3,7 @@
  * sealer chains, and what verification reports when a row is altered.
  */
 import { randomUUID } from 'node:crypto';
+import { signHead, type SignedHead, verifyAgainstHeads } from './anchor';
 import { ArchiveSealer, GENESIS_HASH, linkHash, verifyArchive } from './archive';
 import { type PgliteDb } from './db';
 import { insertIdentityChange, insertTopup } from './identities';
@@ -227,6 +228,58 @@ describe('archive (hash chain over the ledger)', () => {
         `top-up T-FORGED of settlement ${setlId} has no archive entry (written around the archive)`,
       ],
     ]);
+  });
+
+  it("a rewrite the heads catch names the bill from another of its events (a top-up's) left in the range", async () => {
+    const heads: SignedHead[] = [];
+    const sealer = new ArchiveSealer(db, undefined, (h) => {
+      heads.push(signHead(h, null));
+    });
+    const setlId = await settleOne(db, 'MDT-K1');
+    await sealer.sealNow();
+    // a later message and, in its transaction, an event of the bill that is not its own settled event
+    await db.transaction(async (tx) => {
+      await insertInbox(tx, {
+        source: 'http',
+        payload: '{"psn_no":"P-K1","category":"dibao"}',
+        status: 'recorded',
+        correlationId: 'K1',
+      });
+      await insertOutbox(tx, {
+        eventId: randomUUID(),
+        topic: 'settlement.events.v1',
+        key: '510402',
+        payload: JSON.stringify({ event_type: 'top-up', setl_id: setlId }),
+        headers: {},
+      });
+    });
+    await sealer.sealNow();
+    expect(heads).toHaveLength(2);
+    const { rows } = await db.query<{ seq: string }>(
+      `SELECT seq::text AS seq FROM archive WHERE kind = 'in' ORDER BY seq DESC LIMIT 1`,
+    );
+    const removed = rows[0]!.seq;
+    // the later message removed, the chain recomputed from there
+    await db.exec(`ALTER TABLE archive DISABLE TRIGGER archive_append_only`);
+    await db.exec(`ALTER TABLE archive_chain DISABLE TRIGGER archive_chain_append_only`);
+    await db.query(`DELETE FROM archive_chain WHERE seq >= $1`, [removed]);
+    await db.query(`DELETE FROM archive WHERE seq = $1`, [removed]);
+    await new ArchiveSealer(db).sealNow();
+    expect((await verifyArchive(db)).ok).toBe(true);
+    const anchor = await verifyAgainstHeads(db, heads, { source: 'test' });
+    expect(anchor.extended).toBe(1);
+    expect(anchor.problems).toHaveLength(1);
+    expect(anchor.problems[0]).toMatchObject({
+      seq: heads[1]!.seq,
+      reason: 'HEAD_MISMATCH',
+      setlId,
+      mdtrtId: 'MDT-K1',
+    });
+    expect(anchor.problems[0]!.detail).toMatch(
+      new RegExp(
+        `: rewritten in entries ${BigInt(heads[0]!.seq) + 1n}\\.\\.${heads[1]!.seq}; first bill there: ${setlId} \\(H51040200001 visit MDT-K1\\)$`,
+      ),
+    );
   });
 
   it('an archive entry altered with its guard disabled breaks the chain there', async () => {

@@ -1,7 +1,8 @@
 /**
  * A malicious database administrator's edits, each on a fresh ledger in the real PostgreSQL
- * (issue 16's table): bills settled, reversed and resubmitted through the gateway's intake, the
- * archive sealed after each with its head signed into a heads file (and, once, to a Kafka topic).
+ * (issue 16's table): bills settled, reversed and resubmitted through the gateway's intake, a
+ * retroactive top-up made by an identity change through the identity service, the archive sealed
+ * after each with its head signed into a heads file (and, once, to a Kafka topic).
  * The administrator then edits by direct SQL with the triggers off (`session_replication_role =
  * replica`, as the table's owner can), recomputing the archive and the chain where that hides the
  * edit. Each edit must be caught, and the test says by what message.
@@ -29,6 +30,7 @@ import {
 } from '@onebill/ledger';
 import { KafkaClient } from '@onebill/messaging';
 import { RuleBook } from '@onebill/rules';
+import { IdentityService, type TopupOut } from '../apps/gateway/src/identity.service';
 import { IntakeService, type Outcome } from '../apps/gateway/src/intake.service';
 import { Logger } from '../apps/gateway/src/log';
 import { billXml, newRun, reversalXml } from './support/bills';
@@ -53,6 +55,8 @@ interface Ledger {
   run: string;
   /** settled bills by visit: setl_id */
   settled: Map<string, string>;
+  /** person E's retroactive top-up (visit E0) */
+  topup: TopupOut;
   close(): Promise<void>;
 }
 
@@ -61,10 +65,15 @@ function settledId(o: Outcome): string {
   return o.settlement.setlId;
 }
 
+/** The XML with the first `<name>` element's text replaced. */
+const setTag = (xml: string, name: string, value: string): string =>
+  xml.replace(new RegExp(`<${name}>[^<]*</${name}>`), `<${name}>${value}</${name}>`);
+
 /**
  * A fresh database with: three people (two bills each, the second of person B reversed and
- * settled again), a rejected message fixed and resubmitted by an operator; sealed after each
- * message, each head signed into the heads file.
+ * settled again), a person settled without an identity category and identified later as 低保
+ * (a retroactive top-up), a rejected message fixed and resubmitted by an operator; sealed after
+ * each message, each head signed into the heads file.
  */
 async function ledger(opts: { topic?: string; client?: KafkaClient } = {}): Promise<Ledger> {
   const base = process.env.DATABASE_URL;
@@ -111,6 +120,40 @@ async function ledger(opts: { topic?: string; client?: KafkaClient } = {}): Prom
   const b0 = billXml(run, templates[0]!, 'B0', { psn: `${run}PB` });
   expect((await submit(reversalXml(b0, settled.get('B0')!))).status).toBe('reversed');
   settled.set('B0', settledId(await submit(b0)));
+  // person E: an ordinary outpatient bill of 150.00 in scope, no identity, no commercial insurance;
+  // basic 150.00 × 0.60 = 90.00 (panzhihua-2023 EXAMPLE value, level 1), the patient pays 60.00
+  let e0 = billXml(run, templates[1]!, 'E0', { psn: `${run}PE` });
+  for (const [name, value] of [
+    ['cmi_flag', '0'],
+    ['medfee_sumamt', '150.00'],
+    ['fulamt_ownpay_amt', '0.00'],
+    ['overlmt_selfpay', '0.00'],
+    ['preselfpay_amt', '0.00'],
+    ['inscp_scp_amt', '150.00'],
+  ] as const) {
+    e0 = setTag(e0, name, value);
+  }
+  settled.set('E0', settledId(await submit(e0)));
+  // then identified by civil affairs as 低保 from before the visit: the change is recorded and
+  // the bill recomputed, the difference paid as a top-up (004 第十九条)
+  const identities = new IdentityService(db, rules, quiet);
+  const change = await identities.process(
+    JSON.stringify({
+      issuer: 'civil-affairs',
+      reference: `${run}-民政-0001`,
+      psn_no: `${run}PE`,
+      admdvs: '510402',
+      category: 'dibao',
+      valid_from: '2024-03-01',
+      valid_to: null,
+    }),
+    { kind: 'http', submittedBy: 'operator-li' },
+  );
+  if (change.status !== 'recorded' || change.topups.length !== 1) {
+    throw new Error(`expected one top-up, got ${JSON.stringify(change)}`);
+  }
+  const topup = change.topups[0]!;
+  await sealer.sealNow();
   // a message rejected, then fixed and resubmitted by an operator
   const broken = billXml(run, templates[1]!, 'D0').replace(
     /<psn_no>[^<]*<\/psn_no>/,
@@ -139,6 +182,7 @@ async function ledger(opts: { topic?: string; client?: KafkaClient } = {}): Prom
     intake,
     run,
     settled,
+    topup,
     close: async () => {
       await dba.end();
       await db.close();
@@ -167,6 +211,32 @@ async function rechain(l: Ledger, fromSeq: string): Promise<void> {
   await new ArchiveSealer(l.db).sealNow();
 }
 
+/** The archive entry (sequence number) of person E's top-up. */
+async function topupEntry(l: Ledger): Promise<string> {
+  const { rows } = await l.db.query<{ seq: string }>(
+    `SELECT seq::text AS seq FROM archive WHERE kind = 'topup' AND ref = $1`,
+    [l.topup.topupId],
+  );
+  expect(rows).toHaveLength(1);
+  return rows[0]!.seq;
+}
+
+/** The administrator's edit of a top-up's amount: 100.00 more assistance, 100.00 less cash. */
+async function raiseTopup(l: Ledger): Promise<void> {
+  await l.dba.query(
+    `UPDATE topups SET assistance = assistance + 100, psn_cash_delta = psn_cash_delta - 100
+     WHERE topup_id = $1`,
+    [l.topup.topupId],
+  );
+}
+
+/** The range `from..to` a HEAD_MISMATCH / HEAD_MISSING detail names. */
+function rangeOf(detail: string): [bigint, bigint] {
+  const m = /in entries (\d+)\.\.(\d+)/.exec(detail);
+  if (m === null) throw new Error(`no range in: ${detail}`);
+  return [BigInt(m[1]!), BigInt(m[2]!)];
+}
+
 describe('tampering by the database administrator is caught (fresh ledger per edit)', () => {
   let l: Ledger;
   afterEach(async () => {
@@ -185,6 +255,21 @@ describe('tampering by the database administrator is caught (fresh ledger per ed
     );
     const replay = await auditReplay(l.db, rules, { person: `${l.run}PB` });
     expect(replay).toMatchObject({ total: 3, matched: 3, differing: 0, failed: 0 });
+    // the top-up is of person E's bill: 低保, ordinary outpatient, 70 % of the in-scope personal
+    // part 60.00 = 42.00 more from the assistance fund, 42.00 less cash (004 第十条, 第十九条)
+    expect(l.topup).toMatchObject({
+      setlId: l.settled.get('E0'),
+      deltas: { basic: '0.00', assistance: '42.00' },
+      psnCashDelta: '-42.00',
+    });
+    // and it is in the chain, inside the range of a signed head
+    const seq = await topupEntry(l);
+    expect(BigInt(seq)).toBeLessThanOrEqual(BigInt(report.headSeq));
+    const { rows } = await l.db.query(`SELECT 1 FROM archive_chain WHERE seq = $1`, [seq]);
+    expect(rows).toHaveLength(1);
+    // the bill as first settled replays: the top-up is a recomputation, not a replay
+    const e = await auditReplay(l.db, rules, { person: `${l.run}PE` });
+    expect(e).toMatchObject({ total: 1, matched: 1, differing: 0, failed: 0 });
   });
 
   it('an amount changed with its archived copy and the whole chain recomputed: the heads catch it, at that bill', async () => {
@@ -213,6 +298,132 @@ describe('tampering by the database administrator is caught (fresh ledger per ed
         `^entry \\d+ links to [0-9a-f]{64}, but [0-9a-f]{64} was published for it at .*: rewritten in entries \\d+\\.\\.\\d+; first bill there: ${target} \\(H\\d+ visit ${l.run}-A1\\)$`,
       ),
     );
+  });
+
+  it("a top-up's amount changed: the row differs from its archived copy, at that bill", async () => {
+    l = await ledger();
+    const seq = await topupEntry(l);
+    await raiseTopup(l);
+    const { rows } = await l.db.query<{ assistance: string }>(
+      `SELECT assistance::text AS assistance FROM topups WHERE topup_id = $1`,
+      [l.topup.topupId],
+    );
+    expect(rows[0]!.assistance).toBe('142.00'); // 42.00 + 100.00: the edit is in the ledger
+    const report = await verifyArchive(l.db);
+    expect(report.broken.map((b) => [b.seq, b.kind, b.ref, b.reason, b.setlId, b.detail])).toEqual([
+      [
+        seq,
+        'topup',
+        l.topup.topupId,
+        'LEDGER_ROW_ALTERED',
+        l.settled.get('E0'),
+        `the topup row ${l.topup.topupId} differs from its archived copy (entry ${seq})`,
+      ],
+    ]);
+  });
+
+  it("a top-up's amount changed with its archived copy and the whole chain recomputed: the heads catch it, at that bill", async () => {
+    l = await ledger();
+    await raiseTopup(l);
+    const { rows } = await l.dba.query<{ seq: string }>(
+      `UPDATE archive a SET content = topup_canonical(t),
+              content_sha256 = text_sha256(topup_canonical(t))
+       FROM topups t WHERE a.kind = 'topup' AND a.ref = t.topup_id AND t.topup_id = $1
+       RETURNING a.seq::text AS seq`,
+      [l.topup.topupId],
+    );
+    const seq = rows[0]!.seq;
+    await rechain(l, seq);
+    const { chain, report } = await anchored(l);
+    expect(chain.ok).toBe(true); // the database agrees with itself: the edit is hidden in it
+    expect(report.ok).toBe(false);
+    const target = l.settled.get('E0')!;
+    expect(report.firstBroken).toMatchObject({ reason: 'HEAD_MISMATCH', setlId: target });
+    expect(report.firstBroken!.detail).toMatch(
+      new RegExp(
+        `^entry \\d+ links to [0-9a-f]{64}, but [0-9a-f]{64} was published for it at .*: rewritten in entries \\d+\\.\\.\\d+; first bill there: ${target} \\(H\\d+ visit ${l.run}-E0\\)$`,
+      ),
+    );
+    // the range named is the seal that linked the top-up
+    const [from, to] = rangeOf(report.firstBroken!.detail);
+    expect(BigInt(seq)).toBeGreaterThanOrEqual(from);
+    expect(BigInt(seq)).toBeLessThanOrEqual(to);
+    // every head published after the edited entry is no longer extended; those before still are
+    const after = headsOf(l).filter((h) => BigInt(h.seq) >= BigInt(seq)).length;
+    expect(after).toBeGreaterThan(0);
+    expect(report.anchor.extended).toBe(report.anchor.published - after);
+    expect(report.broken.map((b) => b.reason)).toEqual(Array(after).fill('HEAD_MISMATCH'));
+  });
+
+  it('a top-up row deleted: its archived copy has no row in the ledger any more', async () => {
+    l = await ledger();
+    const seq = await topupEntry(l);
+    await l.dba.query(`DELETE FROM topups WHERE topup_id = $1`, [l.topup.topupId]);
+    const report = await verifyArchive(l.db);
+    expect(report.broken.map((b) => [b.seq, b.kind, b.ref, b.reason, b.setlId, b.detail])).toEqual([
+      [
+        seq,
+        'topup',
+        l.topup.topupId,
+        'LEDGER_ROW_MISSING',
+        l.settled.get('E0'),
+        `the topup row ${l.topup.topupId} archived at ${seq} is gone from the ledger`,
+      ],
+    ]);
+  });
+
+  it('a top-up row deleted with its archive entry and the chain recomputed: the heads catch it', async () => {
+    l = await ledger();
+    const seq = await topupEntry(l);
+    await l.dba.query(`DELETE FROM topups WHERE topup_id = $1`, [l.topup.topupId]);
+    await l.dba.query(`DELETE FROM archive WHERE seq = $1`, [seq]);
+    await rechain(l, seq);
+    const { chain, report } = await anchored(l);
+    expect(chain.ok).toBe(true);
+    expect(report.ok).toBe(false);
+    // the top-up's own entry is gone; its event on settlement.events.v1, left in the range, names
+    // the bill
+    const target = l.settled.get('E0')!;
+    expect(report.firstBroken).toMatchObject({ reason: 'HEAD_MISMATCH', setlId: target });
+    expect(report.firstBroken!.detail).toMatch(
+      new RegExp(
+        `^entry \\d+ links to [0-9a-f]{64}, but [0-9a-f]{64} was published for it at .*: rewritten in entries \\d+\\.\\.\\d+; first bill there: ${target} \\(H\\d+ visit ${l.run}-E0\\)$`,
+      ),
+    );
+    const [from, to] = rangeOf(report.firstBroken!.detail);
+    expect(BigInt(seq)).toBeGreaterThanOrEqual(from);
+    expect(BigInt(seq)).toBeLessThanOrEqual(to);
+  });
+
+  it('a top-up written around the archive (triggers off): the row has no archive entry', async () => {
+    l = await ledger();
+    // person E's top-up copied onto person A's second bill, as if A had been identified too
+    const forged = `${l.topup.topupId}F`;
+    const target = l.settled.get('A1')!;
+    await l.dba.query(
+      `INSERT INTO topups (topup_id, setl_id, change_id, psn_no, year, identities_used,
+                           category_used, result, basic, critical, commercial, assistance, tilted,
+                           psn_cash_delta, event_id, accumulators_before, setl_time)
+       SELECT $2, $3, change_id, $4, year, identities_used, category_used, result, basic,
+              critical, commercial, assistance, tilted, psn_cash_delta, gen_random_uuid(),
+              accumulators_before, setl_time
+       FROM topups WHERE topup_id = $1`,
+      [l.topup.topupId, forged, target, `${l.run}PA`],
+    );
+    const report = await verifyArchive(l.db);
+    expect(
+      report.broken.map((b) => [b.seq, b.kind, b.ref, b.reason, b.setlId, b.mdtrtId, b.detail]),
+    ).toEqual([
+      [
+        '-',
+        'topup',
+        forged,
+        'LEDGER_ROW_UNARCHIVED',
+        target,
+        `${l.run}-A1`,
+        `top-up ${forged} of settlement ${target} has no archive entry (written around the archive)`,
+      ],
+    ]);
   });
 
   it('a whole bill deleted with its archive entries and the chain recomputed: the heads catch it', async () => {

@@ -172,7 +172,10 @@ interface BillRef {
   mdtrtId: string;
 }
 
-/** The first bill among the archive entries in (after, upTo], or among settlements unarchived. */
+/**
+ * The first bill among the archive entries in (after, upTo] (a settlement, its reversal or status,
+ * a top-up, or an event naming its setl_id), or among settlements unarchived.
+ */
 async function firstBillIn(q: Queryable, after: string, upTo: string): Promise<BillRef | null> {
   const { rows } = await q.query<{ setl_id: string; fixmedins_code: string; mdtrt_id: string }>(
     `SELECT s.setl_id, s.fixmedins_code, s.mdtrt_id
@@ -182,6 +185,8 @@ async function firstBillIn(q: Queryable, after: string, upTo: string): Promise<B
        WHERE (a.kind IN ('settlement', 'reversal', 'status') AND x.setl_id = a.ref)
           OR (a.kind = 'topup' AND x.setl_id = a.content::jsonb ->> 'setl_id')
           OR (a.kind = 'out' AND x.event_id::text = a.ref)
+          -- another event of the bill (a top-up, a reversal, the hospital's answer) names it
+          OR (a.kind = 'out' AND x.setl_id = substring(a.content FROM '"setl_id"[[:space:]]*:[[:space:]]*"([^"]+)"'))
        LIMIT 1) s ON true
      WHERE a.seq > $1::bigint AND a.seq <= $2::bigint
        AND a.kind IN ('settlement', 'reversal', 'status', 'topup', 'out')

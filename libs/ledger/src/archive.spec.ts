@@ -3,14 +3,18 @@
  * sealer chains, and what verification reports when a row is altered.
  */
 import { randomUUID } from 'node:crypto';
+import { signHead, type SignedHead, verifyAgainstHeads } from './anchor';
 import { ArchiveSealer, GENESIS_HASH, linkHash, verifyArchive } from './archive';
 import { type PgliteDb } from './db';
+import { insertIdentityChange, insertTopup } from './identities';
 import {
   insertInbox,
   insertOutbox,
   insertSettlement,
   lockAccumulators,
   reverseSettlement,
+  sha256,
+  zeroAccumulators,
 } from './repositories';
 import { bodyHashOf, sampleBill, sampleResult } from './testing/fixtures';
 import { openTestPglite } from './testing/pglite';
@@ -163,6 +167,119 @@ describe('archive (hash chain over the ledger)', () => {
     await expect(db.query(`UPDATE archive SET content = 'x'`)).rejects.toThrow(/append-only/);
     await expect(db.query(`DELETE FROM archive_chain`)).rejects.toThrow(/append-only/);
     await expect(db.query(`TRUNCATE archive CASCADE`)).rejects.toThrow(/append-only/);
+  });
+
+  it('a top-up written around the archive is reported at its bill; one written normally verifies', async () => {
+    const setlId = await settleOne(db, 'MDT-T1');
+    const topup = async (topupId: string, reference: string): Promise<void> => {
+      const change = await insertIdentityChange(db, {
+        issuer: 'civil-affairs',
+        reference,
+        psnNo: 'P-T1',
+        admdvs: '510402',
+        category: 'dibao',
+        validFrom: '2024-01-01',
+        validTo: null,
+        contentSha256: sha256(reference),
+        inboxId: null,
+      });
+      const bill = sampleBill({ mdtrtId: 'MDT-T1' });
+      await insertTopup(db, {
+        topupId,
+        setlId,
+        changeId: change!.id,
+        psnNo: 'P-T1',
+        year: 2024,
+        identitiesUsed: ['dibao'],
+        categoryUsed: 'dibao',
+        result: sampleResult(bill),
+        // illustrative amounts: the ledger stores what the recomputation found
+        deltas: {
+          basic: '0.00',
+          critical: '0.00',
+          commercial: '0.00',
+          assistance: '10.00',
+          tilted: '0.00',
+        },
+        psnCashDelta: '-10.00',
+        eventId: randomUUID(),
+        accumulatorsBefore: zeroAccumulators(2024),
+        setlTime: '2024-04-01 10:00:00',
+      });
+    };
+    await topup('T-ARCHIVED', 'R-1');
+    await new ArchiveSealer(db).sealNow();
+    expect((await verifyArchive(db)).ok).toBe(true);
+    // written with the triggers off, as a database owner can: no archive entry
+    await db.exec(`SET session_replication_role = replica`);
+    await topup('T-FORGED', 'R-2');
+    await db.exec(`SET session_replication_role = origin`);
+    const report = await verifyArchive(db);
+    expect(
+      report.broken.map((b) => [b.seq, b.kind, b.ref, b.reason, b.setlId, b.mdtrtId, b.detail]),
+    ).toEqual([
+      [
+        '-',
+        'topup',
+        'T-FORGED',
+        'LEDGER_ROW_UNARCHIVED',
+        setlId,
+        'MDT-T1',
+        `top-up T-FORGED of settlement ${setlId} has no archive entry (written around the archive)`,
+      ],
+    ]);
+  });
+
+  it("a rewrite the heads catch names the bill from another of its events (a top-up's) left in the range", async () => {
+    const heads: SignedHead[] = [];
+    const sealer = new ArchiveSealer(db, undefined, (h) => {
+      heads.push(signHead(h, null));
+    });
+    const setlId = await settleOne(db, 'MDT-K1');
+    await sealer.sealNow();
+    // a later message and, in its transaction, an event of the bill that is not its own settled event
+    await db.transaction(async (tx) => {
+      await insertInbox(tx, {
+        source: 'http',
+        payload: '{"psn_no":"P-K1","category":"dibao"}',
+        status: 'recorded',
+        correlationId: 'K1',
+      });
+      await insertOutbox(tx, {
+        eventId: randomUUID(),
+        topic: 'settlement.events.v1',
+        key: '510402',
+        payload: JSON.stringify({ event_type: 'top-up', setl_id: setlId }),
+        headers: {},
+      });
+    });
+    await sealer.sealNow();
+    expect(heads).toHaveLength(2);
+    const { rows } = await db.query<{ seq: string }>(
+      `SELECT seq::text AS seq FROM archive WHERE kind = 'in' ORDER BY seq DESC LIMIT 1`,
+    );
+    const removed = rows[0]!.seq;
+    // the later message removed, the chain recomputed from there
+    await db.exec(`ALTER TABLE archive DISABLE TRIGGER archive_append_only`);
+    await db.exec(`ALTER TABLE archive_chain DISABLE TRIGGER archive_chain_append_only`);
+    await db.query(`DELETE FROM archive_chain WHERE seq >= $1`, [removed]);
+    await db.query(`DELETE FROM archive WHERE seq = $1`, [removed]);
+    await new ArchiveSealer(db).sealNow();
+    expect((await verifyArchive(db)).ok).toBe(true);
+    const anchor = await verifyAgainstHeads(db, heads, { source: 'test' });
+    expect(anchor.extended).toBe(1);
+    expect(anchor.problems).toHaveLength(1);
+    expect(anchor.problems[0]).toMatchObject({
+      seq: heads[1]!.seq,
+      reason: 'HEAD_MISMATCH',
+      setlId,
+      mdtrtId: 'MDT-K1',
+    });
+    expect(anchor.problems[0]!.detail).toMatch(
+      new RegExp(
+        `: rewritten in entries ${BigInt(heads[0]!.seq) + 1n}\\.\\.${heads[1]!.seq}; first bill there: ${setlId} \\(H51040200001 visit MDT-K1\\)$`,
+      ),
+    );
   });
 
   it('an archive entry altered with its guard disabled breaks the chain there', async () => {

@@ -432,6 +432,31 @@ export async function verifyArchive(
       detail: `settlement ${r.setl_id} has no archive entry (written around the archive)`,
     });
   }
+  // a top-up moves money as a settlement does: one written around the archive is flagged too
+  const { rows: topupsUnarchived } = await q.query<{
+    topup_id: string;
+    setl_id: string;
+    fixmedins_code: string | null;
+    mdtrt_id: string | null;
+  }>(
+    `SELECT t.topup_id, t.setl_id, s.fixmedins_code, s.mdtrt_id
+     FROM topups t LEFT JOIN settlements s ON s.setl_id = t.setl_id
+     WHERE NOT EXISTS (SELECT 1 FROM archive a WHERE a.kind = 'topup' AND a.ref = t.topup_id)
+     ORDER BY t.id LIMIT $1`,
+    [maxBroken],
+  );
+  for (const r of topupsUnarchived) {
+    flag({
+      seq: '-',
+      kind: 'topup',
+      ref: r.topup_id,
+      setlId: r.setl_id,
+      ...(r.fixmedins_code !== null ? { fixmedinsCode: r.fixmedins_code } : {}),
+      ...(r.mdtrt_id !== null ? { mdtrtId: r.mdtrt_id } : {}),
+      reason: 'LEDGER_ROW_UNARCHIVED',
+      detail: `top-up ${r.topup_id} of settlement ${r.setl_id} has no archive entry (written around the archive)`,
+    });
+  }
   await checkStatuses(q, maxBroken, flag);
   const { rows: accUnarchived } = await q.query<{ psn_no: string; year: number }>(
     `SELECT x.psn_no, x.year FROM accumulators x

@@ -59,7 +59,8 @@ export async function listOperatorActions(
     `SELECT id::text AS id, at, actor, role, action, target, outcome, detail
      FROM operator_actions
      WHERE ($1::bigint IS NULL OR id < $1::bigint) AND ($2::text IS NULL OR actor = $2)
-     ORDER BY id DESC LIMIT $3`,
+     -- the table's id: the output column of the same name is text ("9" > "10")
+     ORDER BY operator_actions.id DESC LIMIT $3`,
     [opts.before ?? null, opts.actor ?? null, opts.limit ?? 100],
   );
   return rows.map((r) => ({ ...r, detail: json(r.detail) }));

@@ -71,7 +71,7 @@ export async function periodChangeIds(
   const { rows } = await q.query<{ id: string }>(
     `SELECT id::text AS id FROM identity_changes
      WHERE psn_no = $1 AND category = $2 AND valid_from = $3::date
-     ORDER BY id FOR UPDATE`,
+     ORDER BY identity_changes.id FOR UPDATE`,
     [psnNo, category, validFrom],
   );
   return rows.map((r) => r.id);

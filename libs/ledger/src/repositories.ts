@@ -698,7 +698,7 @@ export async function listParkedOutbox(q: Queryable, limit = 100): Promise<Parke
             created_at, parked_at, park_reason
        FROM outbox
       WHERE parked_at IS NOT NULL AND published_at IS NULL
-      ORDER BY id
+      ORDER BY outbox.id
       LIMIT $1`,
     [limit],
   );

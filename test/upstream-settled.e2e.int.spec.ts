@@ -470,6 +470,8 @@ describe('upstream-settled mode end to end: one person, both modes, Kafka and HT
         code: 'UPSTREAM_DOES_NOT_ADD_UP',
         field: 'act_pay_dedc',
         rule: expect.stringContaining('act_pay_dedc ≤ inscp_scp_amt − hifp_pay') as string,
+        message:
+          'the deductible borne upstream 200.01 exceeds what hifp_pay 800.00 leaves of the in-scope cost 1000.00 (200.00)',
       }),
     ]);
     expect(await position()).toEqual(before);

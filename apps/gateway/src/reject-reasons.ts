@@ -325,8 +325,8 @@ const GATEWAY: Record<string, PlainReason> = {
     fix: 'Correct visit_kind (or leave it out) to one the region settles.',
   },
   UPSTREAM_DOES_NOT_ADD_UP: {
-    zh: '平台已结算的各级保险金额超过政策范围内费用。',
-    en: 'The insurance tiers settled upstream exceed the in-scope cost.',
+    zh: '平台已结算的各级保险金额（或起付线）超过政策范围内费用。',
+    en: 'The insurance tiers settled upstream, or the deductible borne upstream, exceed the in-scope cost.',
     fix: 'Correct hifp_pay / hifmi_pay / hifob_pay / act_pay_dedc so they fit within inscp_scp_amt.',
   },
 };

@@ -307,13 +307,22 @@ function upstreamTiers(
   const actPayDedc = parseFen(u.actPayDedc, 'act_pay_dedc');
   const insured = basicPay + criticalPay + commercialPay;
   if (insured > inscp || actPayDedc > inscp - basicPay) {
-    throw new EngineError(
-      'UPSTREAM_DOES_NOT_ADD_UP',
-      // the field at fault: the tiers when they exceed the cost, else the deductible
-      insured > inscp ? 'hifp_pay' : 'act_pay_dedc',
-      'hifp_pay + hifmi_pay + hifob_pay ≤ inscp_scp_amt; act_pay_dedc ≤ inscp_scp_amt − hifp_pay',
-      `the tiers settled upstream (${formatFen(basicPay)} + ${formatFen(criticalPay)} + ${formatFen(commercialPay)}, deductible ${formatFen(actPayDedc)}) exceed the in-scope cost ${formatFen(inscp)}`,
-    );
+    const rule =
+      'hifp_pay + hifmi_pay + hifob_pay ≤ inscp_scp_amt; act_pay_dedc ≤ inscp_scp_amt − hifp_pay';
+    // the field at fault: the tiers when they exceed the cost, else the deductible
+    throw insured > inscp
+      ? new EngineError(
+          'UPSTREAM_DOES_NOT_ADD_UP',
+          'hifp_pay',
+          rule,
+          `the tiers settled upstream (${formatFen(basicPay)} + ${formatFen(criticalPay)} + ${formatFen(commercialPay)}, deductible ${formatFen(actPayDedc)}) exceed the in-scope cost ${formatFen(inscp)}`,
+        )
+      : new EngineError(
+          'UPSTREAM_DOES_NOT_ADD_UP',
+          'act_pay_dedc',
+          rule,
+          `the deductible borne upstream ${formatFen(actPayDedc)} exceeds what hifp_pay ${formatFen(basicPay)} leaves of the in-scope cost ${formatFen(inscp)} (${formatFen(inscp - basicPay)})`,
+        );
   }
   const src = rs.src;
   const note = 'settled upstream by the medical-insurance platform; not recomputed by the gateway';

@@ -94,5 +94,8 @@ describe('Panzhihua upstream-settled insurance tiers', () => {
     const e = caught(() => one(at('200.01')));
     expect(e).toBeInstanceOf(EngineError);
     expect(e).toMatchObject({ code: 'UPSTREAM_DOES_NOT_ADD_UP', field: 'act_pay_dedc' });
+    expect((e as EngineError).message).toBe(
+      'the deductible borne upstream 200.01 exceeds what hifp_pay 800.00 leaves of the in-scope cost 1000.00 (200.00)',
+    );
   });
 });

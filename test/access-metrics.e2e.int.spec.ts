@@ -38,6 +38,11 @@ const PROTECTED: Call[] = [
   ['GET', '/api/v1/rejects'],
   ['GET', '/api/v1/rejects/1'],
   ['POST', '/api/v1/rejects/1/resubmit'],
+  ['GET', '/api/v1/alerts'],
+  ['POST', '/api/v1/alerts/P1/2024/acknowledge'],
+  ['GET', '/api/v1/outbox/parked'],
+  ['POST', '/api/v1/outbox/parked/00000000-0000-4000-8000-000000000000/republish'],
+  ['GET', '/api/v1/audit/actions'],
   ['GET', '/metrics'],
 ];
 
@@ -51,6 +56,14 @@ const FORBIDDEN: Array<[role: 'auditor' | 'hospital', call: Call]> = [
   ['hospital', ['POST', '/api/v1/rejects/1/resubmit']],
   ['hospital', ['GET', '/metrics']],
   ['hospital', ['GET', '/api/v1/stats']],
+  // the changes operators make (recorded in the operators' audit log), and that log
+  ['auditor', ['POST', '/api/v1/alerts/P1/2024/acknowledge']],
+  ['hospital', ['POST', '/api/v1/alerts/P1/2024/acknowledge']],
+  ['hospital', ['GET', '/api/v1/alerts']],
+  ['auditor', ['POST', '/api/v1/outbox/parked/00000000-0000-4000-8000-000000000000/republish']],
+  ['hospital', ['POST', '/api/v1/outbox/parked/00000000-0000-4000-8000-000000000000/republish']],
+  ['auditor', ['GET', '/api/v1/outbox/parked']],
+  ['hospital', ['GET', '/api/v1/audit/actions']],
 ];
 
 /** The value of one sample of a Prometheus text exposition (0 when absent). */

@@ -230,6 +230,20 @@ async function raiseTopup(l: Ledger): Promise<void> {
   );
 }
 
+/** The heads' report names a rewrite (HEAD_MISMATCH) and its first bill, `setlId` at `visit`. */
+function expectRewriteNamesBill(
+  report: Awaited<ReturnType<typeof anchored>>['report'],
+  setlId: string,
+  visit: string,
+): void {
+  expect(report.firstBroken).toMatchObject({ reason: 'HEAD_MISMATCH', setlId });
+  expect(report.firstBroken!.detail).toMatch(
+    new RegExp(
+      `^entry \\d+ links to [0-9a-f]{64}, but [0-9a-f]{64} was published for it at .*: rewritten in entries \\d+\\.\\.\\d+; first bill there: ${setlId} \\(H\\d+ visit ${visit}\\)$`,
+    ),
+  );
+}
+
 /** The range `from..to` a HEAD_MISMATCH / HEAD_MISSING detail names. */
 function rangeOf(detail: string): [bigint, bigint] {
   const m = /in entries (\d+)\.\.(\d+)/.exec(detail);
@@ -338,12 +352,7 @@ describe('tampering by the database administrator is caught (fresh ledger per ed
     expect(chain.ok).toBe(true); // the database agrees with itself: the edit is hidden in it
     expect(report.ok).toBe(false);
     const target = l.settled.get('E0')!;
-    expect(report.firstBroken).toMatchObject({ reason: 'HEAD_MISMATCH', setlId: target });
-    expect(report.firstBroken!.detail).toMatch(
-      new RegExp(
-        `^entry \\d+ links to [0-9a-f]{64}, but [0-9a-f]{64} was published for it at .*: rewritten in entries \\d+\\.\\.\\d+; first bill there: ${target} \\(H\\d+ visit ${l.run}-E0\\)$`,
-      ),
-    );
+    expectRewriteNamesBill(report, target, `${l.run}-E0`);
     // the range named is the seal that linked the top-up
     const [from, to] = rangeOf(report.firstBroken!.detail);
     expect(BigInt(seq)).toBeGreaterThanOrEqual(from);
@@ -384,12 +393,7 @@ describe('tampering by the database administrator is caught (fresh ledger per ed
     // the top-up's own entry is gone; its event on settlement.events.v1, left in the range, names
     // the bill
     const target = l.settled.get('E0')!;
-    expect(report.firstBroken).toMatchObject({ reason: 'HEAD_MISMATCH', setlId: target });
-    expect(report.firstBroken!.detail).toMatch(
-      new RegExp(
-        `^entry \\d+ links to [0-9a-f]{64}, but [0-9a-f]{64} was published for it at .*: rewritten in entries \\d+\\.\\.\\d+; first bill there: ${target} \\(H\\d+ visit ${l.run}-E0\\)$`,
-      ),
-    );
+    expectRewriteNamesBill(report, target, `${l.run}-E0`);
     const [from, to] = rangeOf(report.firstBroken!.detail);
     expect(BigInt(seq)).toBeGreaterThanOrEqual(from);
     expect(BigInt(seq)).toBeLessThanOrEqual(to);

@@ -55,16 +55,7 @@ describe('identity feed, retroactive assistance, alerts, deposit waiver, enrollm
   let producer: ReturnType<Kafka['producer']>;
   let waivers = 0;
 
-  const api = async <T>(
-    path: string,
-    init: RequestInit = {},
-  ): Promise<{ status: number; body: T }> => {
-    const res = await fetch(`${harness.base}${path}`, {
-      ...init,
-      headers: { ...OPERATOR, ...(init.headers as Record<string, string> | undefined) },
-    });
-    return { status: res.status, body: (await res.json()) as T };
-  };
+  const api = <T>(path: string, init: RequestInit = {}) => harness.api<T>(OPERATOR, path, init);
 
   const settlementOf = (psn: string, id: string) =>
     eventually(async () => {

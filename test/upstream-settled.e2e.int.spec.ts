@@ -252,16 +252,7 @@ describe('upstream-settled mode end to end: one person, both modes, Kafka and HT
   /** the bills as the gateway settled them, in order: the engine oracle re-settles these */
   const settledBills: Bill[] = [];
 
-  const api = async <T>(
-    path: string,
-    init: RequestInit = {},
-  ): Promise<{ status: number; body: T }> => {
-    const res = await fetch(`${harness.base}${path}`, {
-      ...init,
-      headers: { ...OPERATOR, ...(init.headers as Record<string, string> | undefined) },
-    });
-    return { status: res.status, body: (await res.json()) as T };
-  };
+  const api = <T>(path: string, init: RequestInit = {}) => harness.api<T>(OPERATOR, path, init);
 
   const postXml = (path: string, xml: string) =>
     api<Answer & { errors?: Array<Record<string, string>>; reject_id?: string }>(path, {

@@ -59,6 +59,19 @@ export class GatewayHarness {
     return this.gateway.base;
   }
 
+  /** Calls the gateway's HTTP API with `auth` (a credential header) and reads the JSON answer. */
+  async api<T>(
+    auth: Record<string, string>,
+    path: string,
+    init: RequestInit = {},
+  ): Promise<{ status: number; body: T }> {
+    const res = await fetch(`${this.base}${path}`, {
+      ...init,
+      headers: { ...auth, ...(init.headers as Record<string, string> | undefined) },
+    });
+    return { status: res.status, body: (await res.json()) as T };
+  }
+
   /** Publishes messages to his.discharge.v1 as a HIS does: keyed by hospital (or `keyOf`), XML. */
   async publish(
     xmls: string[],

@@ -1,17 +1,11 @@
 import { listOperatorActions, recordOperatorAction } from './audit-log';
-import type { PgliteDb } from './db';
-import { openTestPglite } from './testing/pglite';
+import { usePglite } from './testing/pglite';
 
 describe("the operators' audit log", () => {
-  let db: PgliteDb;
-  beforeAll(async () => {
-    db = await openTestPglite({ migrate: true });
-  });
-  afterAll(async () => {
-    await db.close();
-  });
+  const database = usePglite();
 
   it('lists the latest first by number, past ten actions too, and pages back with before', async () => {
+    const db = database();
     for (let n = 1; n <= 12; n += 1)
       await recordOperatorAction(db, { actor: 'ops', role: 'operator', action: `a${n}` });
     const latest = await listOperatorActions(db, { limit: 5 });

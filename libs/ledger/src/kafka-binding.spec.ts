@@ -3,19 +3,13 @@ import {
   isKafkaClusterMismatch,
   type KafkaClusterMismatchError,
 } from './kafka-binding';
-import type { PgliteDb } from './db';
-import { openTestPglite } from './testing/pglite';
+import { usePglite } from './testing/pglite';
 
 describe('the database bound to one Kafka cluster (docs/adr/0022)', () => {
-  let db: PgliteDb;
-  beforeAll(async () => {
-    db = await openTestPglite({ migrate: true });
-  });
-  afterAll(async () => {
-    await db.close();
-  });
+  const database = usePglite();
 
   it('binds on the first start, takes the same cluster again, refuses another by name', async () => {
+    const db = database();
     expect(await bindKafkaCluster(db, 'cluster-A')).toEqual({ boundNow: true });
     expect(await bindKafkaCluster(db, 'cluster-A')).toEqual({ boundNow: false });
 
@@ -35,6 +29,7 @@ describe('the database bound to one Kafka cluster (docs/adr/0022)', () => {
   });
 
   it('refuses an empty cluster id rather than bind to it', async () => {
+    const db = database();
     await expect(bindKafkaCluster(db, ' ')).rejects.toThrow(/no cluster id/);
   });
 });

@@ -21,3 +21,21 @@ export async function openTestPglite(options: { migrate: boolean }): Promise<Pgl
   if (options.migrate) await migrate(db);
   return db;
 }
+
+/**
+ * A migrated in-memory PGlite for the enclosing describe block (or file): opened in its
+ * beforeAll, closed in its afterAll. Call the returned function inside tests.
+ */
+export function usePglite(): () => PgliteDb {
+  let db: PgliteDb | undefined;
+  beforeAll(async () => {
+    db = await openTestPglite({ migrate: true });
+  });
+  afterAll(async () => {
+    await db?.close();
+  });
+  return () => {
+    if (db === undefined) throw new Error('usePglite: the database opens in beforeAll');
+    return db;
+  };
+}

@@ -6,7 +6,9 @@
  * background while the database faults run) with a second, quiet gateway on it — the shared broker
  * is never stopped. On the quiet gateway: a partition held up by a lock is reported stalled by
  * name, and a frozen broker (SIGSTOP: no answer at all, the worst case for a probe) is reported
- * with the relay stalled while HTTP intake stays ready and settles; a gateway started on the quiet
+ * with the relay stalled while HTTP intake stays ready and settles; a broker SIGKILLed and started
+ * again is healed from without a restart (HTTP settles meanwhile, Kafka intake resumes); a gateway
+ * started on the quiet
  * gateway's database with the shared broker (another cluster) refuses to start (docs/adr/0022).
  *
  * With bills flowing over Kafka and HTTP: a fast restart, a stop of OUTAGE_MS, and every session
@@ -553,6 +555,59 @@ describe('PostgreSQL faults and truthful health (own cluster, the compiled gatew
           const r = await health(base);
           expect(r.code).toBe(200);
           expect(r.body.details.relay?.backlog).toBe(0);
+        },
+        { timeoutMs: 90_000, intervalMs: 500 },
+      );
+      expect(b.exited).toBe(false);
+    });
+
+    it('heals from a broker killed and started again: HTTP settles meanwhile, Kafka intake resumes, no restart', async () => {
+      const { gateway: b, producer: his, pid } = await ownSide;
+      const base = b.base;
+      await eventually(async () => expect(await health(base)).toMatchObject({ code: 200 }), {
+        timeoutMs: 60_000,
+      });
+      // the broker dies at once (a crash, an OOM kill): no clean shutdown, no leader hand-over
+      process.kill(pid, 'SIGKILL');
+      await eventually(
+        async () => {
+          const r = await health(base);
+          expect(r.code).toBe(503);
+          expect(r.body.details.broker?.status).toBe('down');
+        },
+        { timeoutMs: 60_000, intervalMs: 250 },
+      );
+      expect((await health(base, '/health/intake')).code).toBe(200);
+      expect((await post(base, billXml(RUN, TEMPLATES[0] as string, 'K1'))).status).toBe(201);
+      // the operator (or systemd) starts it again: the same data folder, so the same cluster, and
+      // the database's binding to it holds (docs/adr/0022)
+      await runScript('start.sh');
+      await eventually(
+        async () => {
+          const r = await health(base);
+          expect(r.code).toBe(200);
+          expect(r.body.details.relay?.backlog).toBe(0);
+        },
+        { timeoutMs: 120_000, intervalMs: 500 },
+      );
+      // the consumer is back in its group: a bill sent over Kafka now is settled, once
+      const xml = billXml(RUN, TEMPLATES[1] as string, 'K2');
+      await eventually(
+        async () => {
+          await his.send({
+            topic: Topics.hisDischarge,
+            messages: [{ key: hospitalOf(xml), value: xml }],
+          });
+        },
+        { timeoutMs: 60_000, intervalMs: 1_000 },
+      );
+      await eventually(
+        async () => {
+          const rows = await queryOnce<{ status: string }>(
+            QUIET_DB,
+            `SELECT status FROM settlements WHERE mdtrt_id IN ('${RUN}-K1', '${RUN}-K2') ORDER BY mdtrt_id`,
+          );
+          expect(rows.map((r) => r.status)).toEqual(['settled', 'settled']);
         },
         { timeoutMs: 90_000, intervalMs: 500 },
       );

@@ -7,6 +7,7 @@
  * the HTTP API's JSON form. Persons repeat across bills, so positions are carried.
  */
 import type { Bill } from '@onebill/engine';
+import { dischargeElements } from '@onebill/messaging';
 import { RuleBook } from '@onebill/rules';
 import { BillGenerator, hospitalRefs } from '../apps/his-simulator/src/generate';
 
@@ -21,30 +22,10 @@ function option(name: string, fallback: number): number {
   return v;
 }
 
-/** The JSON form of a discharge: the XML element names (libs/messaging/src/xml/encode.ts). */
+/** The JSON form of a discharge: the XML's elements, without the root's version attribute. */
 function jsonForm(b: Bill): { discharge: Record<string, unknown> } {
-  return {
-    discharge: {
-      fixmedins_code: b.fixmedinsCode,
-      mdtrt_id: b.mdtrtId,
-      psn_no: b.psnNo,
-      insutype: b.insutype,
-      med_type: b.medType,
-      hosp_lv: b.hospitalLevel,
-      begntime: `${b.admissionDate} 00:00:00`,
-      endtime: `${b.dischargeDate} 23:59:59`,
-      refl_flag: b.referred ? '1' : '0',
-      in_prov_flag: b.inProvince ? '1' : '0',
-      fu_flag: b.followUp ? '1' : '0',
-      cmi_flag: b.commercialEnrolled ? '1' : '0',
-      medfee_sumamt: b.medfeeSumamt,
-      fulamt_ownpay_amt: b.fulamtOwnpayAmt,
-      overlmt_selfpay: b.overlmtSelfpay,
-      preselfpay_amt: b.preselfpayAmt,
-      inscp_scp_amt: b.inscpScpAmt,
-      ...(b.identities.length > 0 ? { identities: { identity: [...b.identities] } } : {}),
-    },
-  };
+  const { '@_version': _version, ...elements } = dischargeElements(b);
+  return { discharge: elements };
 }
 
 const gen = new BillGenerator({

@@ -16,10 +16,14 @@ const DECL = '<?xml version="1.0" encoding="UTF-8"?>\n';
 const begn = (d: string): string => `${d} 00:00:00`;
 const end = (d: string): string => `${d} 23:59:59`;
 
-export function encodeDischargeXml(
+/**
+ * A discharge's elements by their wire names (the XML's, which the JSON form shares); `@_version`
+ * is the root's attribute.
+ */
+export function dischargeElements(
   bill: Bill,
   person?: { name?: string; certno?: string },
-): string {
+): Record<string, unknown> {
   const body: Record<string, unknown> = {
     '@_version': '1',
     fixmedins_code: bill.fixmedinsCode,
@@ -45,7 +49,14 @@ export function encodeDischargeXml(
     inscp_scp_amt: bill.inscpScpAmt,
   });
   if (bill.identities.length > 0) body['identities'] = { identity: [...bill.identities] };
-  return DECL + builder.build({ discharge: body });
+  return body;
+}
+
+export function encodeDischargeXml(
+  bill: Bill,
+  person?: { name?: string; certno?: string },
+): string {
+  return DECL + builder.build({ discharge: dischargeElements(bill, person) });
 }
 
 export interface SettlementEnvelope {

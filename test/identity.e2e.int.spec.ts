@@ -139,6 +139,24 @@ describe('identity feed, retroactive assistance, alerts, deposit waiver, enrollm
     expect(countyEvents(s.setl_id).filter((e) => e.event_type === 'top-up')).toHaveLength(1);
     const registry = await api<{ in_force: string[] }>(`/api/v1/identities/${psn}?date=2024-05-11`);
     expect(registry.body.in_force).toEqual(['dibao']);
+    // the cashier reads the bill as it now stands: the settlement as paid, its top-up, and the
+    // current totals to refund from (assistance 0.00 → 42.00, cash 60.00 → 18.00)
+    const view = await api<{
+      setlinfo: { maf_pay: string; psn_cash_pay: string };
+      settlement_status: string;
+      totals: Record<string, string>;
+      topups: Array<Record<string, unknown>>;
+    }>(`/api/v1/settlements/${s.setl_id}`);
+    expect(view.status).toBe(200);
+    expect(view.body.setlinfo).toMatchObject({ maf_pay: '0.00', psn_cash_pay: '60.00' });
+    expect(view.body.settlement_status).toBe('settled');
+    expect(view.body.totals).toMatchObject({ maf_pay: '42.00', psn_cash_pay: '18.00' });
+    expect(view.body.topups).toHaveLength(1);
+    expect(view.body.topups[0]).toMatchObject({
+      event_id: topups[0]!.event_id,
+      maf_pay: '42.00',
+      psn_cash_pay: '-42.00',
+    });
   });
 
   it('crossing 50 % of the PCDI raises exactly one alert across several bills and redeliveries (004 第十八条)', async () => {

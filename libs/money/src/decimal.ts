@@ -5,7 +5,7 @@
  * (never Decimal.set on the shared constructor): 40 significant digits, half-up.
  */
 import Decimal from 'decimal.js';
-import { MoneyError, shown } from './errors';
+import { MoneyError, type MoneyErrorCode, shown } from './errors';
 import { type Fen, formatFen } from './fen';
 
 /** The project's Decimal: 40 significant digits, rounding half-up. */
@@ -21,49 +21,47 @@ const RATIO = /^(0|[1-9]\d{0,11})(\.\d{1,12})?$/;
 /** Any signed decimal with at most two places and ≤ 12 integer digits (stored and declared). */
 const SIGNED = /^-?\d{1,12}(\.\d{1,2})?$/;
 
+/** A string matching `form` as a Decimal; a MoneyError with `code` naming the field otherwise. */
+function parseChecked(
+  value: unknown,
+  field: string,
+  check: { code: MoneyErrorCode; form: RegExp; example: string; what: string },
+): Dec {
+  if (typeof value !== 'string') {
+    throw new MoneyError(
+      check.code,
+      field,
+      value,
+      `expected ${check.example}, got ${typeof value}`,
+    );
+  }
+  if (!check.form.test(value)) {
+    throw new MoneyError(check.code, field, value, `"${value}" is not ${check.what}`);
+  }
+  return new D(value);
+}
+
 /**
  * A non-negative amount of a data file ("123.45", "0", "12.5") as a Decimal; a MoneyError naming the
  * field and the value otherwise (also for a non-string: amounts are strings, never JSON numbers).
  */
 export function parseAmount(value: unknown, field: string): Dec {
-  if (typeof value !== 'string') {
-    throw new MoneyError(
-      'INVALID_AMOUNT',
-      field,
-      value,
-      `expected an amount as a string like "123.45", got ${typeof value}`,
-    );
-  }
-  if (!AMOUNT.test(value)) {
-    throw new MoneyError(
-      'INVALID_AMOUNT',
-      field,
-      value,
-      `"${value}" is not a non-negative amount with at most two decimals`,
-    );
-  }
-  return new D(value);
+  return parseChecked(value, field, {
+    code: 'INVALID_AMOUNT',
+    form: AMOUNT,
+    example: 'an amount as a string like "123.45"',
+    what: 'a non-negative amount with at most two decimals',
+  });
 }
 
 /** A non-negative decimal ratio or factor ("0.35", "1.2", "12345") as a Decimal. */
 export function parseRatio(value: unknown, field: string): Dec {
-  if (typeof value !== 'string') {
-    throw new MoneyError(
-      'INVALID_RATIO',
-      field,
-      value,
-      `expected a decimal as a string like "0.35", got ${typeof value}`,
-    );
-  }
-  if (!RATIO.test(value)) {
-    throw new MoneyError(
-      'INVALID_RATIO',
-      field,
-      value,
-      `"${value}" is not a non-negative decimal (at most 12 decimals)`,
-    );
-  }
-  return new D(value);
+  return parseChecked(value, field, {
+    code: 'INVALID_RATIO',
+    form: RATIO,
+    example: 'a decimal as a string like "0.35"',
+    what: 'a non-negative decimal (at most 12 decimals)',
+  });
 }
 
 /**

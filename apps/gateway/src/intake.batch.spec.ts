@@ -8,34 +8,19 @@
  * No amount is typed by hand: the batch is compared with the one-by-one run of the same messages.
  */
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { type PgliteDb, readAccumulators } from '@onebill/ledger';
 import { openTestPglite } from '@onebill/ledger/testing/pglite';
 import { Topics } from '@onebill/messaging/kafka/topics';
-import { RuleBook, projectRoot } from '@onebill/rules';
+import { RuleBook } from '@onebill/rules';
 import * as settleModule from './intake/settle';
 import { IntakeService, type Outcome, type Source } from './intake.service';
 import { Logger } from './log';
+import { example, withTag, withoutTag } from './testing/intake-fixtures';
 
-const EXAMPLES = join(projectRoot(), 'contracts/discharge/examples');
-const example = (file: string): string => readFileSync(join(EXAMPLES, file), 'utf8');
 const INPATIENT = example('discharge-panzhihua-21-dibao.xml');
 const OUTPATIENT = example('discharge-panzhihua-11-none.xml');
 const REVERSAL = example('reversal-panzhihua.xml');
 const ADMISSION = example('admission-panzhihua.xml');
-
-function withTag(xml: string, name: string, value: string): string {
-  const re = new RegExp(`<${name}>[^<]*</${name}>`, 'g');
-  if (!re.test(xml)) throw new Error(`the example has no <${name}>`);
-  return xml.replace(re, `<${name}>${value}</${name}>`);
-}
-
-function withoutTag(xml: string, name: string): string {
-  const out = xml.replace(new RegExp(`\\s*<${name}>[^<]*</${name}>`), '');
-  if (out === xml) throw new Error(`the example has no <${name}>`);
-  return out;
-}
 
 /** A row of a table, without what differs between two databases (ids, random ids, times). */
 function comparable(o: Outcome): unknown {

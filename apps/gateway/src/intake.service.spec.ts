@@ -7,8 +7,6 @@
  * for the same bill on the position the gateway should have used.
  */
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import {
   type Accumulators,
   type Bill,
@@ -20,32 +18,16 @@ import {
 import { type PgliteDb, readAccumulators } from '@onebill/ledger';
 import { Topics } from '@onebill/messaging/kafka/topics';
 import { decodeDischarge } from '@onebill/messaging/xml';
-import { RuleBook, projectRoot } from '@onebill/rules';
+import { RuleBook } from '@onebill/rules';
 import { IntakeService, type Outcome, type Source } from './intake.service';
 import { Logger } from './log';
+import { example, withTag, withoutTag } from './testing/intake-fixtures';
 import { openTestPglite } from '@onebill/ledger/testing/pglite';
-
-const EXAMPLES = join(projectRoot(), 'contracts/discharge/examples');
-const example = (file: string): string => readFileSync(join(EXAMPLES, file), 'utf8');
 
 /** An inpatient bill of a dibao person (several funds, a deductible) at H51040000002, level 3. */
 const INPATIENT = example('discharge-panzhihua-21-dibao.xml');
 const REVERSAL = example('reversal-panzhihua.xml');
 const ADMISSION = example('admission-panzhihua.xml');
-
-/** The XML with the text of element `name` replaced (every occurrence). */
-function withTag(xml: string, name: string, value: string): string {
-  const re = new RegExp(`<${name}>[^<]*</${name}>`, 'g');
-  if (!re.test(xml)) throw new Error(`the example has no <${name}>`);
-  return xml.replace(re, `<${name}>${value}</${name}>`);
-}
-
-/** The XML without element `name`. */
-function withoutTag(xml: string, name: string): string {
-  const out = xml.replace(new RegExp(`\\s*<${name}>[^<]*</${name}>`), '');
-  if (out === xml) throw new Error(`the example has no <${name}>`);
-  return out;
-}
 
 let seq = 0;
 /** A visit and a person of their own, so that the tests share one store without meeting. */

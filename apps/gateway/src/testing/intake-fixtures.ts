@@ -19,6 +19,23 @@ export const EXAMPLES = join(projectRoot(), 'contracts/discharge/examples');
 /** Panzhihua ordinary outpatient at H51040000006 (东区 510402, level 1), no identity. */
 export const OUTPATIENT = readFileSync(join(EXAMPLES, 'discharge-panzhihua-11-none.xml'), 'utf8');
 
+/** A shipped example message, as text. */
+export const example = (file: string): string => readFileSync(join(EXAMPLES, file), 'utf8');
+
+/** The XML with the text of element `name` replaced (every occurrence); throws if it has none. */
+export function withTag(xml: string, name: string, value: string): string {
+  const re = new RegExp(`<${name}>[^<]*</${name}>`, 'g');
+  if (!re.test(xml)) throw new Error(`the example has no <${name}>`);
+  return xml.replace(re, `<${name}>${value}</${name}>`);
+}
+
+/** The XML without element `name`; throws if it has none. */
+export function withoutTag(xml: string, name: string): string {
+  const out = xml.replace(new RegExp(`\\s*<${name}>[^<]*</${name}>`), '');
+  if (out === xml) throw new Error(`the example has no <${name}>`);
+  return out;
+}
+
 /** The XML with the first `<name>` element's text replaced. */
 export function setTag(xml: string, name: string, value: string): string {
   return xml.replace(new RegExp(`<${name}>[^<]*</${name}>`), `<${name}>${value}</${name}>`);

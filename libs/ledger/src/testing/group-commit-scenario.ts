@@ -93,24 +93,13 @@ export async function handleMessage(
       await b.setInboxStatus(inboxId, 'duplicate', { setlId: existing.setlId });
       return 'duplicate';
     }
-    const rejectId = await insertReject(b.tx, {
-      inboxId,
+    await rejectMessage(b, m, inboxId, {
       reasonCode: 'CONFLICT',
       field: 'mdtrt_id',
       message: `visit ${bill.mdtrtId} is already settled as ${existing.setlId}`,
-      payload: null,
-      fixmedinsCode: HOSPITAL,
+      status: 'conflict',
+      eventNo: 2,
     });
-    await b.insertOutbox([
-      {
-        eventId: uuidOf(m.offset, 2),
-        topic: 'his.discharge.rejected.v1',
-        key: HOSPITAL,
-        payload: JSON.stringify({ reject_id: rejectId, status: 'conflict' }),
-        headers: { 'event-id': uuidOf(m.offset, 2) },
-      },
-    ]);
-    await b.setInboxStatus(inboxId, 'conflict', { rejectId });
     return 'conflict';
   }
   const base = sampleResult(bill);
@@ -163,24 +152,46 @@ export async function failMessage(
   inboxId: string,
   error: unknown,
 ): Promise<ScenarioOutcome> {
-  const rejectId = await insertReject(b.tx, {
-    inboxId,
+  await rejectMessage(b, m, inboxId, {
     reasonCode: 'INTERNAL_ERROR',
     message: error instanceof Error ? error.message : String(error),
+    status: 'rejected',
+    eventNo: 3,
+  });
+  return 'failed';
+}
+
+/** A reject row, its event and the inbox status; `eventNo` keeps the event id deterministic. */
+async function rejectMessage(
+  b: BillScope,
+  m: ScenarioMessage,
+  inboxId: string,
+  r: {
+    reasonCode: string;
+    field?: string;
+    message: string;
+    status: 'conflict' | 'rejected';
+    eventNo: number;
+  },
+): Promise<void> {
+  const rejectId = await insertReject(b.tx, {
+    inboxId,
+    reasonCode: r.reasonCode,
+    ...(r.field === undefined ? {} : { field: r.field }),
+    message: r.message,
     payload: null,
     fixmedinsCode: HOSPITAL,
   });
   await b.insertOutbox([
     {
-      eventId: uuidOf(m.offset, 3),
+      eventId: uuidOf(m.offset, r.eventNo),
       topic: 'his.discharge.rejected.v1',
       key: HOSPITAL,
-      payload: JSON.stringify({ reject_id: rejectId, status: 'rejected' }),
-      headers: { 'event-id': uuidOf(m.offset, 3) },
+      payload: JSON.stringify({ reject_id: rejectId, status: r.status }),
+      headers: { 'event-id': uuidOf(m.offset, r.eventNo) },
     },
   ]);
-  await b.setInboxStatus(inboxId, 'rejected', { rejectId });
-  return 'failed';
+  await b.setInboxStatus(inboxId, r.status, { rejectId });
 }
 
 /** Today's path: each message in a transaction of its own; a failure recorded in a second one. */

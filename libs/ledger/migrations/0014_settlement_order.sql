@@ -23,5 +23,6 @@ SELECT setval('settlements_seq_seq', coalesce((SELECT max(seq) FROM settlements)
 -- a multi-row INSERT … SELECT … ORDER BY takes the default per row in the sorted order
 ALTER TABLE settlements ALTER COLUMN seq SET DEFAULT nextval('settlements_seq_seq');
 ALTER TABLE settlements ALTER COLUMN seq SET NOT NULL;
+-- the audit scan pages by seq; a person's readers find their few rows by settlements_person_year
+-- and sort them (no second index on the intake's hottest table)
 CREATE UNIQUE INDEX settlements_seq ON settlements (seq);
-CREATE INDEX settlements_person_year_seq ON settlements (psn_no, year, seq);
